@@ -1,0 +1,469 @@
+//! Field values: the typed storage of each layer field and its dynamic form ([`Value`]),
+//! which the expression parser, RON, JSON, show and ls all go through.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+/// A field value in dynamic form, as written in an expression or a RON file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `None`: the field is computed (auto).
+    None,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    Bytes(Vec<u8>),
+    List(Vec<Value>),
+    Tuple(Vec<Value>),
+}
+
+impl Value {
+    /// A short description of the value's type, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::None => "None",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Str(_) => "a string",
+            Value::Bytes(_) => "bytes",
+            Value::List(_) => "a list",
+            Value::Tuple(_) => "a tuple",
+        }
+    }
+
+    /// Python-style repr, as scapy's `command()` prints it.
+    pub fn repr(&self) -> String {
+        match self {
+            Value::None => "None".into(),
+            Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+            Value::Int(i) => i.to_string(),
+            Value::Str(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+            Value::Bytes(b) => bytes_repr(b),
+            Value::List(items) => format!("[{}]", join(items, Value::repr)),
+            Value::Tuple(items) if items.len() == 1 => format!("({},)", items[0].repr()),
+            Value::Tuple(items) => format!("({})", join(items, Value::repr)),
+        }
+    }
+}
+
+fn join(items: &[Value], f: fn(&Value) -> String) -> String {
+    items.iter().map(f).collect::<Vec<_>>().join(", ")
+}
+
+/// `b'...'` with Python's escaping.
+pub fn bytes_repr(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() + 3);
+    s.push_str("b'");
+    for &c in b {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'\'' => s.push_str("\\'"),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            0x20..=0x7e => s.push(c as char),
+            _ => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s.push('\'');
+    s
+}
+
+/// A MAC address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Mac(pub [u8; 6]);
+
+impl Mac {
+    pub const BROADCAST: Mac = Mac([0xff; 6]);
+    pub const ZERO: Mac = Mac([0; 6]);
+    pub fn is_multicast(&self) -> bool {
+        self.0[0] & 1 == 1
+    }
+    pub fn is_zero(&self) -> bool {
+        self.0 == [0; 6]
+    }
+}
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0;
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+    }
+}
+
+impl FromStr for Mac {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Mac, String> {
+        let bad = || format!("'{s}' is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)");
+        let mut out = [0u8; 6];
+        let mut parts = s.split([':', '-']);
+        for byte in out.iter_mut() {
+            let p = parts.next().ok_or_else(bad)?;
+            if p.is_empty() || p.len() > 2 {
+                return Err(bad());
+            }
+            *byte = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+        }
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(Mac(out))
+    }
+}
+
+impl From<[u8; 6]> for Mac {
+    fn from(b: [u8; 6]) -> Mac {
+        Mac(b)
+    }
+}
+
+/// How a field's value is shown (show, ls) and which names it accepts.
+#[derive(Clone, Copy, Debug)]
+pub enum Fmt {
+    Dec,
+    Hex,
+    /// Named values: shown by name, and a name is accepted where an int is expected.
+    Enum(&'static [(u64, &'static str)]),
+    /// Flag letters, bit 0 first (scapy's FlagsField): "SA", "DF".
+    Flags(&'static [&'static str]),
+}
+
+/// Static description of one field of a layer: drives ls, show, set by name.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldInfo {
+    /// scapy's field name.
+    pub name: &'static str,
+    /// Storage type, as `ls` shows it.
+    pub kind: &'static str,
+    /// Width in bits for bit fields; 0 means the natural width of the type.
+    pub bits: u8,
+    pub fmt: Fmt,
+    /// True when the default is None: computed at build time unless set.
+    pub auto: bool,
+    pub doc: &'static str,
+}
+
+impl FieldInfo {
+    pub const fn new(name: &'static str, kind: &'static str, auto: bool, doc: &'static str) -> Self {
+        FieldInfo { name, kind, bits: 0, fmt: Fmt::Dec, auto, doc }
+    }
+    pub const fn bits(mut self, bits: u8) -> Self {
+        self.bits = bits;
+        self
+    }
+    pub const fn fmt(mut self, fmt: Fmt) -> Self {
+        self.fmt = fmt;
+        self
+    }
+
+    /// Converts a dynamic value for this field: names of enum values and flag strings
+    /// become ints; ints are checked against the bit width.
+    pub fn normalize(&self, v: &Value) -> Result<Value, String> {
+        let v = match (self.fmt, v) {
+            (Fmt::Enum(names), Value::Str(s)) => match names.iter().find(|(_, n)| n == s) {
+                Some((num, _)) => Value::Int(*num as i64),
+                None => return Err(format!("unknown name '{s}' (known: {})", enum_names(names))),
+            },
+            (Fmt::Flags(letters), Value::Str(s)) => Value::Int(parse_flags(s, letters)? as i64),
+            _ => v.clone(),
+        };
+        if let (Value::Int(i), bits) = (&v, self.bits) {
+            if bits > 0 && (*i < 0 || *i >= 1i64 << bits) {
+                return Err(format!("{i} does not fit in {bits} bits (0..={})", (1i64 << bits) - 1));
+            }
+        }
+        Ok(v)
+    }
+
+    /// Shows a value the way scapy's show() does: enum names, flag letters, hex.
+    pub fn show(&self, v: &Value) -> String {
+        match (self.fmt, v) {
+            (Fmt::Hex, Value::Int(i)) => format!("{i:#x}"),
+            (Fmt::Enum(names), Value::Int(i)) => match names.iter().find(|(n, _)| *n as i64 == *i) {
+                Some((_, name)) => name.to_string(),
+                None => i.to_string(),
+            },
+            (Fmt::Flags(letters), Value::Int(i)) => flags_str(*i as u64, letters),
+            _ => show_value(v),
+        }
+    }
+}
+
+fn enum_names(names: &[(u64, &str)]) -> String {
+    names.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// Parses flag letters ("SA") or names joined by '+' ("DF+MF") into bits.
+pub fn parse_flags(s: &str, letters: &[&str]) -> Result<u64, String> {
+    let mut bits = 0u64;
+    let multi_char = letters.iter().any(|l| l.len() > 1);
+    let tokens: Vec<&str> = if multi_char {
+        s.split(['+', ' ', '|']).filter(|t| !t.is_empty()).collect()
+    } else {
+        s.split("").filter(|t| !t.is_empty()).collect()
+    };
+    for t in tokens {
+        match letters.iter().position(|l| *l == t) {
+            Some(i) => bits |= 1 << i,
+            None => return Err(format!("unknown flag '{t}' in '{s}' (flags: {})", letters.join(" "))),
+        }
+    }
+    Ok(bits)
+}
+
+/// Flag bits as letters ("SA") or names joined by '+' ("DF+MF").
+pub fn flags_str(bits: u64, letters: &[&str]) -> String {
+    let multi_char = letters.iter().any(|l| l.len() > 1);
+    let mut set: Vec<&str> = Vec::new();
+    for (i, l) in letters.iter().enumerate() {
+        if bits & (1 << i) != 0 {
+            set.push(l);
+        }
+    }
+    let extra = bits >> letters.len();
+    let mut s = set.join(if multi_char { "+" } else { "" });
+    if extra != 0 {
+        // Bits without a name: keep them visible rather than dropping them.
+        if !s.is_empty() {
+            s.push('+');
+        }
+        s.push_str(&format!("{:#x}", extra << letters.len()));
+    }
+    s
+}
+
+fn show_value(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.clone(),
+        Value::List(items) => format!("[{}]", join(items, show_value)),
+        Value::Tuple(items) => format!("({})", join(items, show_value)),
+        other => other.repr(),
+    }
+}
+
+/// A type that can be stored in a layer field.
+pub trait FieldType: Sized + Clone {
+    /// The type's name for `ls`.
+    const KIND: &'static str;
+    /// True for `Option<T>`: None means computed at build time.
+    const AUTO: bool = false;
+    fn from_value(v: &Value) -> Result<Self, String>;
+    fn to_value(&self) -> Value;
+}
+
+fn int_from(v: &Value, max: u64) -> Result<u64, String> {
+    match v {
+        Value::Int(i) if *i >= 0 && (*i as u64) <= max => Ok(*i as u64),
+        Value::Int(i) => Err(format!("{i} is out of range 0..={max}")),
+        Value::Bool(b) => Ok(*b as u64),
+        other => Err(format!("expected an integer, found {}", other.kind())),
+    }
+}
+
+macro_rules! int_field {
+    ($($t:ty => $kind:literal),*) => {$(
+        impl FieldType for $t {
+            const KIND: &'static str = $kind;
+            fn from_value(v: &Value) -> Result<Self, String> {
+                int_from(v, <$t>::MAX as u64).map(|i| i as $t)
+            }
+            fn to_value(&self) -> Value {
+                Value::Int(*self as i64)
+            }
+        }
+    )*};
+}
+int_field!(u8 => "byte", u16 => "short", u32 => "int");
+
+impl FieldType for Mac {
+    const KIND: &'static str = "MAC";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Str(s) => s.parse(),
+            Value::Bytes(b) if b.len() == 6 => Ok(Mac(b.as_slice().try_into().unwrap())),
+            other => Err(format!("expected a MAC address string, found {}", other.kind())),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Str(self.to_string())
+    }
+}
+
+impl FieldType for Ipv4Addr {
+    const KIND: &'static str = "IPv4";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Str(s) => s.parse().map_err(|_| format!("'{s}' is not an IPv4 address")),
+            other => Err(format!("expected an IPv4 address string, found {}", other.kind())),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Str(self.to_string())
+    }
+}
+
+impl FieldType for Ipv6Addr {
+    const KIND: &'static str = "IPv6";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Str(s) => s.parse().map_err(|_| format!("'{s}' is not an IPv6 address")),
+            other => Err(format!("expected an IPv6 address string, found {}", other.kind())),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Str(self.to_string())
+    }
+}
+
+impl FieldType for Vec<u8> {
+    const KIND: &'static str = "bytes";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Bytes(b) => Ok(b.clone()),
+            // scapy accepts str for byte fields and encodes it.
+            Value::Str(s) => Ok(s.as_bytes().to_vec()),
+            other => Err(format!("expected bytes, found {}", other.kind())),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Bytes(self.clone())
+    }
+}
+
+impl FieldType for Vec<Ipv6Addr> {
+    const KIND: &'static str = "list of IPv6";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::List(items) => items.iter().map(Ipv6Addr::from_value).collect(),
+            other => Err(format!("expected a list of IPv6 addresses, found {}", other.kind())),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::List(self.iter().map(|a| a.to_value()).collect())
+    }
+}
+
+/// `None` means auto: the value is computed when the packet is built.
+impl<T: FieldType> FieldType for Option<T> {
+    const KIND: &'static str = T::KIND;
+    const AUTO: bool = true;
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::None => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+    fn to_value(&self) -> Value {
+        match self {
+            None => Value::None,
+            Some(v) => v.to_value(),
+        }
+    }
+}
+
+/// Conversions accepted by the typed builder methods (`Ip::new().ttl(3).dst("10.0.0.1")`).
+pub trait IntoField<T> {
+    fn into_field(self) -> T;
+}
+
+impl<T> IntoField<T> for T {
+    fn into_field(self) -> T {
+        self
+    }
+}
+
+impl<T> IntoField<Option<T>> for T {
+    fn into_field(self) -> Option<T> {
+        Some(self)
+    }
+}
+
+/// String literals in Rust code are programmer input, like `Regex::new(...).unwrap()`:
+/// a bad literal panics with a clear message. Untrusted text goes through `set()`.
+macro_rules! str_into_field {
+    ($($t:ty),*) => {$(
+        impl IntoField<$t> for &str {
+            fn into_field(self) -> $t {
+                match <$t as FieldType>::from_value(&Value::Str(self.into())) {
+                    Ok(v) => v,
+                    Err(e) => panic!("invalid {} literal: {e}", <$t as FieldType>::KIND),
+                }
+            }
+        }
+        impl IntoField<Option<$t>> for &str {
+            fn into_field(self) -> Option<$t> {
+                Some(IntoField::<$t>::into_field(self))
+            }
+        }
+    )*};
+}
+str_into_field!(Mac, Ipv4Addr, Ipv6Addr);
+
+impl IntoField<Vec<u8>> for &[u8] {
+    fn into_field(self) -> Vec<u8> {
+        self.to_vec()
+    }
+}
+
+impl<const N: usize> IntoField<Vec<u8>> for &[u8; N] {
+    fn into_field(self) -> Vec<u8> {
+        self.to_vec()
+    }
+}
+
+impl IntoField<Ipv4Addr> for [u8; 4] {
+    fn into_field(self) -> Ipv4Addr {
+        self.into()
+    }
+}
+
+impl IntoField<Option<Ipv4Addr>> for [u8; 4] {
+    fn into_field(self) -> Option<Ipv4Addr> {
+        Some(self.into())
+    }
+}
+
+impl IntoField<Option<Mac>> for [u8; 6] {
+    fn into_field(self) -> Option<Mac> {
+        Some(Mac(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mac_parse_and_show() {
+        let m: Mac = "02:00:00:00:00:3a".parse().unwrap();
+        assert_eq!(m.0, [2, 0, 0, 0, 0, 0x3a]);
+        assert_eq!(m.to_string(), "02:00:00:00:00:3a");
+        assert!("02:00:00:00:00".parse::<Mac>().is_err());
+        assert!("02:00:00:00:00:00:01".parse::<Mac>().is_err());
+        assert!("zz:00:00:00:00:00".parse::<Mac>().is_err());
+    }
+
+    #[test]
+    fn flags_round_trip() {
+        const TCP: &[&str] = &["F", "S", "R", "P", "A", "U", "E", "C", "N"];
+        assert_eq!(parse_flags("SA", TCP).unwrap(), 0x12);
+        assert_eq!(flags_str(0x12, TCP), "SA");
+        assert!(parse_flags("SX", TCP).is_err());
+        const IP: &[&str] = &["MF", "DF", "evil"];
+        assert_eq!(parse_flags("DF+MF", IP).unwrap(), 3);
+        assert_eq!(flags_str(2, IP), "DF");
+    }
+
+    #[test]
+    fn bit_width_is_checked() {
+        let f = FieldInfo::new("ihl", "byte", true, "").bits(4);
+        assert!(f.normalize(&Value::Int(15)).is_ok());
+        assert!(f.normalize(&Value::Int(16)).unwrap_err().contains("4 bits"));
+    }
+
+    #[test]
+    fn bytes_repr_escapes() {
+        assert_eq!(bytes_repr(b"a\x00'\\"), r"b'a\x00\'\\'");
+    }
+}

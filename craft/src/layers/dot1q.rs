@@ -1,0 +1,63 @@
+//! IEEE 802.1Q VLAN tag (scapy `Dot1Q`); stack two for QinQ.
+
+use crate::field::Fmt;
+use crate::layer::{Decoded, DissectCx, Proto, Truncated, WriteCx};
+use crate::layer;
+use crate::layers::ether::{auto_type, next_for_ethertype, ETHER_TYPES};
+
+layer! {
+    /// 802.1Q tag: 4 bytes after the Ether header.
+    Dot1Q: "Dot1Q", "802.1Q" {
+        /// Priority code point.
+        prio: u8 [bits(3)] = 0,
+        /// Drop eligible indicator (was CFI).
+        id: u8 [bits(1)] = 0,
+        /// VLAN id.
+        vlan: u16 [bits(12)] = 1,
+        /// EtherType of what follows. Auto: from the next layer.
+        r#type("type"): Option<u16> [fmt(Fmt::Enum(ETHER_TYPES))] = None,
+    }
+}
+
+impl Proto for Dot1Q {
+    const ETHERTYPE: Option<u16> = Some(0x8100);
+
+    fn header_len(&self) -> usize {
+        4
+    }
+
+    fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        let tci = ((self.prio as u16 & 7) << 13) | ((self.id as u16 & 1) << 12) | (self.vlan & 0xfff);
+        hdr[0..2].copy_from_slice(&tci.to_be_bytes());
+        hdr[2..4].copy_from_slice(&auto_type(self.r#type, cx).to_be_bytes());
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = data.get(..4).ok_or(Truncated)?;
+        let tci = u16::from_be_bytes([h[0], h[1]]);
+        let ty = u16::from_be_bytes([h[2], h[3]]);
+        let tag = Dot1Q { prio: (tci >> 13) as u8, id: ((tci >> 12) & 1) as u8, vlan: tci & 0xfff, r#type: Some(ty) };
+        Ok(Decoded { layer: tag, hlen: 4, total_len: None, next: next_for_ethertype(ty) })
+    }
+
+    fn summary(&self) -> String {
+        format!("Dot1Q vlan {}", self.vlan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::{ether::Ether, ip::Ip};
+    use crate::packet::{LayerKind, Packet};
+
+    #[test]
+    fn qinq_types_chain() {
+        let p = Ether::new() / Dot1Q::new().vlan(100).prio(5) / Dot1Q::new().vlan(200) / Ip::new();
+        let b = p.build();
+        assert_eq!(&b[12..14], [0x81, 0x00]);
+        assert_eq!(&b[14..18], [0xa0, 100, 0x81, 0x00]);
+        assert_eq!(&b[18..22], [0x00, 200, 0x08, 0x00]);
+        assert_eq!(Packet::dissect(&b, LayerKind::Ether).build(), b);
+    }
+}

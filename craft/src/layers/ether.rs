@@ -1,0 +1,116 @@
+//! Ethernet II (scapy `Ether`).
+
+use crate::field::{Fmt, Mac};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
+use crate::layer;
+use crate::packet::LayerKind;
+
+/// EtherType names, as scapy shows them.
+pub const ETHER_TYPES: &[(u64, &str)] = &[
+    (0x0800, "IPv4"),
+    (0x0806, "ARP"),
+    (0x8100, "n_802_1Q"),
+    (0x88a8, "n_802_1AD"),
+    (0x86dd, "IPv6"),
+    (0x9000, "LOOP"),
+];
+
+/// scapy's Ether type when nothing follows: 0x9000 (LOOP).
+pub const DEFAULT_TYPE: u16 = 0x9000;
+
+layer! {
+    /// Ethernet II header: 14 bytes.
+    Ether: "Ether", "Ethernet" {
+        /// Destination MAC. Auto: broadcast offline; the live layer resolves the next hop.
+        dst: Option<Mac> = None,
+        /// Source MAC. Auto: 00:00:00:00:00:00 offline; the live layer uses the interface's.
+        src: Option<Mac> = None,
+        /// EtherType. Auto: announces the next layer (0x0800 for IP), 0x9000 otherwise.
+        r#type("type"): Option<u16> [fmt(Fmt::Enum(ETHER_TYPES))] = None,
+    }
+}
+
+/// The layer an EtherType announces.
+pub fn next_for_ethertype(t: u16) -> Next {
+    match t {
+        0x0800 => Next::Layer(LayerKind::Ip),
+        0x86dd => Next::Layer(LayerKind::Ipv6),
+        0x0806 => Next::Layer(LayerKind::Arp),
+        0x8100 | 0x88a8 => Next::Layer(LayerKind::Dot1Q),
+        _ => Next::Raw,
+    }
+}
+
+/// The EtherType for what follows: the user's value, else the next layer's.
+pub fn auto_type(set: Option<u16>, cx: &WriteCx) -> u16 {
+    set.or_else(|| cx.next.and_then(|n| n.kind().ethertype())).unwrap_or(DEFAULT_TYPE)
+}
+
+impl Proto for Ether {
+    fn header_len(&self) -> usize {
+        14
+    }
+
+    fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        hdr[0..6].copy_from_slice(&self.dst.unwrap_or(Mac::BROADCAST).0);
+        hdr[6..12].copy_from_slice(&self.src.unwrap_or(Mac::ZERO).0);
+        hdr[12..14].copy_from_slice(&auto_type(self.r#type, cx).to_be_bytes());
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h: &[u8; 14] = data.get(..14).ok_or(Truncated)?.try_into().unwrap();
+        let ty = u16::from_be_bytes([h[12], h[13]]);
+        Ok(Decoded {
+            layer: Ether {
+                dst: Some(Mac(h[0..6].try_into().unwrap())),
+                src: Some(Mac(h[6..12].try_into().unwrap())),
+                r#type: Some(ty),
+            },
+            hlen: 14,
+            total_len: None,
+            next: next_for_ethertype(ty),
+        })
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        if let Some(src) = self.src {
+            if src.is_multicast() {
+                out.push(format!("Ether src {src} is a multicast address"));
+            }
+            if src.is_zero() {
+                out.push("Ether src is 00:00:00:00:00:00".into());
+            }
+        }
+        if self.dst.is_some_and(|d| d.is_zero()) {
+            out.push("Ether dst is 00:00:00:00:00:00".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::{Layer, Packet};
+
+    #[test]
+    fn defaults_match_scapy() {
+        let b = Packet::from(Layer::from(Ether::new())).build();
+        assert_eq!(b, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0x90, 0x00]);
+    }
+
+    #[test]
+    fn forced_type_is_verbatim_and_dissects_back() {
+        let e = Ether::new().dst("02:00:00:00:00:01").src([2, 0, 0, 0, 0, 2]).r#type(0x1234);
+        let b = Packet::from(Layer::from(e.clone())).build();
+        assert_eq!(&b[12..], [0x12, 0x34]);
+        let p = Packet::dissect(&b, LayerKind::Ether);
+        assert_eq!(p.layers[0], Layer::Ether(e));
+    }
+
+    #[test]
+    fn short_input_is_truncated_raw() {
+        let p = Packet::dissect(&[1, 2, 3], LayerKind::Ether);
+        assert_eq!(p.layers.len(), 1);
+        assert!(matches!(&p.layers[0], Layer::Raw(r) if r.truncated == Some("Ether")));
+    }
+}

@@ -1,0 +1,327 @@
+//! IPv4 (scapy `IP`), with option helpers.
+
+use std::net::Ipv4Addr;
+
+use crate::checksum;
+use crate::field::Fmt;
+use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer;
+use crate::packet::LayerKind;
+
+/// IP protocol names, as scapy shows them.
+pub const IP_PROTOS: &[(u64, &str)] = &[
+    (0, "hopopt"),
+    (1, "icmp"),
+    (2, "igmp"),
+    (4, "ipencap"),
+    (6, "tcp"),
+    (17, "udp"),
+    (41, "ipv6"),
+    (43, "ipv6_route"),
+    (44, "ipv6_frag"),
+    (47, "gre"),
+    (50, "esp"),
+    (51, "ah"),
+    (58, "ipv6_icmp"),
+    (59, "ipv6_nonxt"),
+    (60, "ipv6_opts"),
+    (132, "sctp"),
+];
+
+/// IP flag names, bit 0 first (scapy's order).
+pub const IP_FLAGS: &[&str] = &["MF", "DF", "evil"];
+
+layer! {
+    /// IPv4 header: 20 bytes plus options padded to a multiple of 4.
+    Ip: "IP", "IP" {
+        /// Version; 4. Written verbatim when set, so version=15 makes a broken packet.
+        version: u8 [bits(4)] = 4,
+        /// Header length in 32-bit words. Auto: from the options.
+        ihl: Option<u8> [bits(4)] = None,
+        /// Type of service (DSCP and ECN).
+        tos: u8 [fmt(Fmt::Hex)] = 0,
+        /// Total length. Auto: header + payload. A forced value also sets the L4
+        /// pseudo-header length (len - 4*ihl), as in scapy.
+        len: Option<u16> = None,
+        /// Identification.
+        id: u16 = 1,
+        /// Flags: MF, DF, evil.
+        flags: u8 [bits(3), fmt(Fmt::Flags(IP_FLAGS))] = 0,
+        /// Fragment offset in 8-byte units.
+        frag: u16 [bits(13)] = 0,
+        /// Time to live.
+        ttl: u8 = 64,
+        /// Protocol. Auto: announces the next layer (6 for TCP), 0 otherwise.
+        proto: Option<u8> [fmt(Fmt::Enum(IP_PROTOS))] = None,
+        /// Header checksum. Auto: computed over the header.
+        chksum: Option<u16> [fmt(Fmt::Hex)] = None,
+        /// Source address. Auto: 127.0.0.1 towards loopback, else 0.0.0.0 offline; the live
+        /// layer takes it from the route.
+        src: Option<Ipv4Addr> = None,
+        /// Destination address.
+        dst: Ipv4Addr = Ipv4Addr::LOCALHOST,
+        /// Options as bytes (see [`opt`] for builders); padded with zeros to 4 bytes.
+        options: Vec<u8> = Vec::new(),
+    }
+}
+
+/// The layer an IP protocol number (or IPv6 next header) announces.
+pub fn next_for_ip_proto(p: u8) -> Next {
+    Next::Layer(match p {
+        1 => LayerKind::Icmp,
+        4 => LayerKind::Ip,
+        6 => LayerKind::Tcp,
+        17 => LayerKind::Udp,
+        41 => LayerKind::Ipv6,
+        0 => LayerKind::HopByHop,
+        43 => LayerKind::Routing,
+        44 => LayerKind::Fragment,
+        60 => LayerKind::DestOpt,
+        58 => return crate::layers::icmpv6::NEXT,
+        _ => return Next::Raw,
+    })
+}
+
+/// The protocol number for what follows: the user's value, else the next layer's.
+pub fn auto_proto(set: Option<u8>, cx: &WriteCx, default: u8) -> u8 {
+    set.or_else(|| cx.next.and_then(|n| n.kind().ip_proto())).unwrap_or(default)
+}
+
+impl Ip {
+    /// The source address as built.
+    pub fn src_or_default(&self) -> Ipv4Addr {
+        self.src.unwrap_or(if self.dst.is_loopback() { Ipv4Addr::LOCALHOST } else { Ipv4Addr::UNSPECIFIED })
+    }
+
+    fn options_len(&self) -> usize {
+        self.options.len().div_ceil(4) * 4
+    }
+
+    /// The last hop of a loose or strict source route: the L4 pseudo-header uses it.
+    fn source_route_dst(&self) -> Option<[u8; 4]> {
+        let mut found = None;
+        for (kind, body) in opt::iter(&self.options) {
+            if matches!(kind, opt::LSRR | opt::SSRR) && body.len() >= 5 {
+                let addrs = &body[1..];
+                let last = (addrs.len() / 4 - 1) * 4;
+                found = Some(addrs[last..last + 4].try_into().unwrap());
+            }
+        }
+        found
+    }
+}
+
+impl Proto for Ip {
+    const ETHERTYPE: Option<u16> = Some(0x0800);
+    const IP_PROTO: Option<u8> = Some(4);
+
+    fn header_len(&self) -> usize {
+        20 + self.options_len()
+    }
+
+    fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        let hlen = hdr.len();
+        let ihl = self.ihl.unwrap_or((hlen / 4) as u8);
+        hdr[0] = (self.version << 4) | (ihl & 0xf);
+        hdr[1] = self.tos;
+        let len = self.len.unwrap_or((hlen + cx.payload_len) as u16);
+        hdr[2..4].copy_from_slice(&len.to_be_bytes());
+        hdr[4..6].copy_from_slice(&self.id.to_be_bytes());
+        let ff = ((self.flags as u16 & 7) << 13) | (self.frag & 0x1fff);
+        hdr[6..8].copy_from_slice(&ff.to_be_bytes());
+        hdr[8] = self.ttl;
+        hdr[9] = auto_proto(self.proto, cx, 0);
+        hdr[12..16].copy_from_slice(&self.src_or_default().octets());
+        hdr[16..20].copy_from_slice(&self.dst.octets());
+        hdr[20..20 + self.options.len()].copy_from_slice(&self.options);
+        let ck = self.chksum.unwrap_or_else(|| checksum::checksum(hdr));
+        hdr[10..12].copy_from_slice(&ck.to_be_bytes());
+    }
+
+    fn pseudo(&self, hdr: &[u8], _outer: Option<Pseudo>) -> Option<Pseudo> {
+        let dst = self.source_route_dst();
+        let forced_len = self.len.map(|l| {
+            let ihl = self.ihl.map(usize::from).unwrap_or(hdr.len() / 4);
+            (l as usize).saturating_sub(4 * ihl)
+        });
+        Some(Pseudo {
+            src_sum: checksum::addr_sum(&hdr[12..16]),
+            dst_sum: checksum::addr_sum(dst.as_ref().map_or(&hdr[16..20], |d| &d[..])),
+            forced_len,
+        })
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = data.get(..20).ok_or(Truncated)?;
+        let ihl = h[0] & 0xf;
+        let hlen = (ihl as usize * 4).max(20);
+        let options = data.get(20..hlen).ok_or(Truncated)?.to_vec();
+        let ff = u16::from_be_bytes([h[6], h[7]]);
+        let ip = Ip {
+            version: h[0] >> 4,
+            ihl: Some(ihl),
+            tos: h[1],
+            len: Some(u16::from_be_bytes([h[2], h[3]])),
+            id: u16::from_be_bytes([h[4], h[5]]),
+            flags: (ff >> 13) as u8,
+            frag: ff & 0x1fff,
+            ttl: h[8],
+            proto: Some(h[9]),
+            chksum: Some(u16::from_be_bytes([h[10], h[11]])),
+            src: Some(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
+            dst: Ipv4Addr::new(h[16], h[17], h[18], h[19]),
+            options,
+        };
+        // Like scapy: a later fragment's payload is not a header.
+        let next = if ip.frag != 0 { Next::Raw } else { next_for_ip_proto(h[9]) };
+        let total_len = ip.len.map(usize::from);
+        Ok(Decoded { layer: ip, hlen, total_len, next })
+    }
+
+    fn summary(&self) -> String {
+        format!("IP {} > {}", self.src_or_default(), self.dst)
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        if self.version != 4 {
+            out.push(format!("IP version is {}, not 4", self.version));
+        }
+        if let Some(ihl) = self.ihl.filter(|&i| i < 5) {
+            out.push(format!("IP ihl {ihl} is below the minimum of 5 (20 bytes)"));
+        }
+        if self.src == Some(self.dst) {
+            out.push(format!("IP src == dst ({})", self.dst));
+        }
+        if self.ttl == 0 {
+            out.push("IP ttl is 0: the first router drops it".into());
+        }
+    }
+}
+
+/// IPv4 option builders, each returning the option's bytes; concatenate them into
+/// `Ip::options`.
+pub mod opt {
+    use std::net::Ipv4Addr;
+
+    pub const EOL: u8 = 0;
+    pub const NOP: u8 = 1;
+    pub const RR: u8 = 7;
+    pub const TIMESTAMP: u8 = 68;
+    pub const LSRR: u8 = 131;
+    pub const SSRR: u8 = 137;
+    pub const ROUTER_ALERT: u8 = 148;
+
+    /// End of option list.
+    pub fn eol() -> Vec<u8> {
+        vec![EOL]
+    }
+    /// No operation.
+    pub fn nop() -> Vec<u8> {
+        vec![NOP]
+    }
+    fn route(kind: u8, pointer: u8, addrs: &[Ipv4Addr]) -> Vec<u8> {
+        let mut v = vec![kind, (3 + 4 * addrs.len()) as u8, pointer];
+        for a in addrs {
+            v.extend_from_slice(&a.octets());
+        }
+        v
+    }
+    /// Record route with room for `addrs` (pointer at the first free slot, 4).
+    pub fn rr(addrs: &[Ipv4Addr]) -> Vec<u8> {
+        route(RR, 4, addrs)
+    }
+    /// Loose source and record route.
+    pub fn lsrr(addrs: &[Ipv4Addr]) -> Vec<u8> {
+        route(LSRR, 4, addrs)
+    }
+    /// Strict source and record route.
+    pub fn ssrr(addrs: &[Ipv4Addr]) -> Vec<u8> {
+        route(SSRR, 4, addrs)
+    }
+    /// Timestamp option (flag 0: timestamps only) with these timestamps.
+    pub fn timestamp(stamps: &[u32]) -> Vec<u8> {
+        let mut v = vec![TIMESTAMP, (4 + 4 * stamps.len()) as u8, 5, 0];
+        for t in stamps {
+            v.extend_from_slice(&t.to_be_bytes());
+        }
+        v
+    }
+    /// Router alert (RFC 2113), value 0: examine packet.
+    pub fn router_alert() -> Vec<u8> {
+        vec![ROUTER_ALERT, 4, 0, 0]
+    }
+
+    /// Iterates over (kind, body) of options; stops at EOL or a malformed length.
+    pub fn iter(mut b: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+        std::iter::from_fn(move || {
+            let kind = *b.first()?;
+            match kind {
+                EOL => None,
+                NOP => {
+                    b = &b[1..];
+                    Some((NOP, &b[..0]))
+                }
+                _ => {
+                    let len = *b.get(1)? as usize;
+                    if len < 2 || len > b.len() {
+                        return None;
+                    }
+                    let body = &b[2..len];
+                    b = &b[len..];
+                    Some((kind, body))
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::{Layer, Packet};
+
+    fn ip() -> Ip {
+        Ip::new().src("172.17.2.1").dst("172.17.2.2")
+    }
+
+    #[test]
+    fn header_checksum_and_lengths() {
+        let b = Packet::from(Layer::from(ip())).build();
+        assert_eq!(b.len(), 20);
+        assert_eq!(b[0], 0x45);
+        assert_eq!(&b[2..4], [0, 20]);
+        assert_eq!(checksum::checksum(&b), 0);
+    }
+
+    #[test]
+    fn forced_fields_are_verbatim() {
+        let b = Packet::from(Layer::from(ip().ihl(4).len(10).chksum(0x1234).version(15))).build();
+        assert_eq!(b[0], 0xf4);
+        assert_eq!(&b[2..4], [0, 10]);
+        assert_eq!(&b[10..12], [0x12, 0x34]);
+    }
+
+    #[test]
+    fn options_pad_to_four_and_set_ihl() {
+        let b = Packet::from(Layer::from(ip().options(opt::nop()))).build();
+        assert_eq!(b.len(), 24);
+        assert_eq!(b[0], 0x46);
+        assert_eq!(&b[20..], [1, 0, 0, 0]);
+    }
+
+    #[test]
+    fn dissect_round_trip() {
+        let orig = ip().ttl(3).flags(2).frag(0).options(opt::router_alert());
+        let b = Packet::from(Layer::from(orig)).build();
+        let p = Packet::dissect(&b, LayerKind::Ip);
+        assert_eq!(p.build(), b);
+        let Layer::Ip(d) = &p.layers[0] else { panic!() };
+        assert_eq!((d.ttl, d.flags, d.ihl, d.len), (3, 2, Some(6), Some(24)));
+    }
+
+    #[test]
+    fn option_iter_stops_on_bad_length() {
+        let v: Vec<_> = opt::iter(&[1, 0x83, 7, 4, 1, 2, 3, 4, 0x44, 1]).collect();
+        assert_eq!(v, vec![(1, &[][..]), (0x83, &[4, 1, 2, 3, 4][..])]);
+    }
+}

@@ -1,0 +1,27 @@
+//! One module per protocol.
+
+pub mod arp;
+pub mod dot1q;
+pub mod ether;
+pub mod gue;
+pub mod icmp;
+pub mod icmpv6;
+pub mod ip;
+pub mod ipv6;
+pub mod ipv6ext;
+pub mod raw;
+pub mod tcp;
+pub mod udp;
+
+pub use arp::Arp;
+pub use dot1q::Dot1Q;
+pub use ether::Ether;
+pub use gue::Gue;
+pub use icmp::Icmp;
+pub use icmpv6::*;
+pub use ip::Ip;
+pub use ipv6::Ipv6;
+pub use ipv6ext::{DestOpt, Fragment, HopByHop, Routing};
+pub use raw::{Padding, Raw};
+pub use tcp::{Tcp, TcpFlags, TcpOption, TcpOptions};
+pub use udp::Udp;

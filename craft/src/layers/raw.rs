@@ -1,0 +1,85 @@
+//! Raw payload bytes and Padding (bytes past a length field).
+
+use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
+use crate::layer;
+
+layer! {
+    /// Payload bytes that no layer decodes.
+    Raw: "Raw", "Raw" {
+        /// The bytes.
+        load: Vec<u8> = Vec::new(),
+    }
+    extra {
+        /// Set by the dissector when these bytes are a header cut short: the layer's name.
+        truncated: Option<&'static str> = None,
+    }
+}
+
+layer! {
+    /// Bytes past the end that a length field announces (IP len, UDP len).
+    Padding: "Padding", "Padding" {
+        /// The bytes.
+        load: Vec<u8> = Vec::new(),
+    }
+}
+
+impl Raw {
+    /// The rest of a packet whose `layer` header did not fit.
+    pub fn truncated(load: &[u8], layer: &'static str) -> Raw {
+        Raw { load: load.to_vec(), truncated: Some(layer) }
+    }
+}
+
+macro_rules! bytes_proto {
+    ($t:ty) => {
+        impl Proto for $t {
+            fn header_len(&self) -> usize {
+                self.load.len()
+            }
+            fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
+                hdr.copy_from_slice(&self.load);
+            }
+            fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+                Ok(Decoded {
+                    layer: <$t>::new().load(data),
+                    hlen: data.len(),
+                    total_len: None,
+                    next: Next::Raw,
+                })
+            }
+            fn summary(&self) -> String {
+                self.describe()
+            }
+        }
+    };
+}
+bytes_proto!(Padding);
+bytes_proto!(Raw);
+
+impl Padding {
+    fn describe(&self) -> String {
+        "Padding".into()
+    }
+}
+
+impl Raw {
+    /// Summary part: `Raw`, or what was cut short.
+    fn describe(&self) -> String {
+        match self.truncated {
+            Some(l) => format!("Raw (truncated {l}: {} bytes)", self.load.len()),
+            None => "Raw".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::{Layer, Packet};
+
+    #[test]
+    fn raw_builds_verbatim() {
+        let p = Packet::from(Layer::from(Raw::new().load(b"abc"))) / Padding::new().load(b"\0\0");
+        assert_eq!(p.build(), b"abc\0\0");
+    }
+}

@@ -1,0 +1,397 @@
+//! TCP (scapy `TCP`), with its options.
+
+use crate::checksum;
+use crate::field::{FieldType, Fmt, Value};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer;
+
+/// TCP flag letters, bit 0 first (scapy's order).
+pub const TCP_FLAGS: &[&str] = &["F", "S", "R", "P", "A", "U", "E", "C", "N"];
+
+/// One TCP option, by scapy's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TcpOption {
+    /// End of option list (kind 0).
+    Eol,
+    /// No operation (kind 1).
+    Nop,
+    /// Maximum segment size (kind 2).
+    Mss(u16),
+    /// Window scale shift (kind 3).
+    WScale(u8),
+    /// SACK permitted (kind 4).
+    SAckOK,
+    /// SACK blocks: left and right edges (kind 5).
+    SAck(Vec<u32>),
+    /// Timestamps: (TSval, TSecr) (kind 8).
+    Timestamp(u32, u32),
+    /// Any other kind, or a known kind whose length is off, with its value bytes.
+    Unknown(u8, Vec<u8>),
+    /// Bytes that do not form an option (after EOL, or a length past the end).
+    Trailing(Vec<u8>),
+}
+
+impl TcpOption {
+    fn len(&self) -> usize {
+        match self {
+            TcpOption::Eol | TcpOption::Nop => 1,
+            TcpOption::Mss(_) => 4,
+            TcpOption::WScale(_) => 3,
+            TcpOption::SAckOK => 2,
+            TcpOption::SAck(e) => 2 + 4 * e.len(),
+            TcpOption::Timestamp(..) => 10,
+            TcpOption::Unknown(_, v) => 2 + v.len(),
+            TcpOption::Trailing(v) => v.len(),
+        }
+    }
+
+    fn write(&self, out: &mut [u8]) {
+        let len = self.len() as u8;
+        match self {
+            TcpOption::Eol => out[0] = 0,
+            TcpOption::Nop => out[0] = 1,
+            TcpOption::Mss(m) => {
+                out[..2].copy_from_slice(&[2, len]);
+                out[2..4].copy_from_slice(&m.to_be_bytes());
+            }
+            TcpOption::WScale(s) => out[..3].copy_from_slice(&[3, len, *s]),
+            TcpOption::SAckOK => out[..2].copy_from_slice(&[4, len]),
+            TcpOption::SAck(edges) => {
+                out[..2].copy_from_slice(&[5, len]);
+                for (i, e) in edges.iter().enumerate() {
+                    out[2 + 4 * i..6 + 4 * i].copy_from_slice(&e.to_be_bytes());
+                }
+            }
+            TcpOption::Timestamp(v, e) => {
+                out[..2].copy_from_slice(&[8, len]);
+                out[2..6].copy_from_slice(&v.to_be_bytes());
+                out[6..10].copy_from_slice(&e.to_be_bytes());
+            }
+            TcpOption::Unknown(kind, v) => {
+                out[0] = *kind;
+                out[1] = len;
+                out[2..2 + v.len()].copy_from_slice(v);
+            }
+            TcpOption::Trailing(v) => out[..v.len()].copy_from_slice(v),
+        }
+    }
+
+    /// Parses options as scapy does: EOL ends the list; what follows is kept as Trailing
+    /// unless it is zero padding.
+    pub fn parse(mut b: &[u8]) -> Vec<TcpOption> {
+        let mut opts = Vec::new();
+        while let Some(&kind) = b.first() {
+            match kind {
+                0 => {
+                    opts.push(TcpOption::Eol);
+                    let rest = &b[1..];
+                    if rest.iter().any(|&x| x != 0) {
+                        opts.push(TcpOption::Trailing(rest.to_vec()));
+                    }
+                    return opts;
+                }
+                1 => {
+                    opts.push(TcpOption::Nop);
+                    b = &b[1..];
+                    continue;
+                }
+                _ => {}
+            }
+            let len = match b.get(1) {
+                Some(&l) if l >= 2 && l as usize <= b.len() => l as usize,
+                _ => {
+                    opts.push(TcpOption::Trailing(b.to_vec()));
+                    return opts;
+                }
+            };
+            let v = &b[2..len];
+            let be32 = |i: usize| u32::from_be_bytes(v[i..i + 4].try_into().unwrap());
+            opts.push(match (kind, v.len()) {
+                (2, 2) => TcpOption::Mss(u16::from_be_bytes([v[0], v[1]])),
+                (3, 1) => TcpOption::WScale(v[0]),
+                (4, 0) => TcpOption::SAckOK,
+                (5, n) if n % 4 == 0 => TcpOption::SAck((0..n / 4).map(|i| be32(4 * i)).collect()),
+                (8, 8) => TcpOption::Timestamp(be32(0), be32(4)),
+                _ => TcpOption::Unknown(kind, v.to_vec()),
+            });
+            b = &b[len..];
+        }
+        opts
+    }
+
+    fn to_value(&self) -> Value {
+        let pair = |n: &str, v: Value| Value::Tuple(vec![Value::Str(n.into()), v]);
+        let ints = |v: &[u32]| Value::Tuple(v.iter().map(|&i| Value::Int(i as i64)).collect());
+        match self {
+            TcpOption::Eol => pair("EOL", Value::None),
+            TcpOption::Nop => pair("NOP", Value::None),
+            TcpOption::Mss(m) => pair("MSS", Value::Int(*m as i64)),
+            TcpOption::WScale(s) => pair("WScale", Value::Int(*s as i64)),
+            TcpOption::SAckOK => pair("SAckOK", Value::Bytes(vec![])),
+            TcpOption::SAck(e) => pair("SAck", ints(e)),
+            TcpOption::Timestamp(v, e) => pair("Timestamp", ints(&[*v, *e])),
+            TcpOption::Unknown(k, v) => Value::Tuple(vec![Value::Int(*k as i64), Value::Bytes(v.clone())]),
+            TcpOption::Trailing(v) => Value::Bytes(v.clone()),
+        }
+    }
+
+    fn from_value(v: &Value) -> Result<TcpOption, String> {
+        let int = |v: &Value, max: u64| -> Result<u64, String> {
+            match v {
+                Value::Int(i) if *i >= 0 && *i as u64 <= max => Ok(*i as u64),
+                other => Err(format!("expected an integer up to {max}, found {}", other.repr())),
+            }
+        };
+        let ints = |v: &Value| -> Result<Vec<u32>, String> {
+            match v {
+                Value::Tuple(items) | Value::List(items) => {
+                    items.iter().map(|i| int(i, u32::MAX as u64).map(|x| x as u32)).collect()
+                }
+                Value::Int(_) => Ok(vec![int(v, u32::MAX as u64)? as u32]),
+                other => Err(format!("expected a tuple of integers, found {}", other.kind())),
+            }
+        };
+        let (name, val) = match v {
+            Value::Bytes(b) => return Ok(TcpOption::Trailing(b.clone())),
+            Value::Tuple(t) | Value::List(t) if t.len() == 2 => (&t[0], &t[1]),
+            other => return Err(format!("a TCP option is a (name, value) pair, found {}", other.repr())),
+        };
+        Ok(match name {
+            Value::Str(n) => match (n.as_str(), val) {
+                ("EOL", _) => TcpOption::Eol,
+                ("NOP", _) => TcpOption::Nop,
+                ("MSS", v) => TcpOption::Mss(int(v, 0xffff)? as u16),
+                ("WScale", v) => TcpOption::WScale(int(v, 0xff)? as u8),
+                ("SAckOK", _) => TcpOption::SAckOK,
+                ("SAck", v) => TcpOption::SAck(ints(v)?),
+                ("Timestamp", v) => match ints(v)?[..] {
+                    [a, b] => TcpOption::Timestamp(a, b),
+                    _ => return Err("Timestamp takes (TSval, TSecr)".into()),
+                },
+                (other, _) => {
+                    return Err(format!(
+                        "unknown TCP option '{other}' (known: EOL, NOP, MSS, WScale, SAckOK, SAck, Timestamp; or (kind, b'...'))"
+                    ))
+                }
+            },
+            Value::Int(k) => {
+                let kind = int(&Value::Int(*k), 255)? as u8;
+                match val {
+                    Value::Bytes(b) => TcpOption::Unknown(kind, b.clone()),
+                    Value::None => TcpOption::Unknown(kind, vec![]),
+                    other => return Err(format!("option kind {kind} takes bytes, found {}", other.kind())),
+                }
+            }
+            other => return Err(format!("a TCP option name is a string or a kind number, found {}", other.kind())),
+        })
+    }
+}
+
+/// The options of a TCP header.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TcpOptions(pub Vec<TcpOption>);
+
+impl TcpOptions {
+    /// Length on the wire, before padding.
+    fn len(&self) -> usize {
+        self.0.iter().map(TcpOption::len).sum()
+    }
+}
+
+impl FieldType for TcpOptions {
+    const KIND: &'static str = "TCP options";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::List(items) => items.iter().map(TcpOption::from_value).collect::<Result<_, _>>().map(TcpOptions),
+            Value::Bytes(b) => Ok(TcpOptions(TcpOption::parse(b))),
+            other => Err(format!("expected a list of (name, value) options, found {}", other.kind())),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::List(self.0.iter().map(TcpOption::to_value).collect())
+    }
+}
+
+impl From<Vec<TcpOption>> for TcpOptions {
+    fn from(v: Vec<TcpOption>) -> Self {
+        TcpOptions(v)
+    }
+}
+
+impl crate::field::IntoField<TcpOptions> for Vec<TcpOption> {
+    fn into_field(self) -> TcpOptions {
+        TcpOptions(self)
+    }
+}
+
+/// TCP flags: 9 bits, FIN first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpFlags(pub u16);
+
+impl FieldType for TcpFlags {
+    const KIND: &'static str = "flags";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        u16::from_value(v).map(TcpFlags)
+    }
+    fn to_value(&self) -> Value {
+        Value::Int(self.0 as i64)
+    }
+}
+
+impl crate::field::IntoField<TcpFlags> for u16 {
+    fn into_field(self) -> TcpFlags {
+        TcpFlags(self)
+    }
+}
+
+/// Flags from letters in Rust code ("SA"); a bad letter panics like a bad literal.
+impl crate::field::IntoField<TcpFlags> for &str {
+    fn into_field(self) -> TcpFlags {
+        match crate::field::parse_flags(self, TCP_FLAGS) {
+            Ok(f) => TcpFlags(f as u16),
+            Err(e) => panic!("invalid TCP flags literal: {e}"),
+        }
+    }
+}
+
+layer! {
+    /// TCP header: 20 bytes plus options padded to a multiple of 4.
+    Tcp: "TCP", "TCP" {
+        /// Source port.
+        sport: u16 = 20,
+        /// Destination port.
+        dport: u16 = 80,
+        /// Sequence number.
+        seq: u32 = 0,
+        /// Acknowledgment number.
+        ack: u32 = 0,
+        /// Data offset: header length in 32-bit words. Auto: from the options.
+        dataofs: Option<u8> [bits(4)] = None,
+        /// Reserved bits.
+        reserved: u8 [bits(3)] = 0,
+        /// Flags: letters FSRPAUECN ("SA") or an int.
+        flags: TcpFlags [bits(9), fmt(Fmt::Flags(TCP_FLAGS))] = TcpFlags(0x002),
+        /// Receive window.
+        window: u16 = 8192,
+        /// Checksum over the IP pseudo-header. Auto: computed.
+        chksum: Option<u16> [fmt(Fmt::Hex)] = None,
+        /// Urgent pointer.
+        urgptr: u16 = 0,
+        /// Options: [('MSS', 1460), ('NOP', None), ...]; padded with zeros to 4 bytes.
+        options: TcpOptions = TcpOptions::default(),
+    }
+}
+
+impl Proto for Tcp {
+    const IP_PROTO: Option<u8> = Some(6);
+
+    fn header_len(&self) -> usize {
+        20 + self.options.len().div_ceil(4) * 4
+    }
+
+    fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
+        hdr[0..2].copy_from_slice(&self.sport.to_be_bytes());
+        hdr[2..4].copy_from_slice(&self.dport.to_be_bytes());
+        hdr[4..8].copy_from_slice(&self.seq.to_be_bytes());
+        hdr[8..12].copy_from_slice(&self.ack.to_be_bytes());
+        let dataofs = self.dataofs.unwrap_or((hdr.len() / 4) as u8);
+        let word = ((dataofs as u16 & 0xf) << 12) | ((self.reserved as u16 & 7) << 9) | (self.flags.0 & 0x1ff);
+        hdr[12..14].copy_from_slice(&word.to_be_bytes());
+        hdr[14..16].copy_from_slice(&self.window.to_be_bytes());
+        hdr[16..18].copy_from_slice(&self.chksum.unwrap_or(0).to_be_bytes());
+        hdr[18..20].copy_from_slice(&self.urgptr.to_be_bytes());
+        let mut at = 20;
+        for o in &self.options.0 {
+            o.write(&mut hdr[at..]);
+            at += o.len();
+        }
+    }
+
+    fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
+        if self.chksum.is_some() {
+            return;
+        }
+        if let Some(p) = pseudo {
+            let ck = checksum::fold(p.sum(6, seg.len()) as u64 + checksum::partial(seg));
+            seg[16..18].copy_from_slice(&ck.to_be_bytes());
+        }
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = data.get(..20).ok_or(Truncated)?;
+        let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+        let long = |i: usize| u32::from_be_bytes(h[i..i + 4].try_into().unwrap());
+        let dataofs = h[12] >> 4;
+        let hlen = (dataofs as usize * 4).max(20);
+        let options = data.get(20..hlen).ok_or(Truncated)?;
+        let tcp = Tcp {
+            sport: word(0),
+            dport: word(2),
+            seq: long(4),
+            ack: long(8),
+            dataofs: Some(dataofs),
+            reserved: (h[12] >> 1) & 7,
+            flags: TcpFlags(word(12) & 0x1ff),
+            window: word(14),
+            chksum: Some(word(16)),
+            urgptr: word(18),
+            options: TcpOptions(if options.is_empty() { Vec::new() } else { TcpOption::parse(options) }),
+        };
+        Ok(Decoded { layer: tcp, hlen, total_len: None, next: Next::Raw })
+    }
+
+    fn summary(&self) -> String {
+        format!("TCP {} > {} {}", self.sport, self.dport, crate::field::flags_str(self.flags.0 as u64, TCP_FLAGS))
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        if let Some(d) = self.dataofs.filter(|&d| d < 5) {
+            out.push(format!("TCP dataofs {d} is below the minimum of 5 (20 bytes)"));
+        }
+        let f = self.flags.0;
+        if f & 0x02 != 0 && f & 0x01 != 0 {
+            out.push("TCP has both SYN and FIN set".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::ip::Ip;
+    use crate::packet::{Layer, LayerKind, Packet};
+
+    #[test]
+    fn syn_with_options_round_trips() {
+        let opts = vec![TcpOption::Mss(1460), TcpOption::Nop, TcpOption::WScale(7), TcpOption::SAckOK];
+        let p = Ip::new().src("10.0.0.1").dst("10.0.0.2") / Tcp::new().sport(49138).options(opts).flags("S");
+        let b = p.build();
+        assert_eq!(b.len(), 20 + 32);
+        assert_eq!(b[32] >> 4, 8);
+        let d = Packet::dissect(&b, LayerKind::Ip);
+        assert_eq!(d.build(), b);
+        let Layer::Tcp(t) = &d.layers[1] else { panic!("{d:?}") };
+        assert_eq!(t.options.0[0], TcpOption::Mss(1460));
+        let seg = &b[20..];
+        let pseudo = checksum::partial(&b[12..20]) + 6 + seg.len() as u64;
+        assert_eq!(checksum::fold(pseudo + checksum::partial(seg)), 0);
+    }
+
+    #[test]
+    fn option_values_round_trip() {
+        let opts = TcpOptions(vec![
+            TcpOption::Timestamp(1, 2),
+            TcpOption::SAck(vec![1, 2]),
+            TcpOption::Unknown(99, vec![1]),
+            TcpOption::Eol,
+        ]);
+        assert_eq!(TcpOptions::from_value(&opts.to_value()).unwrap(), opts);
+    }
+
+    #[test]
+    fn garbage_after_eol_is_kept() {
+        let parsed = TcpOption::parse(&[0, 7, 0]);
+        assert_eq!(parsed, vec![TcpOption::Eol, TcpOption::Trailing(vec![7, 0])]);
+        assert_eq!(TcpOption::parse(&[2, 9, 1]), vec![TcpOption::Trailing(vec![2, 9, 1])]);
+    }
+}

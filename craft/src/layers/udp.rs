@@ -1,0 +1,103 @@
+//! UDP (scapy `UDP`).
+
+use crate::checksum;
+use crate::field::Fmt;
+use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer;
+use crate::packet::{Layer, LayerKind};
+
+layer! {
+    /// UDP header: 8 bytes.
+    Udp: "UDP", "UDP" {
+        /// Source port.
+        sport: u16 = 53,
+        /// Destination port. Auto: 6080 when GUE follows, else 53 (scapy's default).
+        dport: Option<u16> = None,
+        /// Length of header and payload. Auto: computed.
+        len: Option<u16> = None,
+        /// Checksum over the IP pseudo-header. Auto: computed, 0 sent as 0xffff; 0 when no
+        /// IP layer encloses it (as scapy).
+        chksum: Option<u16> [fmt(Fmt::Hex)] = None,
+    }
+}
+
+impl Udp {
+    /// The destination port as built.
+    pub fn dport_for(&self, next: Option<&Layer>) -> u16 {
+        self.dport.unwrap_or(match next {
+            Some(Layer::Gue(_)) => crate::layers::gue::GUE_PORT,
+            _ => 53,
+        })
+    }
+}
+
+impl Proto for Udp {
+    const IP_PROTO: Option<u8> = Some(17);
+
+    fn header_len(&self) -> usize {
+        8
+    }
+
+    fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        hdr[0..2].copy_from_slice(&self.sport.to_be_bytes());
+        hdr[2..4].copy_from_slice(&self.dport_for(cx.next).to_be_bytes());
+        let len = self.len.unwrap_or((8 + cx.payload_len) as u16);
+        hdr[4..6].copy_from_slice(&len.to_be_bytes());
+        hdr[6..8].copy_from_slice(&self.chksum.unwrap_or(0).to_be_bytes());
+    }
+
+    fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
+        if self.chksum.is_some() {
+            return;
+        }
+        if let Some(p) = pseudo {
+            let ck = match checksum::fold(p.sum(17, seg.len()) as u64 + checksum::partial(seg)) {
+                0 => 0xffff,
+                ck => ck,
+            };
+            seg[6..8].copy_from_slice(&ck.to_be_bytes());
+        }
+    }
+
+    fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = data.get(..8).ok_or(Truncated)?;
+        let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+        let udp = Udp { sport: word(0), dport: Some(word(2)), len: Some(word(4)), chksum: Some(word(6)) };
+        let next = if cx.gue_ports.contains(&word(2)) { Next::Layer(LayerKind::Gue) } else { Next::Raw };
+        Ok(Decoded { total_len: Some(word(4) as usize), layer: udp, hlen: 8, next })
+    }
+
+    fn summary(&self) -> String {
+        format!("UDP {} > {}", self.sport, self.dport.unwrap_or(53))
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        if let Some(len) = self.len.filter(|&l| l < 8) {
+            out.push(format!("UDP len {len} is below the 8-byte header"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::ip::Ip;
+    use crate::packet::Packet;
+
+    #[test]
+    fn checksum_verifies_with_pseudo_header() {
+        let p = Ip::new().src("10.0.0.1").dst("10.0.0.2") / Udp::new().sport(1000).dport(2000) / &b"hello"[..];
+        let b = p.build();
+        assert_eq!(&b[24..26], [0, 13]);
+        // Sum over pseudo-header + segment must fold to zero.
+        let seg = &b[20..];
+        let pseudo = checksum::partial(&b[12..20]) + 17 + seg.len() as u64;
+        assert_eq!(checksum::fold(pseudo + checksum::partial(seg)), 0);
+    }
+
+    #[test]
+    fn no_ip_leaves_checksum_zero() {
+        let b = Packet::from(Layer::from(Udp::new())).build();
+        assert_eq!(b, [0, 53, 0, 53, 0, 8, 0, 0]);
+    }
+}

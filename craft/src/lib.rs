@@ -1,0 +1,24 @@
+//! craft: compose, dissect and check network packets — a Rust answer to scapy.
+//!
+//! ```
+//! use craft::prelude::*;
+//! let pkt = Ether::new().dst("02:00:00:00:00:33") / Ip::new().src("172.17.2.1").dst("172.17.2.2")
+//!     / Tcp::new().dport(80).flags("S");
+//! let bytes = pkt.build();
+//! assert_eq!(bytes.len(), 54);
+//! let back = Packet::dissect(&bytes, LayerKind::Ether);
+//! assert_eq!(back.build(), bytes);
+//! ```
+
+pub mod checksum;
+pub mod field;
+pub mod layer;
+pub mod layers;
+pub mod packet;
+
+/// Everything needed to compose and dissect packets.
+pub mod prelude {
+    pub use crate::field::{Mac, Value};
+    pub use crate::layers::*;
+    pub use crate::packet::{Layer, LayerKind, Packet};
+}

@@ -1,0 +1,330 @@
+//! A packet: a stack of layers, built into bytes or dissected from them.
+
+use std::ops::Div;
+
+use smallvec::SmallVec;
+
+use crate::field::{FieldInfo, Value};
+use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layers::*;
+
+/// Layers never nest deeper than this while dissecting: a bound, so no input loops.
+pub const MAX_DEPTH: usize = 32;
+
+/// The registry of layers. Adding a layer: one file in `layers/` and one line here.
+macro_rules! registry {
+    ($( $V:ident($T:ty) $([$($alias:literal),*])? ),* $(,)?) => {
+        /// One layer of a packet.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Layer { $( $V($T), )* }
+
+        /// The kind of a layer, without its values.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum LayerKind { $( $V, )* }
+
+        impl LayerKind {
+            pub const ALL: &'static [LayerKind] = &[$(LayerKind::$V),*];
+
+            /// scapy's class name.
+            pub fn name(self) -> &'static str {
+                match self { $( LayerKind::$V => <$T as Fields>::NAME, )* }
+            }
+            pub fn long_name(self) -> &'static str {
+                match self { $( LayerKind::$V => <$T as Fields>::LONG_NAME, )* }
+            }
+            /// By scapy class name (or an alias such as `IPerror`).
+            pub fn from_name(name: &str) -> Option<LayerKind> {
+                match name {
+                    $( <$T as Fields>::NAME $($(| $alias)*)? => Some(LayerKind::$V), )*
+                    _ => None,
+                }
+            }
+            pub fn fields(self) -> &'static [FieldInfo] {
+                match self { $( LayerKind::$V => <$T as Fields>::FIELDS, )* }
+            }
+            /// The layer with its defaults.
+            pub fn new_layer(self) -> Layer {
+                match self { $( LayerKind::$V => Layer::$V(<$T>::default()), )* }
+            }
+            pub fn dissect(self, data: &[u8], cx: &DissectCx) -> Result<Decoded<Layer>, Truncated> {
+                match self {
+                    $( LayerKind::$V => <$T as Proto>::dissect(data, cx).map(|d| Decoded {
+                        layer: Layer::$V(d.layer), hlen: d.hlen, total_len: d.total_len, next: d.next,
+                    }), )*
+                }
+            }
+            /// The Ether/Dot1Q type value that announces this layer.
+            pub fn ethertype(self) -> Option<u16> {
+                match self { $( LayerKind::$V => <$T as Proto>::ETHERTYPE, )* }
+            }
+            /// The IP protocol / IPv6 next-header value that announces this layer.
+            pub fn ip_proto(self) -> Option<u8> {
+                match self { $( LayerKind::$V => <$T as Proto>::IP_PROTO, )* }
+            }
+        }
+
+        impl Layer {
+            pub fn kind(&self) -> LayerKind {
+                match self { $( Layer::$V(_) => LayerKind::$V, )* }
+            }
+            pub fn header_len(&self) -> usize {
+                match self { $( Layer::$V(l) => l.header_len(), )* }
+            }
+            pub fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+                match self { $( Layer::$V(l) => l.write(hdr, cx), )* }
+            }
+            pub fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
+                match self { $( Layer::$V(l) => l.finish(seg, pseudo), )* }
+            }
+            pub fn pseudo(&self, hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
+                match self { $( Layer::$V(l) => l.pseudo(hdr, outer), )* }
+            }
+            /// This layer's part of the summary line.
+            pub fn summary(&self) -> String {
+                match self { $( Layer::$V(l) => l.summary(), )* }
+            }
+            /// Whether a field is present (scapy's ConditionalField).
+            pub fn present(&self, field: &str) -> bool {
+                match self { $( Layer::$V(l) => l.present(field), )* }
+            }
+            /// Problems only this layer can see (see [`Proto::check`]).
+            pub fn check(&self, seg: &[u8], cx: &DissectCx, out: &mut Vec<String>) {
+                match self { $( Layer::$V(l) => l.check(seg, cx, out), )* }
+            }
+            pub fn get(&self, name: &str) -> Option<Value> {
+                match self { $( Layer::$V(l) => l.get(name), )* }
+            }
+            pub fn set(&mut self, name: &str, v: &Value) -> Result<(), String> {
+                match self { $( Layer::$V(l) => l.set(name, v), )* }
+            }
+        }
+
+        $(
+            impl From<$T> for Layer {
+                fn from(l: $T) -> Layer { Layer::$V(l) }
+            }
+            impl<R: Into<Layer>> Div<R> for $T {
+                type Output = Packet;
+                fn div(self, rhs: R) -> Packet { Packet::from(Layer::$V(self)) / rhs }
+            }
+        )*
+    };
+}
+
+registry! {
+    Ether(Ether),
+    Dot1Q(Dot1Q),
+    Arp(Arp),
+    Ip(Ip) ["IPerror"],
+    Ipv6(Ipv6) ["IPerror6"],
+    HopByHop(HopByHop),
+    DestOpt(DestOpt),
+    Routing(Routing),
+    Fragment(Fragment),
+    Icmp(Icmp) ["ICMPerror"],
+    Icmpv6EchoRequest(Icmpv6EchoRequest),
+    Icmpv6EchoReply(Icmpv6EchoReply),
+    Icmpv6DestUnreach(Icmpv6DestUnreach),
+    Icmpv6PacketTooBig(Icmpv6PacketTooBig),
+    Icmpv6TimeExceeded(Icmpv6TimeExceeded),
+    Icmpv6ParamProblem(Icmpv6ParamProblem),
+    Icmpv6NdNs(Icmpv6NdNs),
+    Icmpv6NdNa(Icmpv6NdNa),
+    Icmpv6NdOptSrcLladdr(Icmpv6NdOptSrcLladdr),
+    Icmpv6NdOptDstLladdr(Icmpv6NdOptDstLladdr),
+    Icmpv6Unknown(Icmpv6Unknown),
+    Udp(Udp) ["UDPerror"],
+    Tcp(Tcp) ["TCPerror"],
+    Gue(Gue),
+    Raw(Raw),
+    Padding(Padding),
+}
+
+impl From<&[u8]> for Layer {
+    fn from(b: &[u8]) -> Layer {
+        Layer::Raw(Raw::new().load(b))
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Layer {
+    fn from(b: &[u8; N]) -> Layer {
+        Layer::Raw(Raw::new().load(b))
+    }
+}
+
+impl From<Vec<u8>> for Layer {
+    fn from(b: Vec<u8>) -> Layer {
+        Layer::Raw(Raw::new().load(b))
+    }
+}
+
+impl From<&str> for Layer {
+    fn from(s: &str) -> Layer {
+        Layer::Raw(Raw::new().load(s.as_bytes()))
+    }
+}
+
+/// A packet: layers from the outermost in.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Packet {
+    pub layers: SmallVec<[Layer; 4]>,
+}
+
+impl From<Layer> for Packet {
+    fn from(l: Layer) -> Packet {
+        let mut layers = SmallVec::new();
+        layers.push(l);
+        Packet { layers }
+    }
+}
+
+impl<R: Into<Layer>> Div<R> for Packet {
+    type Output = Packet;
+    fn div(mut self, rhs: R) -> Packet {
+        self.layers.push(rhs.into());
+        self
+    }
+}
+
+impl Div<Packet> for Packet {
+    type Output = Packet;
+    fn div(mut self, rhs: Packet) -> Packet {
+        self.layers.extend(rhs.layers);
+        self
+    }
+}
+
+type Offsets = SmallVec<[usize; 8]>;
+
+impl Packet {
+    pub fn new() -> Packet {
+        Packet::default()
+    }
+
+    /// The first layer of a kind.
+    pub fn find(&self, kind: LayerKind) -> Option<&Layer> {
+        self.layers.iter().find(|l| l.kind() == kind)
+    }
+
+    /// Builds into `out` (cleared first), reusing its allocation.
+    pub fn build_into(&self, out: &mut Vec<u8>) {
+        let layers = &self.layers[..];
+        let mut offsets = Offsets::new();
+        let mut total = 0;
+        for l in layers {
+            offsets.push(total);
+            total += l.header_len();
+        }
+        offsets.push(total);
+        out.clear();
+        out.resize(total, 0);
+
+        // Lengths stop where the first trailing Padding after a layer starts, as in scapy.
+        let mut ends = Offsets::from_elem(total, layers.len());
+        let mut end = total;
+        for i in (0..layers.len()).rev() {
+            ends[i] = end;
+            if matches!(layers[i], Layer::Padding(_)) {
+                end = offsets[i];
+            }
+        }
+
+        let mut pseudo: SmallVec<[Option<Pseudo>; 8]> = SmallVec::new();
+        let mut current = None;
+        for (i, l) in layers.iter().enumerate() {
+            let (start, hdr_end) = (offsets[i], offsets[i + 1]);
+            let cx = WriteCx { payload_len: ends[i] - hdr_end, next: layers.get(i + 1) };
+            l.write(&mut out[start..hdr_end], &cx);
+            pseudo.push(current);
+            if let Some(p) = l.pseudo(&out[start..hdr_end], current) {
+                current = Some(p);
+            }
+        }
+        for i in (0..layers.len()).rev() {
+            layers[i].finish(&mut out[offsets[i]..ends[i]], pseudo[i]);
+        }
+    }
+
+    /// Builds the packet's bytes.
+    pub fn build(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        self.build_into(&mut out);
+        out
+    }
+
+    /// Dissects bytes starting with `start` (Ether, IP, IPv6...). Never fails: what cannot
+    /// be decoded ends the packet as Raw, marked truncated when a header was cut short.
+    pub fn dissect(bytes: &[u8], start: LayerKind) -> Packet {
+        Packet::dissect_with(bytes, start, &DissectCx::default())
+    }
+
+    pub fn dissect_with(bytes: &[u8], start: LayerKind, cx: &DissectCx) -> Packet {
+        let mut p = Packet::new();
+        p.dissect_into(bytes, start, cx);
+        p
+    }
+
+    /// Dissects into `self`, reusing its storage.
+    pub fn dissect_into(&mut self, bytes: &[u8], start: LayerKind, cx: &DissectCx) {
+        self.layers.clear();
+        // Padding after each length-limited payload, outermost first.
+        let mut pads: SmallVec<[&[u8]; 2]> = SmallVec::new();
+        let mut data = bytes;
+        let mut kind = start;
+        loop {
+            if self.layers.len() >= MAX_DEPTH {
+                self.layers.push(Raw::new().load(data).into());
+                break;
+            }
+            let d = match kind.dissect(data, cx) {
+                Ok(d) => d,
+                Err(Truncated) => {
+                    self.layers.push(Raw::truncated(data, kind.name()).into());
+                    break;
+                }
+            };
+            let hlen = d.hlen.min(data.len());
+            let end = match d.total_len {
+                Some(t) if t >= hlen && t < data.len() => t,
+                _ => data.len(),
+            };
+            if end < data.len() {
+                pads.push(&data[end..]);
+            }
+            self.layers.push(d.layer);
+            let payload = &data[hlen..end];
+            let mut next = d.next;
+            while let Next::Peek(classify) = next {
+                next = classify(payload);
+            }
+            match next {
+                Next::Layer(k) if !payload.is_empty() => {
+                    data = payload;
+                    kind = k;
+                }
+                _ => {
+                    if !payload.is_empty() {
+                        self.layers.push(Raw::new().load(payload).into());
+                    }
+                    break;
+                }
+            }
+        }
+        if !pads.is_empty() {
+            // In the frame the innermost padding comes first.
+            let load: Vec<u8> = pads.iter().rev().flat_map(|p| p.iter().copied()).collect();
+            self.layers.push(Padding::new().load(load).into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_stays_small() {
+        // The layer enum is moved on every push: keep an eye on its size.
+        assert!(std::mem::size_of::<Layer>() <= 128, "{}", std::mem::size_of::<Layer>());
+    }
+}
