@@ -10,8 +10,8 @@ layer! {
     Dot1Q: "Dot1Q", "802.1Q" {
         /// Priority code point.
         prio: u8 [bits(3)] = 0,
-        /// Drop eligible indicator (was CFI).
-        id: u8 [bits(1)] = 0,
+        /// Drop eligible indicator (was CFI; scapy 2.8 calls it `dei`).
+        dei: u8 [bits(1)] = 0,
         /// VLAN id.
         vlan: u16 [bits(12)] = 1,
         /// EtherType of what follows. Auto: from the next layer.
@@ -27,7 +27,7 @@ impl Proto for Dot1Q {
     }
 
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
-        let tci = ((self.prio as u16 & 7) << 13) | ((self.id as u16 & 1) << 12) | (self.vlan & 0xfff);
+        let tci = ((self.prio as u16 & 7) << 13) | ((self.dei as u16 & 1) << 12) | (self.vlan & 0xfff);
         hdr[0..2].copy_from_slice(&tci.to_be_bytes());
         hdr[2..4].copy_from_slice(&auto_type(self.r#type, cx).to_be_bytes());
     }
@@ -36,7 +36,7 @@ impl Proto for Dot1Q {
         let h = data.get(..4).ok_or(Truncated)?;
         let tci = u16::from_be_bytes([h[0], h[1]]);
         let ty = u16::from_be_bytes([h[2], h[3]]);
-        let tag = Dot1Q { prio: (tci >> 13) as u8, id: ((tci >> 12) & 1) as u8, vlan: tci & 0xfff, r#type: Some(ty) };
+        let tag = Dot1Q { prio: (tci >> 13) as u8, dei: ((tci >> 12) & 1) as u8, vlan: tci & 0xfff, r#type: Some(ty) };
         Ok(Decoded { layer: tag, hlen: 4, total_len: None, next: next_for_ethertype(ty) })
     }
 
