@@ -10,11 +10,13 @@
 //! assert_eq!(back.build(), bytes);
 //! ```
 
+pub mod check;
 pub mod checksum;
 pub mod field;
 pub mod layer;
 pub mod layers;
 pub mod packet;
+pub mod show;
 
 /// Everything needed to compose and dissect packets.
 pub mod prelude {
