@@ -8,6 +8,9 @@ use crate::layer::{Decoded, DissectCx, Proto, Pseudo, Truncated, WriteCx};
 use crate::layer;
 use crate::layers::ip::{auto_proto, next_for_ip_proto, IP_PROTOS};
 
+/// scapy's hop limit when nothing asks for another.
+pub const DEFAULT_HOP_LIMIT: u8 = 64;
+
 /// IPv6 "no next header": what scapy puts in nh when nothing follows.
 pub const NO_NEXT_HEADER: u8 = 59;
 
@@ -24,8 +27,8 @@ layer! {
         plen: Option<u16> = None,
         /// Next header. Auto: announces the next layer, 59 (none) otherwise.
         nh: Option<u8> [fmt(Fmt::Enum(IP_PROTOS))] = None,
-        /// Hop limit.
-        hlim: u8 = 64,
+        /// Hop limit. Auto: 255 right before neighbor discovery (as scapy), else 64.
+        hlim: Option<u8> = None,
         /// Source address. Auto: ::1 towards ::1, else :: offline; the live layer takes it
         /// from the route.
         src: Option<Ipv6Addr> = None,
@@ -54,7 +57,9 @@ impl Proto for Ipv6 {
         hdr[0..4].copy_from_slice(&word.to_be_bytes());
         hdr[4..6].copy_from_slice(&self.plen.unwrap_or(cx.payload_len as u16).to_be_bytes());
         hdr[6] = auto_proto(self.nh, cx, NO_NEXT_HEADER);
-        hdr[7] = self.hlim;
+        hdr[7] = self.hlim.unwrap_or_else(|| {
+            cx.next.and_then(|n| crate::layers::icmpv6::hop_limit_for(n.kind())).unwrap_or(DEFAULT_HOP_LIMIT)
+        });
         hdr[8..24].copy_from_slice(&self.src_or_default().octets());
         hdr[24..40].copy_from_slice(&self.dst.octets());
     }
@@ -77,7 +82,7 @@ impl Proto for Ipv6 {
             fl: word & 0xfffff,
             plen: Some(plen),
             nh: Some(h[6]),
-            hlim: h[7],
+            hlim: Some(h[7]),
             src: Some(<[u8; 16]>::try_from(&h[8..24]).unwrap().into()),
             dst: <[u8; 16]>::try_from(&h[24..40]).unwrap().into(),
         };
@@ -95,7 +100,7 @@ impl Proto for Ipv6 {
         if self.src == Some(self.dst) {
             out.push(format!("IPv6 src == dst ({})", self.dst));
         }
-        if self.hlim == 0 {
+        if self.hlim == Some(0) {
             out.push("IPv6 hlim is 0: the first router drops it".into());
         }
     }

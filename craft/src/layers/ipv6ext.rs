@@ -1,27 +1,777 @@
-//! IPv6 extension headers. STUB: being written.
+//! IPv6 extension headers: scapy's `IPv6ExtHdrHopByHop`, `IPv6ExtHdrDestOpt`,
+//! `IPv6ExtHdrRouting` and `IPv6ExtHdrFragment`, with builders for the TLV options of the
+//! first two (see [`opt`]).
 
-use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
+use std::net::Ipv6Addr;
+
+use crate::checksum;
+use crate::field::Fmt;
+use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
 use crate::layer;
+use crate::layers::ip::{auto_proto, next_for_ip_proto, IP_PROTOS};
+use crate::layers::ipv6::NO_NEXT_HEADER;
 
-macro_rules! stub {
-    ($S:ident, $name:literal) => {
+/// Next-header values announcing each extension header.
+pub const PROTO_HOP_BY_HOP: u8 = 0;
+pub const PROTO_ROUTING: u8 = 43;
+pub const PROTO_FRAGMENT: u8 = 44;
+pub const PROTO_DEST_OPT: u8 = 60;
+
+/// Declares HopByHop or DestOpt: both are a next header, a length and TLV options.
+macro_rules! options_header {
+    ($S:ident, $scapy:literal, $long:literal, $doc:literal) => {
         layer! {
-            /// Stub.
-            $S: $name, $name {
-                /// Next header.
-                nh: Option<u8> = None,
+            #[doc = $doc]
+            $S: $scapy, $long {
+                /// Next header. Auto: announces the next layer, 59 (none) otherwise.
+                nh: Option<u8> [fmt(Fmt::Enum(IP_PROTOS))] = None,
+                /// Header length in 8-byte units, not counting the first 8. Auto: from the options as padded.
+                len: Option<u8> = None,
+                /// Not on the wire (scapy's phantom field): nonzero pads to 8-byte multiples with Pad1/PadN.
+                autopad: u8 = 1,
+                /// Options as raw TLV bytes; [`opt`] builds them (opt::aligned places several as scapy does).
+                options: Vec<u8> = Vec::new(),
             }
         }
-        impl Proto for $S {
-            fn header_len(&self) -> usize { 0 }
-            fn write(&self, _hdr: &mut [u8], _cx: &WriteCx) {}
-            fn dissect(_data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
-                Ok(Decoded { layer: Self::default(), hlen: 0, total_len: None, next: Next::Raw })
+
+        impl $S {
+            /// Bytes of padding added after the options when the header is built.
+            fn trailing_pad(&self) -> usize {
+                if self.autopad == 0 {
+                    0
+                } else {
+                    (8 - (2 + self.options.len()) % 8) % 8
+                }
             }
         }
     };
 }
-stub!(HopByHop, "IPv6ExtHdrHopByHop");
-stub!(DestOpt, "IPv6ExtHdrDestOpt");
-stub!(Routing, "IPv6ExtHdrRouting");
-stub!(Fragment, "IPv6ExtHdrFragment");
+
+options_header!(
+    HopByHop,
+    "IPv6ExtHdrHopByHop",
+    "IPv6 Extension Header - Hop-by-Hop Options Header",
+    "IPv6 hop-by-hop options header: next header, length, TLV options (a multiple of 8 bytes)."
+);
+options_header!(
+    DestOpt,
+    "IPv6ExtHdrDestOpt",
+    "IPv6 Extension Header - Destination Options Header",
+    "IPv6 destination options header: next header, length, TLV options (a multiple of 8 bytes)."
+);
+
+/// The wire part shared by HopByHop and DestOpt.
+fn write_options_header(hdr: &mut [u8], nh: Option<u8>, len: Option<u8>, options: &[u8], cx: &WriteCx) {
+    hdr[0] = auto_proto(nh, cx, NO_NEXT_HEADER);
+    // scapy: (options + 2 + 7) // 8 - 1, options counted with their padding.
+    hdr[1] = len.unwrap_or((hdr.len().div_ceil(8) - 1) as u8);
+    let (opts, pad) = hdr[2..].split_at_mut(options.len());
+    opts.copy_from_slice(options);
+    opt::write_padding(pad);
+}
+
+/// (nh, len, options, header length) of a HopByHop or DestOpt header.
+fn dissect_options_header(data: &[u8]) -> Result<(u8, u8, Vec<u8>, usize), Truncated> {
+    let h = data.get(..2).ok_or(Truncated)?;
+    let hlen = 8 * (h[1] as usize + 1);
+    let options = data.get(2..hlen).ok_or(Truncated)?.to_vec();
+    Ok((h[0], h[1], options, hlen))
+}
+
+/// Summary of the options: the names of those that are not padding.
+fn options_summary(header: &str, options: &[u8]) -> String {
+    let names: Vec<String> = opt::split(options).0.iter().filter(|o| !o.is_padding()).map(|o| o.name()).collect();
+    if names.is_empty() {
+        header.to_string()
+    } else {
+        format!("{header} {}", names.join(","))
+    }
+}
+
+/// Problems in the TLVs of an options header.
+fn check_options(header: &str, options: &[u8], out: &mut Vec<String>) {
+    if let Some(at) = opt::split(options).1 {
+        let kind = options[at];
+        out.push(format!(
+            "{header} option 0x{kind:02x} at byte {} runs past the end of the header",
+            at + 2
+        ));
+    }
+}
+
+impl Proto for HopByHop {
+    const IP_PROTO: Option<u8> = Some(PROTO_HOP_BY_HOP);
+
+    fn header_len(&self) -> usize {
+        2 + self.options.len() + self.trailing_pad()
+    }
+
+    fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        write_options_header(hdr, self.nh, self.len, &self.options, cx);
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let (nh, len, options, hlen) = dissect_options_header(data)?;
+        let layer = HopByHop { nh: Some(nh), len: Some(len), autopad: 1, options };
+        Ok(Decoded { layer, hlen, total_len: None, next: next_for_ip_proto(nh) })
+    }
+
+    fn summary(&self) -> String {
+        options_summary("IPv6 hop-by-hop", &self.options)
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        check_options("IPv6 hop-by-hop", &self.options, out);
+    }
+}
+
+impl Proto for DestOpt {
+    const IP_PROTO: Option<u8> = Some(PROTO_DEST_OPT);
+
+    fn header_len(&self) -> usize {
+        2 + self.options.len() + self.trailing_pad()
+    }
+
+    fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        write_options_header(hdr, self.nh, self.len, &self.options, cx);
+    }
+
+    /// A home address option (mobile IPv6) makes the home address the checksum source,
+    /// as in scapy and RFC 6275.
+    fn pseudo(&self, hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
+        let home = opt::home_address_of(&hdr[2..])?;
+        outer.map(|p| Pseudo { src_sum: checksum::addr_sum(&home.octets()), ..p })
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let (nh, len, options, hlen) = dissect_options_header(data)?;
+        let layer = DestOpt { nh: Some(nh), len: Some(len), autopad: 1, options };
+        Ok(Decoded { layer, hlen, total_len: None, next: next_for_ip_proto(nh) })
+    }
+
+    fn summary(&self) -> String {
+        options_summary("IPv6 dest-opts", &self.options)
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        check_options("IPv6 dest-opts", &self.options, out);
+    }
+}
+
+layer! {
+    /// IPv6 routing header in the type 0 layout (8 bytes, then 16 per address), used for
+    /// every routing type as scapy does.
+    Routing: "IPv6ExtHdrRouting", "IPv6 Option Header Routing" {
+        /// Next header. Auto: announces the next layer, 59 (none) otherwise.
+        nh: Option<u8> [fmt(Fmt::Enum(IP_PROTOS))] = None,
+        /// Header length in 8-byte units, not counting the first 8. Auto: 2 per address.
+        len: Option<u8> = None,
+        /// Routing type (0: source route, deprecated by RFC 5095; 2: mobile IPv6).
+        r#type("type"): u8 = 0,
+        /// Segments left to visit. Auto: the number of addresses.
+        segleft: Option<u8> = None,
+        /// Reserved word after segleft.
+        reserved: u32 = 0,
+        /// Addresses to visit; the last one is the final destination.
+        addresses: Vec<Ipv6Addr> = Vec::new(),
+    }
+}
+
+impl Routing {
+    /// Where the packet finally goes, when the header still has hops to visit: the L4
+    /// checksum uses it (scapy's in6_pseudoheader; an auto segleft counts as nonzero).
+    pub fn final_destination(&self) -> Option<Ipv6Addr> {
+        if self.segleft == Some(0) {
+            return None;
+        }
+        self.addresses.last().copied()
+    }
+}
+
+impl Proto for Routing {
+    const IP_PROTO: Option<u8> = Some(PROTO_ROUTING);
+
+    fn header_len(&self) -> usize {
+        8 + 16 * self.addresses.len()
+    }
+
+    fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        let count = self.addresses.len();
+        hdr[0] = auto_proto(self.nh, cx, NO_NEXT_HEADER);
+        hdr[1] = self.len.unwrap_or((2 * count) as u8);
+        hdr[2] = self.r#type;
+        hdr[3] = self.segleft.unwrap_or(count as u8);
+        hdr[4..8].copy_from_slice(&self.reserved.to_be_bytes());
+        for (slot, addr) in hdr[8..].chunks_exact_mut(16).zip(&self.addresses) {
+            slot.copy_from_slice(&addr.octets());
+        }
+    }
+
+    fn pseudo(&self, _hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
+        let dst = self.final_destination()?;
+        outer.map(|p| Pseudo { dst_sum: checksum::addr_sum(&dst.octets()), ..p })
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = data.get(..8).ok_or(Truncated)?;
+        // Like scapy, only whole addresses belong to the header: with an odd len the last
+        // 8 bytes are left to the payload.
+        let count = h[1] as usize / 2;
+        let hlen = 8 + 16 * count;
+        let body = data.get(8..hlen).ok_or(Truncated)?;
+        let addresses = body.chunks_exact(16).map(|a| Ipv6Addr::from(<[u8; 16]>::try_from(a).unwrap())).collect();
+        let layer = Routing {
+            nh: Some(h[0]),
+            len: Some(h[1]),
+            r#type: h[2],
+            segleft: Some(h[3]),
+            reserved: u32::from_be_bytes(h[4..8].try_into().unwrap()),
+            addresses,
+        };
+        Ok(Decoded { layer, hlen, total_len: None, next: next_for_ip_proto(h[0]) })
+    }
+
+    fn summary(&self) -> String {
+        let segleft = self.segleft.unwrap_or(self.addresses.len() as u8);
+        let mut s = format!("IPv6 routing type {} segleft {segleft}", self.r#type);
+        if !self.addresses.is_empty() {
+            let hops: Vec<String> = self.addresses.iter().map(Ipv6Addr::to_string).collect();
+            s.push_str(&format!(" via {}", hops.join(",")));
+        }
+        s
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        let count = self.addresses.len();
+        let segleft = self.segleft.unwrap_or(count as u8);
+        if segleft as usize > count {
+            out.push(format!(
+                "IPv6 routing segleft {segleft} is more than the {count} addresses listed: \
+                 the next router answers with a parameter problem"
+            ));
+        }
+        if let Some(len) = self.len.filter(|l| l % 2 == 1) {
+            out.push(format!(
+                "IPv6 routing len {len} is odd: its last 8 bytes are not a whole address and are read as payload"
+            ));
+        }
+        if self.r#type == 0 && segleft != 0 {
+            out.push("IPv6 routing type 0 is deprecated (RFC 5095): routers drop it while segleft is not 0".into());
+        }
+    }
+}
+
+layer! {
+    /// IPv6 fragment header: 8 bytes.
+    Fragment: "IPv6ExtHdrFragment", "IPv6 Extension Header - Fragmentation header" {
+        /// Next header. Auto: announces the next layer, 59 (none) otherwise.
+        nh: Option<u8> [fmt(Fmt::Enum(IP_PROTOS))] = None,
+        /// Reserved byte after nh.
+        res1: u8 = 0,
+        /// Offset of this fragment's data in 8-byte units.
+        offset: u16 [bits(13)] = 0,
+        /// Reserved bits after offset.
+        res2: u8 [bits(2)] = 0,
+        /// More fragments follow: 1 on all fragments but the last.
+        m: u8 [bits(1)] = 0,
+        /// Identification shared by the fragments of one packet.
+        id: u32 = 0,
+    }
+}
+
+impl Proto for Fragment {
+    const IP_PROTO: Option<u8> = Some(PROTO_FRAGMENT);
+
+    fn header_len(&self) -> usize {
+        8
+    }
+
+    fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        hdr[0] = auto_proto(self.nh, cx, NO_NEXT_HEADER);
+        hdr[1] = self.res1;
+        let word = ((self.offset & 0x1fff) << 3) | ((self.res2 as u16 & 3) << 1) | (self.m as u16 & 1);
+        hdr[2..4].copy_from_slice(&word.to_be_bytes());
+        hdr[4..8].copy_from_slice(&self.id.to_be_bytes());
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = data.get(..8).ok_or(Truncated)?;
+        let word = u16::from_be_bytes([h[2], h[3]]);
+        let layer = Fragment {
+            nh: Some(h[0]),
+            res1: h[1],
+            offset: word >> 3,
+            res2: ((word >> 1) & 3) as u8,
+            m: (word & 1) as u8,
+            id: u32::from_be_bytes(h[4..8].try_into().unwrap()),
+        };
+        // Like scapy: a later fragment's payload is not a header.
+        let next = if layer.offset != 0 { Next::Raw } else { next_for_ip_proto(h[0]) };
+        Ok(Decoded { layer, hlen: 8, total_len: None, next })
+    }
+
+    fn summary(&self) -> String {
+        let more = if self.m != 0 { " more" } else { "" };
+        format!("IPv6 fragment id {:#x} offset {}{more}", self.id, self.offset as usize * 8)
+    }
+
+    fn check(&self, seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        let data_len = seg.len().saturating_sub(8);
+        if self.m != 0 && !data_len.is_multiple_of(8) {
+            out.push(format!(
+                "IPv6 fragment with more fragments to come carries {data_len} bytes, not a multiple of 8"
+            ));
+        }
+        let end = self.offset as usize * 8 + data_len;
+        if end > 65535 {
+            out.push(format!("IPv6 fragment ends at byte {end}, past the 65535 bytes a packet can hold"));
+        }
+    }
+}
+
+/// Options of HopByHop and DestOpt headers, as TLV bytes to concatenate into `options`.
+pub mod opt {
+    use std::net::Ipv6Addr;
+
+    /// One padding byte.
+    pub const PAD1: u8 = 0x00;
+    /// Padding of 2 or more bytes.
+    pub const PADN: u8 = 0x01;
+    /// Router alert (RFC 2711).
+    pub const ROUTER_ALERT: u8 = 0x05;
+    /// Jumbo payload length (RFC 2675).
+    pub const JUMBO: u8 = 0xc2;
+    /// Home address (mobile IPv6, RFC 6275), in destination options.
+    pub const HOME_ADDRESS: u8 = 0xc9;
+
+    /// Pad1: a single zero byte.
+    pub fn pad1() -> Vec<u8> {
+        vec![PAD1]
+    }
+
+    /// PadN with `zeros` data bytes (2 + zeros bytes in all; zeros must fit in a byte).
+    pub fn padn(zeros: u8) -> Vec<u8> {
+        let mut v = vec![PADN, zeros];
+        v.resize(2 + zeros as usize, 0);
+        v
+    }
+
+    /// `n` bytes of padding the way scapy writes it: Pad1 for one byte, PadN otherwise.
+    pub fn padding(n: usize) -> Vec<u8> {
+        let mut v = vec![0; n];
+        write_padding(&mut v);
+        v
+    }
+
+    /// Fills `out` with padding options (PadN runs of at most 257 bytes, Pad1 for a last
+    /// single byte).
+    pub fn write_padding(mut out: &mut [u8]) {
+        while !out.is_empty() {
+            let n = out.len().min(257);
+            let (run, rest) = out.split_at_mut(n);
+            run.fill(0);
+            if n >= 2 {
+                run[0] = PADN;
+                run[1] = (n - 2) as u8;
+            }
+            out = rest;
+        }
+    }
+
+    /// Router alert with its value (0: MLD, 1: RSVP, 2: active networks).
+    pub fn router_alert(value: u16) -> Vec<u8> {
+        let v = value.to_be_bytes();
+        vec![ROUTER_ALERT, 2, v[0], v[1]]
+    }
+
+    /// Jumbo payload length, for packets over 65535 bytes (IPv6 plen is then 0).
+    pub fn jumbo(payload_len: u32) -> Vec<u8> {
+        let mut v = vec![JUMBO, 4];
+        v.extend_from_slice(&payload_len.to_be_bytes());
+        v
+    }
+
+    /// Home address option: the mobile node's home address.
+    pub fn home_address(addr: Ipv6Addr) -> Vec<u8> {
+        let mut v = vec![HOME_ADDRESS, 16];
+        v.extend_from_slice(&addr.octets());
+        v
+    }
+
+    /// Option alignment requirement `(x, y)`: the type byte must sit at `x*n + y` from the
+    /// start of the header (RFC 8200 4.2); (1, 0) for none.
+    fn alignment(kind: u8) -> (usize, usize) {
+        match kind {
+            ROUTER_ALERT | 0x63 => (2, 0),
+            JUMBO => (4, 2),
+            HOME_ADDRESS => (8, 6),
+            _ => (1, 0),
+        }
+    }
+
+    /// Concatenates options with the padding scapy's autopad inserts so each one meets its
+    /// alignment; the header's trailing padding is added when it is built.
+    pub fn aligned(options: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for o in options {
+            let Some(&kind) = o.first() else { continue };
+            let (x, y) = alignment(kind);
+            // Positions count from the start of the header: nh and len come first.
+            let pos = 2 + out.len();
+            let aligned_pos = (pos + x - 1 - y) / x * x + y;
+            out.extend(padding(aligned_pos.max(pos) - pos));
+            out.extend_from_slice(o);
+        }
+        out
+    }
+
+    /// One option found in a header.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Tlv<'a> {
+        /// Offset of the type byte within the options.
+        pub offset: usize,
+        pub kind: u8,
+        /// The option's data (empty for Pad1).
+        pub data: &'a [u8],
+    }
+
+    impl Tlv<'_> {
+        pub fn is_padding(&self) -> bool {
+            matches!(self.kind, PAD1 | PADN)
+        }
+
+        /// A short name for summaries.
+        pub fn name(&self) -> String {
+            match self.kind {
+                PAD1 => "pad1".into(),
+                PADN => "padn".into(),
+                ROUTER_ALERT => "router-alert".into(),
+                JUMBO => "jumbo".into(),
+                HOME_ADDRESS => "home-address".into(),
+                k => format!("opt-0x{k:02x}"),
+            }
+        }
+    }
+
+    /// Splits options into TLVs; the second value is the offset of an option whose length
+    /// runs past the end, where splitting stopped.
+    pub fn split(mut b: &[u8]) -> (Vec<Tlv<'_>>, Option<usize>) {
+        let mut found = Vec::new();
+        let mut offset = 0;
+        while let Some(&kind) = b.first() {
+            let size = if kind == PAD1 {
+                1
+            } else {
+                match b.get(1) {
+                    Some(&len) if 2 + len as usize <= b.len() => 2 + len as usize,
+                    _ => return (found, Some(offset)),
+                }
+            };
+            let data = if kind == PAD1 { &b[..0] } else { &b[2..size] };
+            found.push(Tlv { offset, kind, data });
+            b = &b[size..];
+            offset += size;
+        }
+        (found, None)
+    }
+
+    /// The home address, when the options (padding aside) are one home address option:
+    /// scapy's condition for using it as the checksum source.
+    pub fn home_address_of(options: &[u8]) -> Option<Ipv6Addr> {
+        let (tlvs, _) = split(options);
+        let mut real = tlvs.iter().filter(|t| !t.is_padding());
+        match (real.next(), real.next()) {
+            (Some(t), None) if t.kind == HOME_ADDRESS => {
+                <[u8; 16]>::try_from(t.data).ok().map(Ipv6Addr::from)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::Value;
+    use crate::layer::Fields;
+    use crate::layers::icmpv6::Icmpv6EchoRequest;
+    use crate::layers::ipv6::Ipv6;
+    use crate::layers::tcp::Tcp;
+    use crate::layers::udp::Udp;
+    use crate::packet::{Layer, LayerKind, Packet};
+
+    fn ipv6() -> Ipv6 {
+        Ipv6::new().src("2001:db8::1").dst("2001:db8::2")
+    }
+
+    fn udp() -> Udp {
+        Udp::new().sport(1234).dport(5678)
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// Bytes of `p` after its 40-byte IPv6 header.
+    fn after_ipv6(p: Packet) -> Vec<u8> {
+        p.build()[40..].to_vec()
+    }
+
+    fn alone(l: impl Into<Layer>) -> Vec<u8> {
+        Packet::from(l.into()).build()
+    }
+
+    #[test]
+    fn default_hop_by_hop_is_padded_to_eight() {
+        assert_eq!(alone(HopByHop::new()), hex("3b00010400000000"));
+        assert_eq!(alone(DestOpt::new()), hex("3b00010400000000"));
+    }
+
+    #[test]
+    fn hop_by_hop_before_udp_matches_scapy() {
+        // ipv6ext_hbh_default_udp
+        let b = (ipv6() / HopByHop::new() / udp()).build();
+        let want = "600000000010004020010db800000000000000000000000120010db8000000000000000000000002110001040000000004d2162e00088969";
+        assert_eq!(b, hex(want));
+    }
+
+    #[test]
+    fn autopad_off_writes_options_as_given() {
+        // ipv6ext_hbh_autopad_off_buildonly
+        let b = after_ipv6(ipv6() / HopByHop::new().autopad(0) / udp());
+        assert_eq!(b, hex("110004d2162e00088969"));
+        let b = alone(HopByHop::new().autopad(0).options(opt::router_alert(0)));
+        assert_eq!(b, hex("3b0005020000"));
+    }
+
+    #[test]
+    fn option_builders_match_scapy() {
+        assert_eq!(opt::jumbo(0), hex("c20400000000"));
+        assert_eq!(opt::router_alert(0), hex("05020000"));
+        assert_eq!(opt::padn(0), hex("0100"));
+        assert_eq!(opt::pad1(), hex("00"));
+        assert_eq!(opt::padding(0), hex(""));
+        assert_eq!(opt::padding(1), hex("00"));
+        assert_eq!(opt::padding(4), hex("01020000"));
+        assert_eq!(opt::padding(258).len(), 258);
+        assert_eq!(opt::padding(258)[257], 0);
+    }
+
+    #[test]
+    fn aligned_options_match_scapy_autopad() {
+        let cases: [(Vec<Vec<u8>>, &str); 6] = [
+            (vec![opt::router_alert(0)], "3b00050200000100"),
+            (vec![opt::jumbo(70000)], "3b00c20400011170"),
+            (vec![opt::router_alert(0), opt::jumbo(70000)], "3b0105020000c2040001117001020000"),
+            (vec![opt::pad1(), opt::jumbo(70000)], "3b0100010100c2040001117001020000"),
+            (vec![opt::padn(5)], "3b010105000000000001050000000000"),
+            (vec![opt::pad1(); 5], "3b00000000000000"),
+        ];
+        for (options, want) in cases {
+            let b = alone(HopByHop::new().options(opt::aligned(&options)));
+            assert_eq!(b, hex(want), "{options:?}");
+        }
+        let hao = opt::aligned(&[opt::home_address("2001:db8::1".parse().unwrap())]);
+        assert_eq!(alone(DestOpt::new().options(hao)), hex("3b0201020000c91020010db8000000000000000000000001"));
+    }
+
+    #[test]
+    fn forced_len_and_nh_are_verbatim() {
+        let b = after_ipv6(ipv6() / HopByHop::new().nh(59).len(5) / &b"raw"[..]);
+        assert_eq!(b, hex("3b05010400000000726177"));
+    }
+
+    #[test]
+    fn routing_matches_scapy() {
+        // ipv6ext_routing_two_addrs: the UDP checksum uses the last address.
+        let r = Routing::new().addresses(vec!["2001:db8::10".parse().unwrap(), "2001:db8::11".parse().unwrap()]);
+        let b = (ipv6() / r / udp()).build();
+        let want = "6000000000302b4020010db800000000000000000000000120010db8000000000000000000000002110400020000000020010db800000000000000000000001020010db800000000000000000000001104d2162e0008895a";
+        assert_eq!(b, hex(want));
+    }
+
+    #[test]
+    fn routing_checksum_uses_the_final_destination() {
+        let last: Ipv6Addr = "2001:db8::11".parse().unwrap();
+        let r = Routing::new().addresses(vec!["2001:db8::10".parse().unwrap(), last]);
+        let b = (ipv6() / r / udp() / &b"x"[..]).build();
+        let seg = &b[40 + 40..];
+        let pseudo = checksum::partial(&b[8..24]) + checksum::partial(&last.octets()) + 17 + seg.len() as u64;
+        assert_eq!(checksum::fold(pseudo + checksum::partial(seg)), 0);
+    }
+
+    #[test]
+    fn routing_with_segleft_0_keeps_the_ipv6_destination() {
+        let r = Routing::new().segleft(0).addresses(vec!["2001:db8::10".parse().unwrap()]);
+        let with = after_ipv6(ipv6() / r / udp());
+        let without = after_ipv6(ipv6() / udp());
+        assert_eq!(with[24..], without[..]);
+    }
+
+    #[test]
+    fn innermost_routing_header_wins() {
+        let inner: Ipv6Addr = "2001:db8::99".parse().unwrap();
+        let outer = Routing::new().addresses(vec!["2001:db8::10".parse().unwrap()]);
+        let p = ipv6() / outer / Routing::new().addresses(vec![inner]) / udp();
+        let b = p.build();
+        let seg = &b[40 + 24 + 24..];
+        let pseudo = checksum::partial(&b[8..24]) + checksum::partial(&inner.octets()) + 17 + seg.len() as u64;
+        assert_eq!(checksum::fold(pseudo + checksum::partial(seg)), 0);
+    }
+
+    #[test]
+    fn home_address_option_is_the_checksum_source() {
+        let home: Ipv6Addr = "2001:db8::77".parse().unwrap();
+        let d = DestOpt::new().options(opt::aligned(&[opt::home_address(home)]));
+        let b = (ipv6() / d / udp()).build();
+        let seg = &b[40 + 24..];
+        let pseudo = checksum::partial(&home.octets()) + checksum::partial(&b[24..40]) + 17 + seg.len() as u64;
+        assert_eq!(checksum::fold(pseudo + checksum::partial(seg)), 0);
+    }
+
+    #[test]
+    fn routing_checksum_for_icmpv6_matches_scapy() {
+        // ipv6ext_routing_icmpv6
+        let r = Routing::new().addresses(vec!["2001:db8::10".parse().unwrap()]);
+        let b = after_ipv6(ipv6() / r / Icmpv6EchoRequest::new().id(1).seq(2));
+        assert_eq!(&b[24..], hex("8000243700010002"));
+    }
+
+    #[test]
+    fn fragment_matches_scapy() {
+        // ipv6ext_frag_offset_m and ipv6ext_frag_res_bits
+        let b = after_ipv6(ipv6() / Fragment::new().offset(185).m(1).id(7) / &b"middle"[..]);
+        assert_eq!(b, hex("3b0005c9000000076d6964646c65"));
+        let b = after_ipv6(ipv6() / Fragment::new().res1(0xff).res2(3).id(1) / udp());
+        assert_eq!(&b[..8], hex("11ff000600000001"));
+    }
+
+    #[test]
+    fn later_fragment_payload_is_raw() {
+        let b = (ipv6() / Fragment::new().offset(1) / udp()).build();
+        let p = Packet::dissect(&b, LayerKind::Ipv6);
+        let kinds: Vec<_> = p.layers.iter().map(Layer::kind).collect();
+        assert_eq!(kinds, [LayerKind::Ipv6, LayerKind::Fragment, LayerKind::Raw]);
+        let b = (ipv6() / Fragment::new() / udp()).build();
+        assert_eq!(Packet::dissect(&b, LayerKind::Ipv6).layers[2].kind(), LayerKind::Udp);
+    }
+
+    #[test]
+    fn chain_dissects_and_rebuilds() {
+        let p = ipv6()
+            / HopByHop::new()
+            / DestOpt::new()
+            / Routing::new().addresses(vec!["2001:db8::10".parse().unwrap()])
+            / Fragment::new().id(1)
+            / Tcp::new();
+        let b = p.build();
+        let d = Packet::dissect(&b, LayerKind::Ipv6);
+        let kinds: Vec<_> = d.layers.iter().map(Layer::kind).collect();
+        use LayerKind as K;
+        assert_eq!(kinds, [K::Ipv6, K::HopByHop, K::DestOpt, K::Routing, K::Fragment, K::Tcp]);
+        assert_eq!(d.build(), b);
+    }
+
+    #[test]
+    fn truncated_headers_become_marked_raw() {
+        let routing = Routing::new().addresses(vec![Ipv6Addr::LOCALHOST]);
+        let full = (ipv6() / HopByHop::new() / routing / Fragment::new() / udp()).build();
+        // Cut inside each extension header in turn.
+        let cuts = [
+            (41, "IPv6ExtHdrHopByHop"),
+            (47, "IPv6ExtHdrHopByHop"),
+            (50, "IPv6ExtHdrRouting"),
+            (70, "IPv6ExtHdrRouting"),
+            (75, "IPv6ExtHdrFragment"),
+        ];
+        for (cut, layer) in cuts {
+            let p = Packet::dissect(&full[..cut], LayerKind::Ipv6);
+            let Some(Layer::Raw(raw)) = p.layers.last() else { panic!("{cut}: {p:?}") };
+            assert_eq!(raw.truncated, Some(layer), "cut at {cut}");
+            assert_eq!(p.build(), full[..cut]);
+        }
+    }
+
+    #[test]
+    fn routing_with_odd_len_leaves_bytes_to_the_payload() {
+        // As scapy: len 3 holds one whole address; the next 8 bytes are the payload.
+        let mut b = hex("1103000100000000");
+        b.extend([0xaa; 24]);
+        b.extend(hex("0035003500080000"));
+        let d = Routing::dissect(&b, &DissectCx::default()).unwrap();
+        assert_eq!(d.hlen, 24);
+        assert_eq!(d.layer.addresses.len(), 1);
+        let mut problems = Vec::new();
+        d.layer.check(&b, &DissectCx::default(), &mut problems);
+        assert!(problems.iter().any(|p| p.contains("odd")), "{problems:?}");
+    }
+
+    #[test]
+    fn checks_find_layer_problems() {
+        let run = |l: Layer, seg: &[u8]| {
+            let mut out = Vec::new();
+            l.check(seg, &DissectCx::default(), &mut out);
+            out
+        };
+        let broken = HopByHop::new().options(hex("0508000000"));
+        assert!(run(broken.into(), &[])[0].contains("runs past"));
+        assert!(run(HopByHop::new().options(opt::aligned(&[opt::router_alert(0)])).into(), &[]).is_empty());
+        let r = Routing::new().segleft(3).r#type(2).addresses(vec![Ipv6Addr::LOCALHOST]);
+        assert!(run(r.into(), &[])[0].contains("segleft 3"));
+        let r0 = Routing::new().addresses(vec![Ipv6Addr::LOCALHOST]);
+        assert!(run(r0.into(), &[])[0].contains("deprecated"));
+        let frag = Fragment::new().m(1);
+        assert!(run(frag.clone().into(), &[0; 8 + 5])[0].contains("multiple of 8"));
+        assert!(run(frag.into(), &[0; 8 + 16]).is_empty());
+        assert!(run(Fragment::new().offset(8191).into(), &[0; 8 + 16])[0].contains("65535"));
+    }
+
+    #[test]
+    fn option_split_handles_garbage() {
+        let options = hex("00010100c20400011170");
+        let (tlvs, broken) = opt::split(&options);
+        assert_eq!(tlvs.iter().map(|t| t.kind).collect::<Vec<_>>(), [0, 1, 0xc2]);
+        assert_eq!(broken, None);
+        assert_eq!(opt::split(&hex("0001")).1, Some(1));
+        assert_eq!(opt::split(&hex("05")).1, Some(0));
+    }
+
+    #[test]
+    fn fields_by_name() {
+        let mut r = Routing::new();
+        r.set("type", &Value::Int(2)).unwrap();
+        r.set("addresses", &Value::List(vec![Value::Str("::1".into())])).unwrap();
+        assert_eq!(r.r#type, 2);
+        assert_eq!(r.addresses, [Ipv6Addr::LOCALHOST]);
+        assert!(Fragment::new().set("offset", &Value::Int(8192)).is_err());
+        assert_eq!(Layer::from(r).summary(), "IPv6 routing type 2 segleft 1 via ::1");
+        let h = HopByHop::new().options(opt::aligned(&[opt::router_alert(0)]));
+        assert_eq!(Layer::from(h).summary(), "IPv6 hop-by-hop router-alert");
+        assert_eq!(Layer::from(Fragment::new().offset(2).m(1).id(5)).summary(), "IPv6 fragment id 0x5 offset 16 more");
+    }
+
+    const MINE: [LayerKind; 4] = [LayerKind::HopByHop, LayerKind::DestOpt, LayerKind::Routing, LayerKind::Fragment];
+
+    #[test]
+    fn no_panics_on_any_bytes() {
+        let mut rng = 0x2545f4914f6cdd1du64;
+        for _ in 0..5000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let len = (rng % 80) as usize;
+            let bytes: Vec<u8> = (0..len).map(|i| (rng >> (i % 56)) as u8 ^ i as u8).collect();
+            for kind in MINE {
+                let p = Packet::dissect(&bytes, kind);
+                // Other layers' round trips are their own tests' business.
+                if p.layers.iter().all(|l| MINE.contains(&l.kind()) || l.kind() == LayerKind::Raw) {
+                    assert_eq!(p.build(), bytes, "{kind:?} {bytes:02x?}");
+                }
+                for l in &p.layers {
+                    l.summary();
+                    l.check(&bytes, &DissectCx::default(), &mut Vec::new());
+                }
+            }
+        }
+    }
+}

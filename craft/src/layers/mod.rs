@@ -18,7 +18,10 @@ pub use dot1q::Dot1Q;
 pub use ether::Ether;
 pub use gue::Gue;
 pub use icmp::Icmp;
-pub use icmpv6::*;
+pub use icmpv6::{
+    Icmpv6DestUnreach, Icmpv6EchoReply, Icmpv6EchoRequest, Icmpv6NdNa, Icmpv6NdNs, Icmpv6NdOptDstLladdr,
+    Icmpv6NdOptSrcLladdr, Icmpv6PacketTooBig, Icmpv6ParamProblem, Icmpv6TimeExceeded, Icmpv6Unknown,
+};
 pub use ip::Ip;
 pub use ipv6::Ipv6;
 pub use ipv6ext::{DestOpt, Fragment, HopByHop, Routing};

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, scapy vectors, property tests, CLI tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test --workspace --locked
