@@ -103,11 +103,15 @@ pub trait Proto: Fields + Sized {
     fn present(&self, _field: &str) -> bool {
         true
     }
-    /// The L4 pseudo-header that this layer sets up for the layers after it, from its
-    /// built header (IP, IPv6; a routing header changes the destination). None: unchanged.
+    /// The L4 pseudo-header for the layer right after this one, from this layer's built
+    /// header: IP and IPv6 set it up, IPv6 extension headers pass `outer` on (a routing
+    /// header changes its destination), anything else ends it — as in scapy, TCP in GUE
+    /// without an IP header gets checksum 0.
     fn pseudo(&self, _hdr: &[u8], _outer: Option<Pseudo>) -> Option<Pseudo> {
         None
     }
+    /// Old field names still accepted when setting: (alias, field).
+    const ALIASES: &'static [(&'static str, &'static str)] = &[];
     /// Ether/Dot1Q type announcing this layer.
     const ETHERTYPE: Option<u16> = None;
     /// IP protocol / IPv6 next header announcing this layer.

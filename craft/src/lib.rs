@@ -17,6 +17,7 @@ pub mod layer;
 pub mod layers;
 pub mod packet;
 pub mod show;
+pub mod text;
 
 /// Everything needed to compose and dissect packets.
 pub mod prelude {

@@ -42,6 +42,10 @@ macro_rules! registry {
             pub fn fields(self) -> &'static [FieldInfo] {
                 match self { $( LayerKind::$V => <$T as Fields>::FIELDS, )* }
             }
+            /// The field a name stands for: itself, or the field an old alias names.
+            pub fn field_name<'a>(self, name: &'a str) -> &'a str {
+                match self { $( LayerKind::$V => alias::<$T>(name), )* }
+            }
             /// The layer with its defaults.
             pub fn new_layer(self) -> Layer {
                 match self { $( LayerKind::$V => Layer::$V(<$T>::default()), )* }
@@ -95,7 +99,7 @@ macro_rules! registry {
                 match self { $( Layer::$V(l) => l.get(name), )* }
             }
             pub fn set(&mut self, name: &str, v: &Value) -> Result<(), String> {
-                match self { $( Layer::$V(l) => l.set(name, v), )* }
+                match self { $( Layer::$V(l) => l.set(alias::<$T>(name), v), )* }
             }
         }
 
@@ -138,6 +142,11 @@ registry! {
     Gue(Gue),
     Raw(Raw),
     Padding(Padding),
+}
+
+/// The field an old name stands for.
+fn alias<T: Proto>(name: &str) -> &str {
+    T::ALIASES.iter().find(|(old, _)| *old == name).map_or(name, |(_, new)| new)
 }
 
 impl From<&[u8]> for Layer {
@@ -236,9 +245,7 @@ impl Packet {
             let cx = WriteCx { payload_len: ends[i] - hdr_end, next: layers.get(i + 1) };
             l.write(&mut out[start..hdr_end], &cx);
             pseudo.push(current);
-            if let Some(p) = l.pseudo(&out[start..hdr_end], current) {
-                current = Some(p);
-            }
+            current = l.pseudo(&out[start..hdr_end], current);
         }
         for i in (0..layers.len()).rev() {
             layers[i].finish(&mut out[offsets[i]..ends[i]], pseudo[i]);

@@ -66,7 +66,8 @@ impl Proto for Arp {
             hwdst: Mac(h[18..24].try_into().unwrap()),
             pdst: Ipv4Addr::new(h[24], h[25], h[26], h[27]),
         };
-        Ok(Decoded { layer: arp, hlen: 28, total_len: None, next: Next::Raw })
+        // Bytes after the 28 of the message are frame padding.
+        Ok(Decoded { layer: arp, hlen: 28, total_len: Some(28), next: Next::Raw })
     }
 
     fn summary(&self) -> String {

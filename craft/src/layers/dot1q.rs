@@ -14,13 +14,14 @@ layer! {
         dei: u8 [bits(1)] = 0,
         /// VLAN id.
         vlan: u16 [bits(12)] = 1,
-        /// EtherType of what follows. Auto: from the next layer.
+        /// EtherType of what follows. Auto: from the next layer, 0 when nothing follows.
         r#type("type"): Option<u16> [fmt(Fmt::Enum(ETHER_TYPES))] = None,
     }
 }
 
 impl Proto for Dot1Q {
     const ETHERTYPE: Option<u16> = Some(0x8100);
+    const ALIASES: &'static [(&'static str, &'static str)] = &[("id", "dei")];
 
     fn header_len(&self) -> usize {
         4
@@ -29,7 +30,7 @@ impl Proto for Dot1Q {
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         let tci = ((self.prio as u16 & 7) << 13) | ((self.dei as u16 & 1) << 12) | (self.vlan & 0xfff);
         hdr[0..2].copy_from_slice(&tci.to_be_bytes());
-        hdr[2..4].copy_from_slice(&auto_type(self.r#type, cx).to_be_bytes());
+        hdr[2..4].copy_from_slice(&auto_type(self.r#type, cx, 0).to_be_bytes());
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {

@@ -42,8 +42,8 @@ pub fn next_for_ethertype(t: u16) -> Next {
 }
 
 /// The EtherType for what follows: the user's value, else the next layer's.
-pub fn auto_type(set: Option<u16>, cx: &WriteCx) -> u16 {
-    set.or_else(|| cx.next.and_then(|n| n.kind().ethertype())).unwrap_or(DEFAULT_TYPE)
+pub fn auto_type(set: Option<u16>, cx: &WriteCx, default: u16) -> u16 {
+    set.or_else(|| cx.next.and_then(|n| n.kind().ethertype())).unwrap_or(default)
 }
 
 impl Proto for Ether {
@@ -54,7 +54,7 @@ impl Proto for Ether {
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         hdr[0..6].copy_from_slice(&self.dst.unwrap_or(Mac::BROADCAST).0);
         hdr[6..12].copy_from_slice(&self.src.unwrap_or(Mac::ZERO).0);
-        hdr[12..14].copy_from_slice(&auto_type(self.r#type, cx).to_be_bytes());
+        hdr[12..14].copy_from_slice(&auto_type(self.r#type, cx, DEFAULT_TYPE).to_be_bytes());
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {

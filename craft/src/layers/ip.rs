@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 
 use crate::checksum;
-use crate::field::Fmt;
+use crate::field::{FieldType, Fmt, IntoField, Value};
 use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
 use crate::layer;
 use crate::packet::LayerKind;
@@ -60,8 +60,46 @@ layer! {
         src: Option<Ipv4Addr> = None,
         /// Destination address.
         dst: Ipv4Addr = Ipv4Addr::LOCALHOST,
-        /// Options as bytes (see [`opt`] for builders); padded with zeros to 4 bytes.
-        options: Vec<u8> = Vec::new(),
+        /// Options as bytes, or a list of byte strings joined (see [`opt`] for builders);
+        /// padded with zeros to 4 bytes.
+        options: IpOptions = IpOptions::default(),
+    }
+}
+
+/// IPv4 options as their bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IpOptions(pub Vec<u8>);
+
+impl std::ops::Deref for IpOptions {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl FieldType for IpOptions {
+    const KIND: &'static str = "IP options";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            // As scapy: a list of options is their concatenation.
+            Value::List(items) => {
+                let mut all = Vec::new();
+                for item in items {
+                    all.extend(Vec::<u8>::from_value(item)?);
+                }
+                Ok(IpOptions(all))
+            }
+            v => Vec::<u8>::from_value(v).map(IpOptions),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Bytes(self.0.clone())
+    }
+}
+
+impl IntoField<IpOptions> for Vec<u8> {
+    fn into_field(self) -> IpOptions {
+        IpOptions(self)
     }
 }
 
@@ -155,7 +193,7 @@ impl Proto for Ip {
         let h = data.get(..20).ok_or(Truncated)?;
         let ihl = h[0] & 0xf;
         let hlen = (ihl as usize * 4).max(20);
-        let options = data.get(20..hlen).ok_or(Truncated)?.to_vec();
+        let options = IpOptions(data.get(20..hlen).ok_or(Truncated)?.to_vec());
         let ff = u16::from_be_bytes([h[6], h[7]]);
         let ip = Ip {
             version: h[0] >> 4,

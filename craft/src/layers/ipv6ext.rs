@@ -100,6 +100,10 @@ fn check_options(header: &str, options: &[u8], out: &mut Vec<String>) {
 }
 
 impl Proto for HopByHop {
+    fn pseudo(&self, _hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
+        outer
+    }
+
     const IP_PROTO: Option<u8> = Some(PROTO_HOP_BY_HOP);
 
     fn header_len(&self) -> usize {
@@ -139,7 +143,7 @@ impl Proto for DestOpt {
     /// A home address option (mobile IPv6) makes the home address the checksum source,
     /// as in scapy and RFC 6275.
     fn pseudo(&self, hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
-        let home = opt::home_address_of(&hdr[2..])?;
+        let Some(home) = opt::home_address_of(&hdr[2..]) else { return outer };
         outer.map(|p| Pseudo { src_sum: checksum::addr_sum(&home.octets()), ..p })
     }
 
@@ -208,7 +212,7 @@ impl Proto for Routing {
     }
 
     fn pseudo(&self, _hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
-        let dst = self.final_destination()?;
+        let Some(dst) = self.final_destination() else { return outer };
         outer.map(|p| Pseudo { dst_sum: checksum::addr_sum(&dst.octets()), ..p })
     }
 
@@ -280,6 +284,10 @@ layer! {
 }
 
 impl Proto for Fragment {
+    fn pseudo(&self, _hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
+        outer
+    }
+
     const IP_PROTO: Option<u8> = Some(PROTO_FRAGMENT);
 
     fn header_len(&self) -> usize {

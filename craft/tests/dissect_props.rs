@@ -1,0 +1,79 @@
+//! Bounded property tests over the dissector (CI runs them; cargo fuzz runs the same
+//! properties without a bound): any bytes dissect without panicking, and building what
+//! was dissected gives the same bytes back — nothing the input had is lost.
+
+use craft::check::check_bytes;
+use craft::layer::DissectCx;
+use craft::prelude::*;
+use proptest::prelude::*;
+
+const STARTS: &[LayerKind] = &[LayerKind::Ether, LayerKind::Ip, LayerKind::Ipv6];
+
+/// Well-formed packets of every family, so that mutations reach deep layers.
+fn seeds() -> Vec<(LayerKind, Vec<u8>)> {
+    let ip = || Ip::new().src("10.0.0.1").dst("10.0.0.2");
+    let ip6 = || Ipv6::new().src("2001:db8::1").dst("2001:db8::2");
+    let eth = || Ether::new().src("02:00:00:00:00:01").dst("02:00:00:00:00:02");
+    let syn = Tcp::new().flags("S").options(vec![TcpOption::Mss(1460), TcpOption::Nop, TcpOption::WScale(7)]);
+    let pkts = [
+        eth() / ip() / syn.clone() / &b"payload"[..],
+        eth() / Dot1Q::new().vlan(7) / Dot1Q::new() / ip() / Udp::new() / &b"x"[..],
+        eth() / Arp::new(),
+        eth() / ip() / Udp::new() / Gue::new() / ip() / syn.clone(),
+        eth() / ip() / Udp::new() / Gue::new().ver(1) / ip6() / syn.clone(),
+        eth() / ip().options(craft::layers::ip::opt::rr(&["1.1.1.1".parse().unwrap()])) / Icmp::new() / &b"ping"[..],
+        eth() / ip() / Icmp::new().r#type(3).code(3) / ip() / Udp::new(),
+        eth() / ip6() / HopByHop::new() / Fragment::new() / Udp::new(),
+        eth() / ip6() / Routing::new().addresses(vec!["2001:db8::9".parse().unwrap()]) / syn,
+        eth() / ip6() / Icmpv6EchoRequest::new(),
+        eth() / ip6() / Icmpv6PacketTooBig::new() / ip6() / Udp::new(),
+        eth() / ip6() / Icmpv6NdNs::new() / Icmpv6NdOptSrcLladdr::new(),
+    ];
+    let mut out: Vec<_> = pkts.iter().map(|p| (LayerKind::Ether, p.build())).collect();
+    out.push((LayerKind::Ip, (ip() / Tcp::new()).build()));
+    out.push((LayerKind::Ipv6, (ip6() / Udp::new()).build()));
+    out
+}
+
+fn assert_lossless(bytes: &[u8], start: LayerKind) {
+    let p = Packet::dissect(bytes, start);
+    assert!(p.layers.len() <= craft::packet::MAX_DEPTH + 2);
+    assert_eq!(p.build(), bytes, "dissect then build changed the bytes of {p:?}");
+    let _ = p.summary();
+    let _ = p.show();
+    let _ = check_bytes(bytes, start, &DissectCx::default());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_are_lossless(bytes in proptest::collection::vec(any::<u8>(), 0..200), start in 0..3usize) {
+        assert_lossless(&bytes, STARTS[start]);
+    }
+
+    #[test]
+    fn mutated_packets_are_lossless(
+        seed in 0..14usize,
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        cut in any::<usize>(),
+    ) {
+        let all = seeds();
+        let (start, mut bytes) = all[seed % all.len()].clone();
+        for (at, v) in flips {
+            let n = bytes.len();
+            bytes[at % n] = v;
+        }
+        let cut = cut % (bytes.len() + 1);
+        assert_lossless(&bytes[..cut.max(bytes.len() / 2)], start);
+    }
+}
+
+#[test]
+fn seeds_round_trip_exactly() {
+    for (start, bytes) in seeds() {
+        let p = Packet::dissect(&bytes, start);
+        assert!(!p.layers.iter().any(|l| matches!(l, Layer::Raw(r) if r.truncated.is_some())), "{p:?}");
+        assert_eq!(p.build(), bytes);
+    }
+}

@@ -1,0 +1,13 @@
+//! Any text parses or fails with an error: no panic, no hang.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(s) = std::str::from_utf8(data) {
+        if let Ok(pkts) = craft::text::parse_expr(s) {
+            for p in pkts.iter().take(4) {
+                let _ = p.build();
+            }
+        }
+    }
+});
