@@ -4,8 +4,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(s) = std::str::from_utf8(data) {
-        if let Ok(pkts) = craft::text::parse_ron(s, "fuzz.ron") {
-            for p in pkts.iter().take(4) {
+        if let Ok(sets) = craft::text::parse_ron_sets(s, "fuzz.ron") {
+            for p in sets.iter().flat_map(|set| set.iter().take(4)).take(16) {
                 let _ = p.build();
             }
         }
