@@ -233,11 +233,10 @@ pub fn flags_str(bits: u64, letters: &[&str]) -> String {
     s
 }
 
+/// Top-level strings (addresses) bare, as scapy shows them; anything nested as a repr.
 fn show_value(v: &Value) -> String {
     match v {
         Value::Str(s) => s.clone(),
-        Value::List(items) => format!("[{}]", join(items, show_value)),
-        Value::Tuple(items) => format!("({})", join(items, show_value)),
         other => other.repr(),
     }
 }

@@ -37,9 +37,20 @@ impl Packet {
         }
     }
 
-    /// One line: `Ether / IP 172.17.2.1 > 172.17.2.2 / TCP 49138 > 80 S`.
+    /// One line: `Ether / IP 172.17.2.1 > 172.17.2.2 / TCP 49138 > 80 S`, with auto
+    /// fields as they build (a UDP before GUE shows port 6080).
     pub fn summary(&self) -> String {
-        self.layers.iter().map(Layer::summary).collect::<Vec<_>>().join(" / ")
+        let built = self.resolved();
+        let parts: Vec<String> = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| match built.layers.get(i) {
+                Some(b) if b.kind() == l.kind() => b.summary(),
+                _ => l.summary(),
+            })
+            .collect();
+        parts.join(" / ")
     }
 }
 
