@@ -43,7 +43,7 @@ macro_rules! registry {
                 match self { $( LayerKind::$V => <$T as Fields>::FIELDS, )* }
             }
             /// The field a name stands for: itself, or the field an old alias names.
-            pub fn field_name<'a>(self, name: &'a str) -> &'a str {
+            pub fn field_name(self, name: &str) -> &str {
                 match self { $( LayerKind::$V => alias::<$T>(name), )* }
             }
             /// The layer with its defaults.
