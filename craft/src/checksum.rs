@@ -4,18 +4,19 @@
 /// with a zero byte). Not folded: add partial sums, then call [`fold`].
 #[inline]
 pub fn partial(data: &[u8]) -> u64 {
+    // 32-bit big-endian words: a u32 word is two 16-bit words, and 2^16 = 1 in one's
+    // complement arithmetic, so the folded result is the same with half the additions.
     let mut sum = 0u64;
-    let mut chunks = data.chunks_exact(8);
+    let mut chunks = data.chunks_exact(4);
     for c in &mut chunks {
-        let w = u64::from_be_bytes(c.try_into().unwrap());
-        sum += (w >> 48) + ((w >> 32) & 0xffff) + ((w >> 16) & 0xffff) + (w & 0xffff);
+        sum += u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64;
     }
-    let mut rest = chunks.remainder().chunks_exact(2);
-    for c in &mut rest {
-        sum += u16::from_be_bytes([c[0], c[1]]) as u64;
+    let rest = chunks.remainder();
+    if rest.len() >= 2 {
+        sum += u16::from_be_bytes([rest[0], rest[1]]) as u64;
     }
-    if let [last] = rest.remainder() {
-        sum += (*last as u64) << 8;
+    if rest.len() & 1 == 1 {
+        sum += (rest[rest.len() - 1] as u64) << 8;
     }
     sum
 }
@@ -30,14 +31,25 @@ pub fn fold(mut sum: u64) -> u16 {
 }
 
 /// Checksum of `data` alone.
+#[inline]
 pub fn checksum(data: &[u8]) -> u16 {
     fold(partial(data))
 }
 
-/// Partial sum of an address.
+/// Partial sum of some bytes (an address), folded to fit a u32 with room for more.
 #[inline]
 pub fn addr_sum(b: &[u8]) -> u32 {
-    partial(b) as u32
+    let mut s = partial(b);
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u32
+}
+
+/// Partial sum of a 32-bit value as two 16-bit words.
+#[inline]
+pub fn word32(v: u32) -> u64 {
+    (v >> 16) as u64 + (v & 0xffff) as u64
 }
 
 #[cfg(test)]

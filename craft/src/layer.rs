@@ -19,12 +19,17 @@ pub trait Fields: Default {
     fn set(&mut self, name: &str, v: &Value) -> Result<(), String>;
 }
 
-/// What a layer's `write` needs to know about its surroundings.
+/// What a layer's `write` needs to know about its surroundings. Layers are written from
+/// the innermost out, so the payload is complete when its header is written.
 pub struct WriteCx<'a> {
     /// Bytes after this header up to the end of the payload (trailing Padding excluded).
     pub payload_len: usize,
+    /// Those bytes, already written.
+    pub payload: &'a [u8],
     /// The layer right after this one.
     pub next: Option<&'a Layer>,
+    /// The L4 pseudo-header set up by the enclosing IP header, if any.
+    pub pseudo: Option<Pseudo>,
 }
 
 /// The part of an L4 checksum contributed by the enclosing IP header.
@@ -36,13 +41,14 @@ pub struct Pseudo {
     pub dst_sum: u32,
     /// The upper-layer length to use instead of the real one: scapy takes it from a forced
     /// IPv4 `len` (len - 4*ihl).
-    pub forced_len: Option<usize>,
+    pub forced_len: Option<u32>,
 }
 
 impl Pseudo {
     /// Partial sum of the whole pseudo-header for a segment of `seg_len` bytes.
+    #[inline]
     pub fn sum(&self, proto: u8, seg_len: usize) -> u32 {
-        let len = self.forced_len.unwrap_or(seg_len) as u32;
+        let len = self.forced_len.unwrap_or(seg_len as u32);
         self.src_sum + self.dst_sum + proto as u32 + (len >> 16) + (len & 0xffff)
     }
 }
@@ -88,11 +94,12 @@ impl Default for DissectCx {
 pub trait Proto: Fields + Sized {
     /// Length of the header as it will be built.
     fn header_len(&self) -> usize;
-    /// Writes the header into `hdr` (exactly `header_len()` bytes), auto fields resolved;
-    /// an auto checksum is left for `finish`.
+    /// Writes the header into `hdr` (exactly `header_len()` bytes), auto fields resolved.
+    /// The payload (`cx.payload`) is already written, so checksums can be computed here —
+    /// best from the field values held rather than by re-reading the bytes just stored.
     fn write(&self, hdr: &mut [u8], cx: &WriteCx);
-    /// Fixes checksums once everything after the header is written. `seg` is the header
-    /// and its payload; `pseudo` comes from the enclosing IP header.
+    /// Fixes checksums after `write`, for layers that prefer to sum the bytes written.
+    /// `seg` is the header and its payload; `pseudo` comes from the enclosing IP header.
     fn finish(&self, _seg: &mut [u8], _pseudo: Option<Pseudo>) {}
     fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated>;
     /// This layer's part of the one-line summary.
@@ -103,11 +110,11 @@ pub trait Proto: Fields + Sized {
     fn present(&self, _field: &str) -> bool {
         true
     }
-    /// The L4 pseudo-header for the layer right after this one, from this layer's built
-    /// header: IP and IPv6 set it up, IPv6 extension headers pass `outer` on (a routing
-    /// header changes its destination), anything else ends it — as in scapy, TCP in GUE
-    /// without an IP header gets checksum 0.
-    fn pseudo(&self, _hdr: &[u8], _outer: Option<Pseudo>) -> Option<Pseudo> {
+    /// The L4 pseudo-header for the layer right after this one, from this layer's fields:
+    /// IP and IPv6 set it up, IPv6 extension headers pass `outer` on (a routing header
+    /// changes its destination), anything else ends it — as in scapy, TCP in GUE without
+    /// an IP header gets checksum 0.
+    fn pseudo(&self, _outer: Option<Pseudo>) -> Option<Pseudo> {
         None
     }
     /// Old field names still accepted when setting: (alias, field).

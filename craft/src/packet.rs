@@ -50,6 +50,24 @@ macro_rules! registry {
             pub fn new_layer(self) -> Layer {
                 match self { $( LayerKind::$V => Layer::$V(<$T>::default()), )* }
             }
+            /// Dissects one header into `layers[n]`: a layer of the same kind already there is
+            /// overwritten in place (no enum drop, one move), else it is replaced or pushed.
+            #[inline]
+            fn dissect_at(
+                self, data: &[u8], cx: &DissectCx, layers: &mut SmallVec<[Layer; 4]>, n: usize,
+            ) -> Result<(usize, Option<usize>, Next), Truncated> {
+                match self {
+                    $( LayerKind::$V => {
+                        let d = <$T as Proto>::dissect(data, cx)?;
+                        match layers.get_mut(n) {
+                            Some(Layer::$V(slot)) => *slot = d.layer,
+                            Some(other) => *other = Layer::$V(d.layer),
+                            None => layers.push(Layer::$V(d.layer)),
+                        }
+                        Ok((d.hlen, d.total_len, d.next))
+                    } )*
+                }
+            }
             pub fn dissect(self, data: &[u8], cx: &DissectCx) -> Result<Decoded<Layer>, Truncated> {
                 match self {
                     $( LayerKind::$V => <$T as Proto>::dissect(data, cx).map(|d| Decoded {
@@ -74,14 +92,20 @@ macro_rules! registry {
             pub fn header_len(&self) -> usize {
                 match self { $( Layer::$V(l) => l.header_len(), )* }
             }
-            pub fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
-                match self { $( Layer::$V(l) => l.write(hdr, cx), )* }
+            /// Header length, and the pseudo-header for the next layer: one dispatch.
+            #[inline]
+            fn plan(&self, outer: Option<Pseudo>) -> (usize, Option<Pseudo>) {
+                match self { $( Layer::$V(l) => (l.header_len(), l.pseudo(outer)), )* }
             }
-            pub fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
-                match self { $( Layer::$V(l) => l.finish(seg, pseudo), )* }
-            }
-            pub fn pseudo(&self, hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
-                match self { $( Layer::$V(l) => l.pseudo(hdr, outer), )* }
+            /// Writes the header at the start of `seg`, whose payload is already written.
+            #[inline]
+            fn emit(&self, seg: &mut [u8], hlen: usize, next: Option<&Layer>, pseudo: Option<Pseudo>) {
+                match self { $( Layer::$V(l) => {
+                    let (hdr, payload) = seg.split_at_mut(hlen);
+                    let cx = WriteCx { payload_len: payload.len(), payload, next, pseudo };
+                    l.write(hdr, &cx);
+                    l.finish(seg, pseudo);
+                } )* }
             }
             /// This layer's part of the summary line.
             pub fn summary(&self) -> String {
@@ -203,7 +227,23 @@ impl Div<Packet> for Packet {
     }
 }
 
-type Offsets = SmallVec<[usize; 8]>;
+/// Where a layer goes in the built bytes.
+#[derive(Clone, Copy)]
+struct Slot {
+    start: usize,
+    hlen: usize,
+    /// End of its payload: the packet's end, or where a trailing Padding starts.
+    end: usize,
+    /// The pseudo-header set up by the enclosing IP layer.
+    pseudo: Option<Pseudo>,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot { start: 0, hlen: 0, end: 0, pseudo: None };
+}
+
+/// Layers built with slots on the stack; deeper packets use the heap.
+const STACK_SLOTS: usize = 8;
 
 impl Packet {
     pub fn new() -> Packet {
@@ -217,38 +257,40 @@ impl Packet {
 
     /// Builds into `out` (cleared first), reusing its allocation.
     pub fn build_into(&self, out: &mut Vec<u8>) {
-        let layers = &self.layers[..];
-        let mut offsets = Offsets::new();
-        let mut total = 0;
-        for l in layers {
-            offsets.push(total);
-            total += l.header_len();
+        let n = self.layers.len();
+        if n <= STACK_SLOTS {
+            self.build_with(&mut [Slot::EMPTY; STACK_SLOTS][..n], out);
+        } else {
+            self.build_with(&mut vec![Slot::EMPTY; n], out);
         }
-        offsets.push(total);
-        out.clear();
-        out.resize(total, 0);
+    }
 
+    /// Plans offsets and pseudo-headers front to back, then writes back to front: a header
+    /// is written when its payload is complete, so its checksum is computed right away.
+    fn build_with(&self, slots: &mut [Slot], out: &mut Vec<u8>) {
+        let layers = &self.layers[..];
+        let mut total = 0;
+        let mut pseudo = None;
+        let mut padded = false;
+        for (slot, l) in slots.iter_mut().zip(layers) {
+            let (hlen, next_pseudo) = l.plan(pseudo);
+            *slot = Slot { start: total, hlen, end: 0, pseudo };
+            total += hlen;
+            pseudo = next_pseudo;
+            padded |= matches!(l, Layer::Padding(_));
+        }
         // Lengths stop where the first trailing Padding after a layer starts, as in scapy.
-        let mut ends = Offsets::from_elem(total, layers.len());
         let mut end = total;
-        for i in (0..layers.len()).rev() {
-            ends[i] = end;
-            if matches!(layers[i], Layer::Padding(_)) {
-                end = offsets[i];
+        for (slot, l) in slots.iter_mut().zip(layers).rev() {
+            slot.end = end;
+            if padded && matches!(l, Layer::Padding(_)) {
+                end = slot.start;
             }
         }
-
-        let mut pseudo: SmallVec<[Option<Pseudo>; 8]> = SmallVec::new();
-        let mut current = None;
-        for (i, l) in layers.iter().enumerate() {
-            let (start, hdr_end) = (offsets[i], offsets[i + 1]);
-            let cx = WriteCx { payload_len: ends[i] - hdr_end, next: layers.get(i + 1) };
-            l.write(&mut out[start..hdr_end], &cx);
-            pseudo.push(current);
-            current = l.pseudo(&out[start..hdr_end], current);
-        }
-        for i in (0..layers.len()).rev() {
-            layers[i].finish(&mut out[offsets[i]..ends[i]], pseudo[i]);
+        out.clear();
+        out.resize(total, 0);
+        for (i, (slot, l)) in slots.iter().zip(layers).enumerate().rev() {
+            l.emit(&mut out[slot.start..slot.end], slot.hlen, layers.get(i + 1), slot.pseudo);
         }
     }
 
@@ -271,36 +313,38 @@ impl Packet {
         p
     }
 
-    /// Dissects into `self`, reusing its storage.
+    /// Dissects into `self`, reusing its storage: layers of the same kind as before are
+    /// overwritten in place, and a Raw payload reuses the previous one's allocation.
     pub fn dissect_into(&mut self, bytes: &[u8], start: LayerKind, cx: &DissectCx) {
-        self.layers.clear();
         // Padding after each length-limited payload, outermost first.
         let mut pads: SmallVec<[&[u8]; 2]> = SmallVec::new();
         let mut data = bytes;
         let mut kind = start;
+        let mut n = 0;
         loop {
-            if self.layers.len() >= MAX_DEPTH {
-                self.layers.push(Raw::new().load(data).into());
+            if n >= MAX_DEPTH {
+                self.put_raw(n, data, None);
+                n += 1;
                 break;
             }
-            let d = match kind.dissect(data, cx) {
+            let (hlen, total_len, mut next) = match kind.dissect_at(data, cx, &mut self.layers, n) {
                 Ok(d) => d,
                 Err(Truncated) => {
-                    self.layers.push(Raw::truncated(data, kind.name()).into());
+                    self.put_raw(n, data, Some(kind.name()));
+                    n += 1;
                     break;
                 }
             };
-            let hlen = d.hlen.min(data.len());
-            let end = match d.total_len {
+            n += 1;
+            let hlen = hlen.min(data.len());
+            let end = match total_len {
                 Some(t) if t >= hlen && t < data.len() => t,
                 _ => data.len(),
             };
             if end < data.len() {
                 pads.push(&data[end..]);
             }
-            self.layers.push(d.layer);
             let payload = &data[hlen..end];
-            let mut next = d.next;
             while let Next::Peek(classify) = next {
                 next = classify(payload);
             }
@@ -311,7 +355,8 @@ impl Packet {
                 }
                 _ => {
                     if !payload.is_empty() {
-                        self.layers.push(Raw::new().load(payload).into());
+                        self.put_raw(n, payload, None);
+                        n += 1;
                     }
                     break;
                 }
@@ -320,7 +365,27 @@ impl Packet {
         if !pads.is_empty() {
             // In the frame the innermost padding comes first.
             let load: Vec<u8> = pads.iter().rev().flat_map(|p| p.iter().copied()).collect();
-            self.layers.push(Padding::new().load(load).into());
+            self.put_layer(n, Padding::new().load(load).into());
+            n += 1;
+        }
+        self.layers.truncate(n);
+    }
+
+    /// Raw bytes at `n`, reusing the allocation of a Raw already there.
+    fn put_raw(&mut self, n: usize, data: &[u8], truncated: Option<&'static str>) {
+        if let Some(Layer::Raw(r)) = self.layers.get_mut(n) {
+            r.load.clear();
+            r.load.extend_from_slice(data);
+            r.truncated = truncated;
+        } else {
+            self.put_layer(n, Layer::Raw(Raw { load: data.to_vec(), truncated }));
+        }
+    }
+
+    fn put_layer(&mut self, n: usize, l: Layer) {
+        match self.layers.get_mut(n) {
+            Some(slot) => *slot = l,
+            None => self.layers.push(l),
         }
     }
 }

@@ -137,6 +137,9 @@ impl Ip {
 
     /// The last hop of a loose or strict source route: the L4 pseudo-header uses it.
     fn source_route_dst(&self) -> Option<[u8; 4]> {
+        if self.options.is_empty() {
+            return None;
+        }
         let mut found = None;
         for (kind, body) in opt::iter(&self.options) {
             if matches!(kind, opt::LSRR | opt::SSRR) && body.len() >= 5 {
@@ -158,33 +161,48 @@ impl Proto for Ip {
     }
 
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
-        let hlen = hdr.len();
-        let ihl = self.ihl.unwrap_or((hlen / 4) as u8);
-        hdr[0] = (self.version << 4) | (ihl & 0xf);
-        hdr[1] = self.tos;
-        let len = self.len.unwrap_or((hlen + cx.payload_len) as u16);
-        hdr[2..4].copy_from_slice(&len.to_be_bytes());
-        hdr[4..6].copy_from_slice(&self.id.to_be_bytes());
+        let (fixed, opts) = hdr.split_at_mut(20);
+        let h: &mut [u8; 20] = fixed.try_into().expect("header_len is at least 20");
+        let ver_ihl = (self.version << 4) | (self.ihl.unwrap_or((20 + opts.len()) as u8 / 4) & 0xf);
+        let len = self.len.unwrap_or((20 + opts.len() + cx.payload_len) as u16);
         let ff = ((self.flags as u16 & 7) << 13) | (self.frag & 0x1fff);
-        hdr[6..8].copy_from_slice(&ff.to_be_bytes());
-        hdr[8] = self.ttl;
-        hdr[9] = auto_proto(self.proto, cx, 0);
-        hdr[12..16].copy_from_slice(&self.src_or_default().octets());
-        hdr[16..20].copy_from_slice(&self.dst.octets());
-        hdr[20..20 + self.options.len()].copy_from_slice(&self.options);
-        let ck = self.chksum.unwrap_or_else(|| checksum::checksum(hdr));
-        hdr[10..12].copy_from_slice(&ck.to_be_bytes());
+        let proto = auto_proto(self.proto, cx, 0);
+        let src = u32::from(self.src_or_default());
+        let dst = u32::from(self.dst);
+        h[0] = ver_ihl;
+        h[1] = self.tos;
+        h[2..4].copy_from_slice(&len.to_be_bytes());
+        h[4..6].copy_from_slice(&self.id.to_be_bytes());
+        h[6..8].copy_from_slice(&ff.to_be_bytes());
+        h[8] = self.ttl;
+        h[9] = proto;
+        h[12..16].copy_from_slice(&src.to_be_bytes());
+        h[16..20].copy_from_slice(&dst.to_be_bytes());
+        opts[..self.options.len()].copy_from_slice(&self.options);
+        let ck = self.chksum.unwrap_or_else(|| {
+            // From the values held, not by re-reading the bytes just stored.
+            let words = u16::from_be_bytes([ver_ihl, self.tos]) as u64
+                + len as u64
+                + self.id as u64
+                + ff as u64
+                + u16::from_be_bytes([self.ttl, proto]) as u64
+                + checksum::word32(src)
+                + checksum::word32(dst);
+            let options = if self.options.is_empty() { 0 } else { checksum::partial(&self.options) };
+            checksum::fold(words + options)
+        });
+        h[10..12].copy_from_slice(&ck.to_be_bytes());
     }
 
-    fn pseudo(&self, hdr: &[u8], _outer: Option<Pseudo>) -> Option<Pseudo> {
-        let dst = self.source_route_dst();
+    fn pseudo(&self, _outer: Option<Pseudo>) -> Option<Pseudo> {
+        let dst = self.source_route_dst().map_or(u32::from(self.dst), u32::from_be_bytes);
         let forced_len = self.len.map(|l| {
-            let ihl = self.ihl.map(usize::from).unwrap_or(hdr.len() / 4);
-            (l as usize).saturating_sub(4 * ihl)
+            let ihl = self.ihl.map_or(self.header_len() / 4, usize::from);
+            (l as usize).saturating_sub(4 * ihl) as u32
         });
         Some(Pseudo {
-            src_sum: checksum::addr_sum(&hdr[12..16]),
-            dst_sum: checksum::addr_sum(dst.as_ref().map_or(&hdr[16..20], |d| &d[..])),
+            src_sum: checksum::word32(u32::from(self.src_or_default())) as u32,
+            dst_sum: checksum::word32(dst) as u32,
             forced_len,
         })
     }

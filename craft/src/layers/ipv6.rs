@@ -64,10 +64,10 @@ impl Proto for Ipv6 {
         hdr[24..40].copy_from_slice(&self.dst.octets());
     }
 
-    fn pseudo(&self, hdr: &[u8], _outer: Option<Pseudo>) -> Option<Pseudo> {
+    fn pseudo(&self, _outer: Option<Pseudo>) -> Option<Pseudo> {
         Some(Pseudo {
-            src_sum: checksum::addr_sum(&hdr[8..24]),
-            dst_sum: checksum::addr_sum(&hdr[24..40]),
+            src_sum: checksum::addr_sum(&self.src_or_default().octets()),
+            dst_sum: checksum::addr_sum(&self.dst.octets()),
             forced_len: None,
         })
     }

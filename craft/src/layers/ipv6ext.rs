@@ -100,7 +100,7 @@ fn check_options(header: &str, options: &[u8], out: &mut Vec<String>) {
 }
 
 impl Proto for HopByHop {
-    fn pseudo(&self, _hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
+    fn pseudo(&self, outer: Option<Pseudo>) -> Option<Pseudo> {
         outer
     }
 
@@ -142,8 +142,8 @@ impl Proto for DestOpt {
 
     /// A home address option (mobile IPv6) makes the home address the checksum source,
     /// as in scapy and RFC 6275.
-    fn pseudo(&self, hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
-        let Some(home) = opt::home_address_of(&hdr[2..]) else { return outer };
+    fn pseudo(&self, outer: Option<Pseudo>) -> Option<Pseudo> {
+        let Some(home) = opt::home_address_of(&self.options) else { return outer };
         outer.map(|p| Pseudo { src_sum: checksum::addr_sum(&home.octets()), ..p })
     }
 
@@ -211,7 +211,7 @@ impl Proto for Routing {
         }
     }
 
-    fn pseudo(&self, _hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
+    fn pseudo(&self, outer: Option<Pseudo>) -> Option<Pseudo> {
         let Some(dst) = self.final_destination() else { return outer };
         outer.map(|p| Pseudo { dst_sum: checksum::addr_sum(&dst.octets()), ..p })
     }
@@ -284,7 +284,7 @@ layer! {
 }
 
 impl Proto for Fragment {
-    fn pseudo(&self, _hdr: &[u8], outer: Option<Pseudo>) -> Option<Pseudo> {
+    fn pseudo(&self, outer: Option<Pseudo>) -> Option<Pseudo> {
         outer
     }
 

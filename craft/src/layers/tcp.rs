@@ -2,7 +2,7 @@
 
 use crate::checksum;
 use crate::field::{FieldType, Fmt, Value};
-use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
 
 /// TCP flag letters, bit 0 first (scapy's order).
@@ -289,32 +289,42 @@ impl Proto for Tcp {
         20 + self.options.len().div_ceil(4) * 4
     }
 
-    fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
-        hdr[0..2].copy_from_slice(&self.sport.to_be_bytes());
-        hdr[2..4].copy_from_slice(&self.dport.to_be_bytes());
-        hdr[4..8].copy_from_slice(&self.seq.to_be_bytes());
-        hdr[8..12].copy_from_slice(&self.ack.to_be_bytes());
-        let dataofs = self.dataofs.unwrap_or((hdr.len() / 4) as u8);
+    fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        let (fixed, opts) = hdr.split_at_mut(20);
+        let h: &mut [u8; 20] = fixed.try_into().expect("header_len is at least 20");
+        let dataofs = self.dataofs.unwrap_or(((20 + opts.len()) / 4) as u8);
         let word = ((dataofs as u16 & 0xf) << 12) | ((self.reserved as u16 & 7) << 9) | (self.flags.0 & 0x1ff);
-        hdr[12..14].copy_from_slice(&word.to_be_bytes());
-        hdr[14..16].copy_from_slice(&self.window.to_be_bytes());
-        hdr[16..18].copy_from_slice(&self.chksum.unwrap_or(0).to_be_bytes());
-        hdr[18..20].copy_from_slice(&self.urgptr.to_be_bytes());
-        let mut at = 20;
+        h[0..2].copy_from_slice(&self.sport.to_be_bytes());
+        h[2..4].copy_from_slice(&self.dport.to_be_bytes());
+        h[4..8].copy_from_slice(&self.seq.to_be_bytes());
+        h[8..12].copy_from_slice(&self.ack.to_be_bytes());
+        h[12..14].copy_from_slice(&word.to_be_bytes());
+        h[14..16].copy_from_slice(&self.window.to_be_bytes());
+        h[18..20].copy_from_slice(&self.urgptr.to_be_bytes());
+        let mut at = 0;
         for o in &self.options.0 {
-            o.write(&mut hdr[at..]);
+            o.write(&mut opts[at..]);
             at += o.len();
         }
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
-        if self.chksum.is_some() {
-            return;
-        }
-        if let Some(p) = pseudo {
-            let ck = checksum::fold(p.sum(6, seg.len()) as u64 + checksum::partial(seg));
-            seg[16..18].copy_from_slice(&ck.to_be_bytes());
-        }
+        let ck = match (self.chksum, cx.pseudo) {
+            (Some(ck), _) => ck,
+            // No IP header to sum over (TCP in GUE, or alone): 0, as scapy.
+            (None, None) => 0,
+            (None, Some(p)) => {
+                // From the values held, not by re-reading the bytes just stored.
+                let fields = self.sport as u64
+                    + self.dport as u64
+                    + checksum::word32(self.seq)
+                    + checksum::word32(self.ack)
+                    + word as u64
+                    + self.window as u64
+                    + self.urgptr as u64;
+                let options = if opts.is_empty() { 0 } else { checksum::partial(opts) };
+                let seg_len = 20 + opts.len() + cx.payload_len;
+                checksum::fold(fields + options + checksum::partial(cx.payload) + p.sum(6, seg_len) as u64)
+            }
+        };
+        h[16..18].copy_from_slice(&ck.to_be_bytes());
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {

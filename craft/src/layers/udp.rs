@@ -2,7 +2,7 @@
 
 use crate::checksum;
 use crate::field::Fmt;
-use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
 use crate::packet::{Layer, LayerKind};
 
@@ -39,24 +39,25 @@ impl Proto for Udp {
     }
 
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
-        hdr[0..2].copy_from_slice(&self.sport.to_be_bytes());
-        hdr[2..4].copy_from_slice(&self.dport_for(cx.next).to_be_bytes());
+        let dport = self.dport_for(cx.next);
         let len = self.len.unwrap_or((8 + cx.payload_len) as u16);
+        let ck = match (self.chksum, cx.pseudo) {
+            (Some(ck), _) => ck,
+            (None, None) => 0,
+            (None, Some(p)) => {
+                let fields = self.sport as u64 + dport as u64 + len as u64;
+                let pseudo = p.sum(17, 8 + cx.payload_len) as u64;
+                // 0 means "no checksum": a computed 0 is sent as 0xffff.
+                match checksum::fold(fields + checksum::partial(cx.payload) + pseudo) {
+                    0 => 0xffff,
+                    ck => ck,
+                }
+            }
+        };
+        hdr[0..2].copy_from_slice(&self.sport.to_be_bytes());
+        hdr[2..4].copy_from_slice(&dport.to_be_bytes());
         hdr[4..6].copy_from_slice(&len.to_be_bytes());
-        hdr[6..8].copy_from_slice(&self.chksum.unwrap_or(0).to_be_bytes());
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
-        if self.chksum.is_some() {
-            return;
-        }
-        if let Some(p) = pseudo {
-            let ck = match checksum::fold(p.sum(17, seg.len()) as u64 + checksum::partial(seg)) {
-                0 => 0xffff,
-                ck => ck,
-            };
-            seg[6..8].copy_from_slice(&ck.to_be_bytes());
-        }
+        hdr[6..8].copy_from_slice(&ck.to_be_bytes());
     }
 
     fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
