@@ -28,8 +28,9 @@ pub struct WriteCx<'a> {
     pub payload: &'a [u8],
     /// The layer right after this one.
     pub next: Option<&'a Layer>,
-    /// The L4 pseudo-header set up by the enclosing IP header, if any.
-    pub pseudo: Option<Pseudo>,
+    /// The L4 pseudo-header set up by the enclosing IP header, if any. A reference: an
+    /// `Option<Pseudo>` copied through memory costs a store-forwarding stall per layer.
+    pub pseudo: Option<&'a Pseudo>,
 }
 
 /// The part of an L4 checksum contributed by the enclosing IP header.
@@ -100,7 +101,7 @@ pub trait Proto: Fields + Sized {
     fn write(&self, hdr: &mut [u8], cx: &WriteCx);
     /// Fixes checksums after `write`, for layers that prefer to sum the bytes written.
     /// `seg` is the header and its payload; `pseudo` comes from the enclosing IP header.
-    fn finish(&self, _seg: &mut [u8], _pseudo: Option<Pseudo>) {}
+    fn finish(&self, _seg: &mut [u8], _pseudo: Option<&Pseudo>) {}
     fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated>;
     /// This layer's part of the one-line summary.
     fn summary(&self) -> String {
@@ -117,6 +118,11 @@ pub trait Proto: Fields + Sized {
     fn pseudo(&self, _outer: Option<Pseudo>) -> Option<Pseudo> {
         None
     }
+    /// Whether `write`/`finish` use `cx.pseudo` (TCP, UDP, ICMPv6): it is computed only then.
+    const USES_PSEUDO: bool = false;
+    /// Whether `pseudo` passes on the pseudo-header of the layer before (IPv6 extension
+    /// headers) rather than starting one or ending it.
+    const EXTENDS_PSEUDO: bool = false;
     /// Old field names still accepted when setting: (alias, field).
     const ALIASES: &'static [(&'static str, &'static str)] = &[];
     /// Ether/Dot1Q type announcing this layer.

@@ -92,15 +92,29 @@ macro_rules! registry {
             pub fn header_len(&self) -> usize {
                 match self { $( Layer::$V(l) => l.header_len(), )* }
             }
-            /// Header length, and the pseudo-header for the next layer: one dispatch.
-            #[inline]
-            fn plan(&self, outer: Option<Pseudo>) -> (usize, Option<Pseudo>) {
-                match self { $( Layer::$V(l) => (l.header_len(), l.pseudo(outer)), )* }
+            /// The pseudo-header this layer sets up for the next one (see [`Proto::pseudo`]).
+            fn pseudo_after(layers: &[Layer], i: usize) -> Option<Pseudo> {
+                match &layers[i] { $( Layer::$V(l) => {
+                    let outer = if <$T as Proto>::EXTENDS_PSEUDO && i > 0 {
+                        Layer::pseudo_after(layers, i - 1)
+                    } else {
+                        None
+                    };
+                    l.pseudo(outer)
+                } )* }
             }
-            /// Writes the header at the start of `seg`, whose payload is already written.
+            /// Writes layer `i`'s header at the start of `seg`, whose payload is written.
             #[inline]
-            fn emit(&self, seg: &mut [u8], hlen: usize, next: Option<&Layer>, pseudo: Option<Pseudo>) {
-                match self { $( Layer::$V(l) => {
+            fn emit(layers: &[Layer], i: usize, seg: &mut [u8], hlen: usize) {
+                let next = layers.get(i + 1);
+                match &layers[i] { $( Layer::$V(l) => {
+                    // Computed only for the layers that use it: no state carried along.
+                    let pseudo = if <$T as Proto>::USES_PSEUDO && i > 0 {
+                        Layer::pseudo_after(layers, i - 1)
+                    } else {
+                        None
+                    };
+                    let pseudo = pseudo.as_ref();
                     let (hdr, payload) = seg.split_at_mut(hlen);
                     let cx = WriteCx { payload_len: payload.len(), payload, next, pseudo };
                     l.write(hdr, &cx);
@@ -227,23 +241,8 @@ impl Div<Packet> for Packet {
     }
 }
 
-/// Where a layer goes in the built bytes.
-#[derive(Clone, Copy)]
-struct Slot {
-    start: usize,
-    hlen: usize,
-    /// End of its payload: the packet's end, or where a trailing Padding starts.
-    end: usize,
-    /// The pseudo-header set up by the enclosing IP layer.
-    pseudo: Option<Pseudo>,
-}
-
-impl Slot {
-    const EMPTY: Slot = Slot { start: 0, hlen: 0, end: 0, pseudo: None };
-}
-
-/// Layers built with slots on the stack; deeper packets use the heap.
-const STACK_SLOTS: usize = 8;
+/// Layers built with their header lengths on the stack; deeper packets use the heap.
+const STACK_LAYERS: usize = 8;
 
 impl Packet {
     pub fn new() -> Packet {
@@ -258,39 +257,35 @@ impl Packet {
     /// Builds into `out` (cleared first), reusing its allocation.
     pub fn build_into(&self, out: &mut Vec<u8>) {
         let n = self.layers.len();
-        if n <= STACK_SLOTS {
-            self.build_with(&mut [Slot::EMPTY; STACK_SLOTS][..n], out);
+        if n <= STACK_LAYERS {
+            self.build_with(&mut [0; STACK_LAYERS][..n], out);
         } else {
-            self.build_with(&mut vec![Slot::EMPTY; n], out);
+            self.build_with(&mut vec![0; n], out);
         }
     }
 
-    /// Plans offsets and pseudo-headers front to back, then writes back to front: a header
-    /// is written when its payload is complete, so its checksum is computed right away.
-    fn build_with(&self, slots: &mut [Slot], out: &mut Vec<u8>) {
+    /// Measures the headers, then writes them back to front: a header is written when its
+    /// payload is complete, so its lengths and checksum are computed right away.
+    fn build_with(&self, hlens: &mut [usize], out: &mut Vec<u8>) {
         let layers = &self.layers[..];
         let mut total = 0;
-        let mut pseudo = None;
         let mut padded = false;
-        for (slot, l) in slots.iter_mut().zip(layers) {
-            let (hlen, next_pseudo) = l.plan(pseudo);
-            *slot = Slot { start: total, hlen, end: 0, pseudo };
-            total += hlen;
-            pseudo = next_pseudo;
+        for (hlen, l) in hlens.iter_mut().zip(layers) {
+            *hlen = l.header_len();
+            total += *hlen;
             padded |= matches!(l, Layer::Padding(_));
-        }
-        // Lengths stop where the first trailing Padding after a layer starts, as in scapy.
-        let mut end = total;
-        for (slot, l) in slots.iter_mut().zip(layers).rev() {
-            slot.end = end;
-            if padded && matches!(l, Layer::Padding(_)) {
-                end = slot.start;
-            }
         }
         out.clear();
         out.resize(total, 0);
-        for (i, (slot, l)) in slots.iter().zip(layers).enumerate().rev() {
-            l.emit(&mut out[slot.start..slot.end], slot.hlen, layers.get(i + 1), slot.pseudo);
+        let mut start = total;
+        // Lengths stop where the first trailing Padding after a layer starts, as in scapy.
+        let mut end = total;
+        for (i, &hlen) in hlens.iter().enumerate().rev() {
+            start -= hlen;
+            Layer::emit(layers, i, &mut out[start..end], hlen);
+            if padded && matches!(layers[i], Layer::Padding(_)) {
+                end = start;
+            }
         }
     }
 

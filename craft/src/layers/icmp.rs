@@ -288,7 +288,7 @@ impl Proto for Icmp {
         }
     }
 
-    fn finish(&self, seg: &mut [u8], _pseudo: Option<crate::layer::Pseudo>) {
+    fn finish(&self, seg: &mut [u8], _pseudo: Option<&crate::layer::Pseudo>) {
         if self.chksum.is_none() {
             let ck = checksum::checksum(seg);
             seg[2..4].copy_from_slice(&ck.to_be_bytes());

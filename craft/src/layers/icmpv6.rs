@@ -148,7 +148,7 @@ fn addr(b: &[u8], at: usize) -> Ipv6Addr {
 }
 
 /// Fills in an auto checksum over the pseudo-header and the whole message.
-fn finish_checksum(cksum: Option<u16>, seg: &mut [u8], pseudo: Option<Pseudo>) {
+fn finish_checksum(cksum: Option<u16>, seg: &mut [u8], pseudo: Option<&Pseudo>) {
     if cksum.is_some() {
         return;
     }
@@ -221,6 +221,7 @@ macro_rules! echo_proto {
     ($S:ident, $what:literal) => {
         impl Proto for $S {
             const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const USES_PSEUDO: bool = true;
 
             fn header_len(&self) -> usize {
                 8 + self.data.len()
@@ -233,7 +234,7 @@ macro_rules! echo_proto {
                 hdr[8..].copy_from_slice(&self.data);
             }
 
-            fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
+            fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
                 finish_checksum(self.cksum, seg, pseudo);
             }
 
@@ -296,6 +297,7 @@ macro_rules! length_error_proto {
     ($S:ident, $what:literal, $codes:ident) => {
         impl Proto for $S {
             const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const USES_PSEUDO: bool = true;
 
             fn header_len(&self) -> usize {
                 8
@@ -307,7 +309,7 @@ macro_rules! length_error_proto {
                 hdr[4..8].copy_from_slice(&word.to_be_bytes());
             }
 
-            fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
+            fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
                 finish_checksum(self.cksum, seg, pseudo);
             }
 
@@ -369,6 +371,7 @@ macro_rules! word_error_proto {
     ($S:ident, $field:ident, $what:literal) => {
         impl Proto for $S {
             const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const USES_PSEUDO: bool = true;
 
             fn header_len(&self) -> usize {
                 8
@@ -379,7 +382,7 @@ macro_rules! word_error_proto {
                 hdr[4..8].copy_from_slice(&self.$field.to_be_bytes());
             }
 
-            fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
+            fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
                 finish_checksum(self.cksum, seg, pseudo);
             }
 
@@ -473,6 +476,7 @@ impl Icmpv6NdNa {
 
 impl Proto for Icmpv6NdNs {
     const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {
         24
@@ -484,7 +488,7 @@ impl Proto for Icmpv6NdNs {
         hdr[8..24].copy_from_slice(&self.tgt.octets());
     }
 
-    fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
+    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
         finish_checksum(self.cksum, seg, pseudo);
     }
 
@@ -509,6 +513,7 @@ impl Proto for Icmpv6NdNs {
 
 impl Proto for Icmpv6NdNa {
     const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {
         24
@@ -522,7 +527,7 @@ impl Proto for Icmpv6NdNa {
         hdr[8..24].copy_from_slice(&self.tgt.octets());
     }
 
-    fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
+    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
         finish_checksum(self.cksum, seg, pseudo);
     }
 
@@ -638,6 +643,7 @@ layer! {
 
 impl Proto for Icmpv6Unknown {
     const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {
         4 + self.msgbody.len()
@@ -648,7 +654,7 @@ impl Proto for Icmpv6Unknown {
         hdr[4..].copy_from_slice(&self.msgbody);
     }
 
-    fn finish(&self, seg: &mut [u8], pseudo: Option<Pseudo>) {
+    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
         finish_checksum(self.cksum, seg, pseudo);
     }
 

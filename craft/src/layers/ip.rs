@@ -178,7 +178,9 @@ impl Proto for Ip {
         h[9] = proto;
         h[12..16].copy_from_slice(&src.to_be_bytes());
         h[16..20].copy_from_slice(&dst.to_be_bytes());
-        opts[..self.options.len()].copy_from_slice(&self.options);
+        if !self.options.is_empty() {
+            opts[..self.options.len()].copy_from_slice(&self.options);
+        }
         let ck = self.chksum.unwrap_or_else(|| {
             // From the values held, not by re-reading the bytes just stored.
             let words = u16::from_be_bytes([ver_ihl, self.tos]) as u64

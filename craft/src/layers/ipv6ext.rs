@@ -100,6 +100,7 @@ fn check_options(header: &str, options: &[u8], out: &mut Vec<String>) {
 }
 
 impl Proto for HopByHop {
+    const EXTENDS_PSEUDO: bool = true;
     fn pseudo(&self, outer: Option<Pseudo>) -> Option<Pseudo> {
         outer
     }
@@ -130,6 +131,7 @@ impl Proto for HopByHop {
 }
 
 impl Proto for DestOpt {
+    const EXTENDS_PSEUDO: bool = true;
     const IP_PROTO: Option<u8> = Some(PROTO_DEST_OPT);
 
     fn header_len(&self) -> usize {
@@ -193,6 +195,7 @@ impl Routing {
 }
 
 impl Proto for Routing {
+    const EXTENDS_PSEUDO: bool = true;
     const IP_PROTO: Option<u8> = Some(PROTO_ROUTING);
 
     fn header_len(&self) -> usize {
@@ -284,6 +287,7 @@ layer! {
 }
 
 impl Proto for Fragment {
+    const EXTENDS_PSEUDO: bool = true;
     fn pseudo(&self, outer: Option<Pseudo>) -> Option<Pseudo> {
         outer
     }

@@ -284,6 +284,7 @@ layer! {
 
 impl Proto for Tcp {
     const IP_PROTO: Option<u8> = Some(6);
+    const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {
         20 + self.options.len().div_ceil(4) * 4

@@ -33,6 +33,7 @@ impl Udp {
 
 impl Proto for Udp {
     const IP_PROTO: Option<u8> = Some(17);
+    const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {
         8
