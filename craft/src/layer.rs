@@ -65,6 +65,19 @@ pub struct Decoded<T> {
     pub next: Next,
 }
 
+/// Where a header ends and what follows it: a [`Decoded`] without the layer.
+pub struct Span {
+    pub hlen: usize,
+    pub total_len: Option<usize>,
+    pub next: Next,
+}
+
+impl Span {
+    pub fn with<T>(self, layer: T) -> Decoded<T> {
+        Decoded { layer, hlen: self.hlen, total_len: self.total_len, next: self.next }
+    }
+}
+
 /// How to dissect the payload.
 #[derive(Clone, Copy, Debug)]
 pub enum Next {
@@ -103,6 +116,14 @@ pub trait Proto: Fields + Sized {
     /// `seg` is the header and its payload; `pseudo` comes from the enclosing IP header.
     fn finish(&self, _seg: &mut [u8], _pseudo: Option<&Pseudo>) {}
     fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated>;
+    /// Dissects into `self`, a layer of this kind from an earlier packet, reusing its
+    /// allocations: the hot path of `Packet::dissect_into`. Hot layers implement this and
+    /// derive `dissect` from it; by default it moves a fresh `dissect` in.
+    fn dissect_in_place(&mut self, data: &[u8], cx: &DissectCx) -> Result<Span, Truncated> {
+        let d = Self::dissect(data, cx)?;
+        *self = d.layer;
+        Ok(Span { hlen: d.hlen, total_len: d.total_len, next: d.next })
+    }
     /// This layer's part of the one-line summary.
     fn summary(&self) -> String {
         Self::NAME.to_string()

@@ -58,9 +58,12 @@ macro_rules! registry {
             ) -> Result<(usize, Option<usize>, Next), Truncated> {
                 match self {
                     $( LayerKind::$V => {
+                        if let Some(Layer::$V(slot)) = layers.get_mut(n) {
+                            let s = slot.dissect_in_place(data, cx)?;
+                            return Ok((s.hlen, s.total_len, s.next));
+                        }
                         let d = <$T as Proto>::dissect(data, cx)?;
                         match layers.get_mut(n) {
-                            Some(Layer::$V(slot)) => *slot = d.layer,
                             Some(other) => *other = Layer::$V(d.layer),
                             None => layers.push(Layer::$V(d.layer)),
                         }

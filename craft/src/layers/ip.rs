@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 
 use crate::checksum;
 use crate::field::{FieldType, Fmt, IntoField, Value};
-use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Span, Truncated, WriteCx};
 use crate::layer;
 use crate::packet::LayerKind;
 
@@ -209,31 +209,35 @@ impl Proto for Ip {
         })
     }
 
-    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
-        let h = data.get(..20).ok_or(Truncated)?;
+    fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let mut ip = Ip::default();
+        Ok(ip.dissect_in_place(data, cx)?.with(ip))
+    }
+
+    fn dissect_in_place(&mut self, data: &[u8], _cx: &DissectCx) -> Result<Span, Truncated> {
+        let h: &[u8; 20] = data.get(..20).ok_or(Truncated)?.try_into().expect("20 bytes");
         let ihl = h[0] & 0xf;
         let hlen = (ihl as usize * 4).max(20);
-        let options = IpOptions(data.get(20..hlen).ok_or(Truncated)?.to_vec());
+        let options = data.get(20..hlen).ok_or(Truncated)?;
         let ff = u16::from_be_bytes([h[6], h[7]]);
-        let ip = Ip {
-            version: h[0] >> 4,
-            ihl: Some(ihl),
-            tos: h[1],
-            len: Some(u16::from_be_bytes([h[2], h[3]])),
-            id: u16::from_be_bytes([h[4], h[5]]),
-            flags: (ff >> 13) as u8,
-            frag: ff & 0x1fff,
-            ttl: h[8],
-            proto: Some(h[9]),
-            chksum: Some(u16::from_be_bytes([h[10], h[11]])),
-            src: Some(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
-            dst: Ipv4Addr::new(h[16], h[17], h[18], h[19]),
-            options,
-        };
+        let len = u16::from_be_bytes([h[2], h[3]]);
+        self.version = h[0] >> 4;
+        self.ihl = Some(ihl);
+        self.tos = h[1];
+        self.len = Some(len);
+        self.id = u16::from_be_bytes([h[4], h[5]]);
+        self.flags = (ff >> 13) as u8;
+        self.frag = ff & 0x1fff;
+        self.ttl = h[8];
+        self.proto = Some(h[9]);
+        self.chksum = Some(u16::from_be_bytes([h[10], h[11]]));
+        self.src = Some(Ipv4Addr::new(h[12], h[13], h[14], h[15]));
+        self.dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
+        self.options.0.clear();
+        self.options.0.extend_from_slice(options);
         // Like scapy: a later fragment's payload is not a header.
-        let next = if ip.frag != 0 { Next::Raw } else { next_for_ip_proto(h[9]) };
-        let total_len = ip.len.map(usize::from);
-        Ok(Decoded { layer: ip, hlen, total_len, next })
+        let next = if self.frag != 0 { Next::Raw } else { next_for_ip_proto(h[9]) };
+        Ok(Span { hlen, total_len: Some(len as usize), next })
     }
 
     fn summary(&self) -> String {

@@ -2,7 +2,7 @@
 
 use crate::checksum;
 use crate::field::{FieldType, Fmt, Value};
-use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Span, Truncated, WriteCx};
 use crate::layer;
 
 /// TCP flag letters, bit 0 first (scapy's order).
@@ -78,8 +78,14 @@ impl TcpOption {
 
     /// Parses options as scapy does: EOL ends the list; what follows is kept as Trailing
     /// unless it is zero padding.
-    pub fn parse(mut b: &[u8]) -> Vec<TcpOption> {
+    pub fn parse(b: &[u8]) -> Vec<TcpOption> {
         let mut opts = Vec::new();
+        TcpOption::parse_into(b, &mut opts);
+        opts
+    }
+
+    /// [`TcpOption::parse`] appending to `opts`.
+    pub fn parse_into(mut b: &[u8], opts: &mut Vec<TcpOption>) {
         while let Some(&kind) = b.first() {
             match kind {
                 0 => {
@@ -88,7 +94,7 @@ impl TcpOption {
                     if rest.iter().any(|&x| x != 0) {
                         opts.push(TcpOption::Trailing(rest.to_vec()));
                     }
-                    return opts;
+                    return;
                 }
                 1 => {
                     opts.push(TcpOption::Nop);
@@ -101,7 +107,7 @@ impl TcpOption {
                 Some(&l) if l >= 2 && l as usize <= b.len() => l as usize,
                 _ => {
                     opts.push(TcpOption::Trailing(b.to_vec()));
-                    return opts;
+                    return;
                 }
             };
             let v = &b[2..len];
@@ -116,7 +122,6 @@ impl TcpOption {
             });
             b = &b[len..];
         }
-        opts
     }
 
     fn to_value(&self) -> Value {
@@ -328,27 +333,33 @@ impl Proto for Tcp {
         h[16..18].copy_from_slice(&ck.to_be_bytes());
     }
 
-    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
-        let h = data.get(..20).ok_or(Truncated)?;
+    fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let mut tcp = Tcp::default();
+        Ok(tcp.dissect_in_place(data, cx)?.with(tcp))
+    }
+
+    fn dissect_in_place(&mut self, data: &[u8], _cx: &DissectCx) -> Result<Span, Truncated> {
+        let h: &[u8; 20] = data.get(..20).ok_or(Truncated)?.try_into().expect("20 bytes");
         let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
-        let long = |i: usize| u32::from_be_bytes(h[i..i + 4].try_into().unwrap());
+        let long = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
         let dataofs = h[12] >> 4;
         let hlen = (dataofs as usize * 4).max(20);
         let options = data.get(20..hlen).ok_or(Truncated)?;
-        let tcp = Tcp {
-            sport: word(0),
-            dport: word(2),
-            seq: long(4),
-            ack: long(8),
-            dataofs: Some(dataofs),
-            reserved: (h[12] >> 1) & 7,
-            flags: TcpFlags(word(12) & 0x1ff),
-            window: word(14),
-            chksum: Some(word(16)),
-            urgptr: word(18),
-            options: TcpOptions(if options.is_empty() { Vec::new() } else { TcpOption::parse(options) }),
-        };
-        Ok(Decoded { layer: tcp, hlen, total_len: None, next: Next::Raw })
+        self.sport = word(0);
+        self.dport = word(2);
+        self.seq = long(4);
+        self.ack = long(8);
+        self.dataofs = Some(dataofs);
+        self.reserved = (h[12] >> 1) & 7;
+        self.flags = TcpFlags(word(12) & 0x1ff);
+        self.window = word(14);
+        self.chksum = Some(word(16));
+        self.urgptr = word(18);
+        self.options.0.clear();
+        if !options.is_empty() {
+            TcpOption::parse_into(options, &mut self.options.0);
+        }
+        Ok(Span { hlen, total_len: None, next: Next::Raw })
     }
 
     fn summary(&self) -> String {
