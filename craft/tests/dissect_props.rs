@@ -77,3 +77,15 @@ fn seeds_round_trip_exactly() {
         assert_eq!(p.build(), bytes);
     }
 }
+
+/// Inputs the fuzzer found (first byte dropped: it chose the start layer).
+#[test]
+fn fuzz_regressions() {
+    // TCP options of 8 zero bytes: EOL, then zeros past the 4-byte padding.
+    let ip_tcp_zero_options = "00094100000000003a0600270000000100047e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e000a0021000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000100000fb0000000ffbf80000450000f92000";
+    let bytes: Vec<u8> = (0..ip_tcp_zero_options.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&ip_tcp_zero_options[i..i + 2], 16).unwrap())
+        .collect();
+    assert_lossless(&bytes, LayerKind::Ip);
+}

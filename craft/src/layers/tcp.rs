@@ -85,13 +85,16 @@ impl TcpOption {
     }
 
     /// [`TcpOption::parse`] appending to `opts`.
-    pub fn parse_into(mut b: &[u8], opts: &mut Vec<TcpOption>) {
+    pub fn parse_into(all: &[u8], opts: &mut Vec<TcpOption>) {
+        let mut b = all;
         while let Some(&kind) = b.first() {
             match kind {
                 0 => {
                     opts.push(TcpOption::Eol);
                     let rest = &b[1..];
-                    if rest.iter().any(|&x| x != 0) {
+                    // Zeros that padding to 4 bytes gives back are implicit; any others stay.
+                    let used = all.len() - rest.len();
+                    if rest.iter().any(|&x| x != 0) || used.div_ceil(4) * 4 != all.len() {
                         opts.push(TcpOption::Trailing(rest.to_vec()));
                     }
                     return;
@@ -414,6 +417,10 @@ mod tests {
     fn garbage_after_eol_is_kept() {
         let parsed = TcpOption::parse(&[0, 7, 0]);
         assert_eq!(parsed, vec![TcpOption::Eol, TcpOption::Trailing(vec![7, 0])]);
+        // Zeros past the padding of the options to 4 bytes are kept too (found by fuzzing).
+        let parsed = TcpOption::parse(&[0; 8]);
+        assert_eq!(parsed, vec![TcpOption::Eol, TcpOption::Trailing(vec![0; 7])]);
+        assert_eq!(TcpOption::parse(&[1, 0, 0, 0]), vec![TcpOption::Nop, TcpOption::Eol]);
         assert_eq!(TcpOption::parse(&[2, 9, 1]), vec![TcpOption::Trailing(vec![2, 9, 1])]);
     }
 }
