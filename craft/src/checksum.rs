@@ -4,6 +4,9 @@
 /// with a zero byte). Not folded: add partial sums, then call [`fold`].
 #[inline]
 pub fn partial(data: &[u8]) -> u64 {
+    if data.is_empty() {
+        return 0;
+    }
     // 32-bit big-endian words: a u32 word is two 16-bit words, and 2^16 = 1 in one's
     // complement arithmetic, so the folded result is the same with half the additions.
     let mut sum = 0u64;
@@ -23,10 +26,12 @@ pub fn partial(data: &[u8]) -> u64 {
 
 /// Folds a partial sum and complements it: the value to put in a checksum field.
 #[inline]
-pub fn fold(mut sum: u64) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
+pub fn fold(sum: u64) -> u16 {
+    // Branch-free end-around carries: 64 -> 33 -> 17 -> 16 bits (and a last carry).
+    let sum = (sum & 0xffff_ffff) + (sum >> 32);
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = (sum & 0xffff) + (sum >> 16);
     !(sum as u16)
 }
 

@@ -196,20 +196,15 @@ fn enum_names(names: &[(u64, &str)]) -> String {
 
 /// Parses flag letters ("SA") or names joined by '+' ("DF+MF") into bits.
 pub fn parse_flags(s: &str, letters: &[&str]) -> Result<u64, String> {
-    let mut bits = 0u64;
-    let multi_char = letters.iter().any(|l| l.len() > 1);
-    let tokens: Vec<&str> = if multi_char {
-        s.split(['+', ' ', '|']).filter(|t| !t.is_empty()).collect()
-    } else {
-        s.split("").filter(|t| !t.is_empty()).collect()
+    let bit = |t: &str| match letters.iter().position(|l| *l == t) {
+        Some(i) => Ok(1u64 << i),
+        None => Err(format!("unknown flag '{t}' in '{s}' (flags: {})", letters.join(" "))),
     };
-    for t in tokens {
-        match letters.iter().position(|l| *l == t) {
-            Some(i) => bits |= 1 << i,
-            None => return Err(format!("unknown flag '{t}' in '{s}' (flags: {})", letters.join(" "))),
-        }
+    if letters.iter().any(|l| l.len() > 1) {
+        s.split(['+', ' ', '|']).filter(|t| !t.is_empty()).try_fold(0, |bits, t| Ok(bits | bit(t)?))
+    } else {
+        s.char_indices().try_fold(0, |bits, (i, c)| Ok(bits | bit(&s[i..i + c.len_utf8()])?))
     }
-    Ok(bits)
 }
 
 /// Flag bits as letters ("SA") or names joined by '+' ("DF+MF").
@@ -384,9 +379,9 @@ macro_rules! str_into_field {
     ($($t:ty),*) => {$(
         impl IntoField<$t> for &str {
             fn into_field(self) -> $t {
-                match <$t as FieldType>::from_value(&Value::Str(self.into())) {
+                match self.parse::<$t>() {
                     Ok(v) => v,
-                    Err(e) => panic!("invalid {} literal: {e}", <$t as FieldType>::KIND),
+                    Err(e) => panic!("invalid {} literal '{self}': {e}", <$t as FieldType>::KIND),
                 }
             }
         }

@@ -156,10 +156,12 @@ impl Proto for Ip {
     const ETHERTYPE: Option<u16> = Some(0x0800);
     const IP_PROTO: Option<u8> = Some(4);
 
+    #[inline]
     fn header_len(&self) -> usize {
         20 + self.options_len()
     }
 
+    #[inline]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         let (fixed, opts) = hdr.split_at_mut(20);
         let h: &mut [u8; 20] = fixed.try_into().expect("header_len is at least 20");
@@ -196,6 +198,7 @@ impl Proto for Ip {
         h[10..12].copy_from_slice(&ck.to_be_bytes());
     }
 
+    #[inline]
     fn pseudo(&self, _outer: Option<Pseudo>) -> Option<Pseudo> {
         let dst = self.source_route_dst().map_or(u32::from(self.dst), u32::from_be_bytes);
         let forced_len = self.len.map(|l| {

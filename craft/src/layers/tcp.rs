@@ -294,10 +294,12 @@ impl Proto for Tcp {
     const IP_PROTO: Option<u8> = Some(6);
     const USES_PSEUDO: bool = true;
 
+    #[inline]
     fn header_len(&self) -> usize {
         20 + self.options.len().div_ceil(4) * 4
     }
 
+    #[inline]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         let (fixed, opts) = hdr.split_at_mut(20);
         let h: &mut [u8; 20] = fixed.try_into().expect("header_len is at least 20");
