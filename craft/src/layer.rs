@@ -128,6 +128,11 @@ pub trait Proto: Fields + Sized {
     fn summary(&self) -> String {
         Self::NAME.to_string()
     }
+    /// Value names of a field that depend on other fields (ICMP code names per type),
+    /// used like `Fmt::Enum` for showing and setting by name.
+    fn names(&self, _field: &str) -> Option<&'static [(u64, &'static str)]> {
+        None
+    }
     /// Whether a field is present (scapy's ConditionalField); all are by default.
     fn present(&self, _field: &str) -> bool {
         true

@@ -139,8 +139,18 @@ macro_rules! registry {
             pub fn get(&self, name: &str) -> Option<Value> {
                 match self { $( Layer::$V(l) => l.get(name), )* }
             }
+            /// Names of a field's values that depend on the layer's other fields.
+            pub fn names(&self, field: &str) -> Option<&'static [(u64, &'static str)]> {
+                match self { $( Layer::$V(l) => l.names(field), )* }
+            }
             pub fn set(&mut self, name: &str, v: &Value) -> Result<(), String> {
-                match self { $( Layer::$V(l) => l.set(alias::<$T>(name), v), )* }
+                let name = self.kind().field_name(name);
+                if let (Value::Str(s), Some(names)) = (v, self.names(name)) {
+                    if let Some((num, _)) = names.iter().find(|(_, n)| n == s) {
+                        return self.set(name, &Value::Int(*num as i64));
+                    }
+                }
+                match self { $( Layer::$V(l) => l.set(name, v), )* }
             }
         }
 

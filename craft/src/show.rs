@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::field::{FieldInfo, Value};
+use crate::field::{FieldInfo, Fmt, Value};
 use crate::packet::{Layer, LayerKind, Packet};
 
 impl Packet {
@@ -60,6 +60,10 @@ fn show_layer(s: &mut String, l: &Layer, depth: usize, value: impl Fn(&FieldInfo
     let _ = writeln!(s, "###[ {} ]###", kind.long_name());
     for f in kind.fields().iter().filter(|f| l.present(f.name)) {
         let v = l.get(f.name).unwrap_or(Value::None);
+        let f = match l.names(f.name) {
+            Some(names) => &f.fmt(Fmt::Enum(names)),
+            None => f,
+        };
         let _ = writeln!(s, "{indent}{:<10}= {}", f.name, value(f, &v));
     }
     if let Layer::Raw(r) = l {
@@ -147,6 +151,17 @@ mod tests {
         assert!(show2.contains("     ihl       = 5\n"), "{show2}");
         assert!(show2.contains("        chksum    = 0x1059\n"), "{show2}");
         assert!(show2.contains("     proto     = tcp\n"), "{show2}");
+    }
+
+    #[test]
+    fn icmp_code_named_per_type() {
+        let mut icmp = Layer::from(Icmp::new());
+        icmp.set("type", &Value::Str("dest-unreach".into())).unwrap();
+        icmp.set("code", &Value::Str("port-unreachable".into())).unwrap();
+        assert_eq!(icmp.get("code"), Some(Value::Int(3)));
+        assert!(icmp.set("code", &Value::Str("no-such-code".into())).is_err());
+        let p = Ip::new().src("10.0.0.1").dst("10.0.0.2") / icmp;
+        assert!(p.show().contains("     code      = port-unreachable\n"), "{}", p.show());
     }
 
     #[test]

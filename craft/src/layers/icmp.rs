@@ -246,6 +246,10 @@ fn name_or_number(names: &[(u64, &str)], n: u8) -> String {
 }
 
 impl Proto for Icmp {
+    fn names(&self, field: &str) -> Option<&'static [(u64, &'static str)]> {
+        (field == "code").then(|| code_names(self.r#type))
+    }
+
     const IP_PROTO: Option<u8> = Some(1);
 
     fn header_len(&self) -> usize {
