@@ -59,6 +59,7 @@ impl Proto for Ether {
         hdr[12..14].copy_from_slice(&auto_type(self.r#type, cx, DEFAULT_TYPE).to_be_bytes());
     }
 
+    #[inline]
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
         let h: &[u8; 14] = data.get(..14).ok_or(Truncated)?.try_into().unwrap();
         let ty = u16::from_be_bytes([h[12], h[13]]);

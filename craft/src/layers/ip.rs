@@ -212,11 +212,14 @@ impl Proto for Ip {
         })
     }
 
+    #[inline]
     fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
         let mut ip = Ip::default();
         Ok(ip.dissect_in_place(data, cx)?.with(ip))
     }
 
+    // Inlined into the dissect loop: returning the span through memory stalled it.
+    #[inline(always)]
     fn dissect_in_place(&mut self, data: &[u8], _cx: &DissectCx) -> Result<Span, Truncated> {
         let h: &[u8; 20] = data.get(..20).ok_or(Truncated)?.try_into().expect("20 bytes");
         let ihl = h[0] & 0xf;

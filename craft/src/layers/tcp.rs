@@ -338,11 +338,14 @@ impl Proto for Tcp {
         h[16..18].copy_from_slice(&ck.to_be_bytes());
     }
 
+    #[inline]
     fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
         let mut tcp = Tcp::default();
         Ok(tcp.dissect_in_place(data, cx)?.with(tcp))
     }
 
+    // Inlined into the dissect loop: returning the span through memory stalled it.
+    #[inline(always)]
     fn dissect_in_place(&mut self, data: &[u8], _cx: &DissectCx) -> Result<Span, Truncated> {
         let h: &[u8; 20] = data.get(..20).ok_or(Truncated)?.try_into().expect("20 bytes");
         let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);

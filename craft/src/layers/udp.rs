@@ -63,6 +63,7 @@ impl Proto for Udp {
         hdr[6..8].copy_from_slice(&ck.to_be_bytes());
     }
 
+    #[inline]
     fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
         let h = data.get(..8).ok_or(Truncated)?;
         let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
