@@ -92,6 +92,7 @@ macro_rules! registry {
             pub fn kind(&self) -> LayerKind {
                 match self { $( Layer::$V(_) => LayerKind::$V, )* }
             }
+            #[inline]
             pub fn header_len(&self) -> usize {
                 match self { $( Layer::$V(l) => l.header_len(), )* }
             }

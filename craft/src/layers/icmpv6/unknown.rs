@@ -1,0 +1,69 @@
+//! `ICMPv6Unknown`, for every type without a layer of its own.
+
+use super::{be16, finish_checksum, head, write_head, ICMPV6_TYPES, PROTO_ICMPV6};
+use crate::field::Fmt;
+use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer;
+
+layer! {
+    /// Any other ICMPv6 message: type, code, checksum and the body as bytes.
+    Icmpv6Unknown: "ICMPv6Unknown", "Scapy6 ICMPv6 fallback class" {
+        /// Message type.
+        r#type("type"): u8 [fmt(Fmt::Enum(ICMPV6_TYPES))] = 1,
+        /// Code.
+        code: u8 = 0,
+        /// Checksum over the IPv6 pseudo-header. Auto: computed.
+        cksum: Option<u16> [fmt(Fmt::Hex)] = None,
+        /// The rest of the message.
+        msgbody: Vec<u8> = Vec::new(),
+    }
+}
+
+impl Proto for Icmpv6Unknown {
+    const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const USES_PSEUDO: bool = true;
+
+    fn header_len(&self) -> usize {
+        4 + self.msgbody.len()
+    }
+
+    fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
+        write_head(hdr, self.r#type, self.code, self.cksum);
+        hdr[4..].copy_from_slice(&self.msgbody);
+    }
+
+    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
+        finish_checksum(self.cksum, seg, pseudo);
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = head(data, 4)?;
+        let layer = Icmpv6Unknown { r#type: h[0], code: h[1], cksum: Some(be16(h, 2)), msgbody: data[4..].to_vec() };
+        Ok(Decoded { layer, hlen: data.len(), total_len: None, next: Next::Raw })
+    }
+
+    fn summary(&self) -> String {
+        match ICMPV6_TYPES.iter().find(|(t, _)| *t == self.r#type as u64) {
+            Some((_, name)) => format!("ICMPv6 {name} (type {}) code {}", self.r#type, self.code),
+            None => format!("ICMPv6 type {} code {}", self.r#type, self.code),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::icmpv6::test_util::{hex, ipv6};
+    use crate::packet::{Layer, LayerKind, Packet};
+
+    #[test]
+    fn unknown_types_keep_their_body() {
+        let solicit = Icmpv6Unknown::new().r#type(133).msgbody(hex("00000000"));
+        let b = (ipv6() / solicit).build();
+        let d = Packet::dissect(&b, LayerKind::Ipv6);
+        let Layer::Icmpv6Unknown(u) = &d.layers[1] else { panic!("{d:?}") };
+        assert_eq!((u.r#type, &u.msgbody[..]), (133, &[0u8; 4][..]));
+        assert_eq!(d.layers[1].summary(), "ICMPv6 Router Solicitation (type 133) code 0");
+        assert_eq!(d.build(), b);
+    }
+}
