@@ -14,8 +14,10 @@ pub const MAX_DEPTH: usize = 32;
 /// The registry of layers. Adding a layer: one file in `layers/` and one line here.
 macro_rules! registry {
     ($( $V:ident($T:ty) $([$($alias:literal),*])? ),* $(,)?) => {
-        /// One layer of a packet.
+        /// One layer of a packet. Cache-line aligned: a layer that straddles two lines
+        /// (depending on where the stack landed) made dissect and build run at two speeds.
         #[derive(Clone, Debug, PartialEq)]
+        #[repr(align(64))]
         pub enum Layer { $( $V($T), )* }
 
         /// The kind of a layer, without its values.
