@@ -1,5 +1,6 @@
 //! Human views of packets, as scapy prints them: show, show2, summary, hexdump, ls.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::field::{FieldInfo, Fmt, Value};
@@ -8,7 +9,7 @@ use crate::packet::{Layer, LayerKind, Packet};
 impl Packet {
     /// Fields as set; an auto field reads `None (auto: 5)` with the value it builds to.
     pub fn show(&self) -> String {
-        let built = self.resolved();
+        let built = self.resolved_view();
         let mut s = String::new();
         for (depth, l) in self.layers.iter().enumerate() {
             let resolved = built.layers.get(depth).filter(|r| r.kind() == l.kind());
@@ -37,10 +38,27 @@ impl Packet {
         }
     }
 
+    /// Whether some auto field is unset (false for a dissected packet).
+    pub fn has_unset_auto_fields(&self) -> bool {
+        self.layers.iter().any(|l| {
+            let kind = l.kind();
+            kind.fields().iter().any(|f| f.auto && l.get(f.name) == Some(Value::None))
+        })
+    }
+
+    /// `resolved()`, without the rebuild when nothing is left to resolve.
+    fn resolved_view(&self) -> Cow<'_, Packet> {
+        if self.has_unset_auto_fields() {
+            Cow::Owned(self.resolved())
+        } else {
+            Cow::Borrowed(self)
+        }
+    }
+
     /// One line: `Ether / IP 172.17.2.1 > 172.17.2.2 / TCP 49138 > 80 S`, with auto
     /// fields as they build (a UDP before GUE shows port 6080).
     pub fn summary(&self) -> String {
-        let built = self.resolved();
+        let built = self.resolved_view();
         let parts: Vec<String> = self
             .layers
             .iter()
