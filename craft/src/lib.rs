@@ -16,6 +16,7 @@ pub mod field;
 pub mod layer;
 pub mod layers;
 pub mod packet;
+pub mod pcap;
 pub mod show;
 pub mod text;
 

@@ -1,6 +1,8 @@
 //! The `craft` command line: build, dissect, check, ls.
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::fs::File;
+use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -8,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use craft::check::{check_bytes, Problem};
 use craft::layer::DissectCx;
 use craft::packet::{LayerKind, Packet};
+use craft::pcap::{self, WriteFormat};
 use craft::show::{hexdump, ls, ls_all};
 use craft::text;
 
@@ -24,13 +27,20 @@ enum Cmd {
     Build {
         /// `Ether()/IP(dst="10.0.0.1")/TCP(flags="S")`, a .ron file, or -.
         source: String,
-        #[arg(long, short, value_enum, default_value = "hex")]
-        format: Format,
+        /// Output format (hex unless -w is given, which then prints nothing by default).
+        #[arg(long, short, value_enum)]
+        format: Option<Format>,
+        /// Also write the packets to a capture file: pcapng if it ends in .pcapng, else pcap.
+        #[arg(long = "write", short = 'w', value_name = "FILE")]
+        write: Option<String>,
     },
-    /// Dissect hex strings (or -: one per line on stdin).
+    /// Dissect hex strings (or -: one per line on stdin), or the packets of a capture file.
     Dissect {
-        #[arg(required = true)]
+        #[arg(required_unless_present = "pcap")]
         hex: Vec<String>,
+        /// Read packets from a pcap or pcapng file (- for stdin) instead of hex.
+        #[arg(long, value_name = "FILE", conflicts_with = "hex")]
+        pcap: Option<String>,
         /// The first layer of the bytes.
         #[arg(long = "as", value_enum, default_value = "ether")]
         start: Start,
@@ -105,13 +115,25 @@ fn main() -> ExitCode {
 fn run(cmd: Cmd) -> Result<ExitCode, String> {
     let mut out = io::stdout().lock();
     match cmd {
-        Cmd::Build { source, format } => {
-            if format == Format::Raw && io::stdout().is_terminal() {
+        Cmd::Build { source, format, write } => {
+            // With -w the file is the output; stdout stays quiet unless asked.
+            let format = format.or(if write.is_some() { None } else { Some(Format::Hex) });
+            if format == Some(Format::Raw) && io::stdout().is_terminal() {
                 return Err("refusing to write raw bytes to a terminal: redirect stdout or use --format hex".into());
             }
-            for_each_source_packet(&source, |pkts| emit(&mut out, &pkts, format, false))?;
+            let mut capture = write.as_deref().map(CaptureOut::new);
+            for_each_source_packet(&source, |pkts| {
+                if let Some(c) = capture.as_mut() {
+                    c.write(&pkts)?;
+                }
+                format.map_or(Ok(()), |f| emit(&mut out, &pkts, f, false))
+            })?;
+            if let Some(c) = capture {
+                c.finish()?;
+            }
         }
-        Cmd::Dissect { hex, start, format } => {
+        Cmd::Dissect { pcap: Some(file), format, .. } => dissect_capture(&mut out, &file, format)?,
+        Cmd::Dissect { hex, start, format, .. } => {
             for_each_hex(&hex, |bytes| {
                 let p = Packet::dissect(&bytes, start.kind());
                 emit(&mut out, &[p], format, true)
@@ -146,6 +168,82 @@ fn run(cmd: Cmd) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Dissects every packet of a capture file, the first layer given by its linktype.
+fn dissect_capture(out: &mut impl Write, file: &str, format: Format) -> Result<(), String> {
+    let input: Box<dyn io::Read> = if file == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(file).map_err(|e| format!("{file}: {e}"))?)
+    };
+    let mut reader = pcap::Reader::new(input).map_err(|e| format!("{file}: {e}"))?;
+    let cx = DissectCx::default();
+    // One packet reused for every record: dissect_into overwrites it in place.
+    let mut pkt = [Packet::new()];
+    while let Some(rec) = reader.next_record().map_err(|e| format!("{file}: {e}"))? {
+        pkt[0].dissect_into(rec.data, rec.first_layer(), &cx);
+        emit(out, &pkt, format, true)?;
+    }
+    Ok(())
+}
+
+/// The capture file `craft build -w` writes, opened at the first packet: its linktype
+/// (Ethernet or RAW) follows that packet's first layer.
+struct CaptureOut {
+    path: String,
+    writer: Option<(pcap::Writer<BufWriter<File>>, u32)>,
+    count: usize,
+}
+
+impl CaptureOut {
+    fn new(path: &str) -> CaptureOut {
+        CaptureOut { path: path.to_string(), writer: None, count: 0 }
+    }
+
+    fn write(&mut self, pkts: &[Packet]) -> Result<(), String> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        for p in pkts {
+            self.count += 1;
+            let linktype = match p.layers.first().map(|l| l.kind()) {
+                Some(LayerKind::Ether) => pcap::LINKTYPE_ETHERNET,
+                _ => pcap::LINKTYPE_RAW,
+            };
+            let (w, file_linktype) = match &mut self.writer {
+                Some(w) => w,
+                None => self.writer.insert((self.open(linktype)?, linktype)),
+            };
+            if linktype != *file_linktype {
+                return Err(format!(
+                    "{}: packet {} ({}) needs linktype {linktype} but the file has {}: one file holds one kind",
+                    self.path,
+                    self.count,
+                    p.summary(),
+                    *file_linktype
+                ));
+            }
+            let bytes = p.build();
+            w.write(now, &bytes, bytes.len() as u32).map_err(|e| format!("{}: {e}", self.path))?;
+        }
+        Ok(())
+    }
+
+    fn open(&self, linktype: u32) -> Result<pcap::Writer<BufWriter<File>>, String> {
+        let format = if self.path.ends_with(".pcapng") { WriteFormat::PcapNg } else { WriteFormat::PcapMicros };
+        let file = File::create(&self.path).map_err(|e| format!("{}: {e}", self.path))?;
+        pcap::Writer::new(BufWriter::new(file), format, linktype, pcap::MAX_RECORD as u32)
+            .map_err(|e| format!("{}: {e}", self.path))
+    }
+
+    /// Flushes; with no packet at all, still leaves a valid (empty, Ethernet) file.
+    fn finish(mut self) -> Result<(), String> {
+        let (w, _) = match self.writer.take() {
+            Some(w) => w,
+            None => (self.open(pcap::LINKTYPE_ETHERNET)?, 0),
+        };
+        w.into_inner().map_err(|e| format!("{}: {e}", self.path))?;
+        Ok(())
+    }
 }
 
 fn io_err(e: io::Error) -> String {
@@ -235,7 +333,8 @@ fn emit(out: &mut impl Write, pkts: &[Packet], format: Format, dissected: bool) 
             // JSON of a built packet shows it as built: auto fields resolved.
             Format::Json if dissected => format!("{}\n", text::to_json(p)),
             Format::Json => format!("{}\n", text::to_json(&p.resolved())),
-            Format::Show if dissected => p.show2(),
+            // A dissected packet has every field resolved: show() prints it as it is.
+            Format::Show | Format::Show2 if dissected => p.show(),
             Format::Show => p.show(),
             Format::Show2 => p.show2(),
             Format::Summary => format!("{}\n", p.summary()),
