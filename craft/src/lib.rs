@@ -10,11 +10,13 @@
 //! assert_eq!(back.build(), bytes);
 //! ```
 
+pub mod answers;
 pub mod check;
 pub mod checksum;
 pub mod field;
 pub mod layer;
 pub mod layers;
+pub mod live;
 pub mod packet;
 pub mod pcap;
 pub mod show;

@@ -1,0 +1,88 @@
+//! Live I/O on Linux: interfaces and AF_PACKET sockets.
+//!
+//! * [`Iface`]: look an interface up by name (index, MAC, MTU, up and carrier state).
+//! * [`PacketSocket`]: a raw AF_PACKET socket bound to one interface, sending frames one at a
+//!   time or in batches (sendmmsg) and receiving them with nanosecond kernel timestamps and a
+//!   monotonic deadline.
+//! * [`SocketCache`]: one open socket per (network namespace, interface, options), reused,
+//!   because opening and closing packet sockets is slow (tens of milliseconds).
+//!
+//! Interfaces are looked up with ioctls on a socket of the calling thread's network namespace
+//! rather than through /sys/class/net, which shows the namespace sysfs was mounted in: a
+//! thread that has entered another namespace with setns(2) sees its own interfaces.
+
+mod socket;
+mod sys;
+
+use std::io;
+
+use crate::field::Mac;
+
+pub use socket::{PacketSocket, PktType, RecvMeta, SocketCache, SocketOptions, Stats};
+
+/// The error a live I/O call returns: an `io::Error` whose message says what went wrong.
+pub type Result<T> = io::Result<T>;
+
+/// An interface of the calling thread's network namespace, as it was when looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Iface {
+    pub name: String,
+    pub ifindex: i32,
+    pub mac: Mac,
+    pub mtu: u32,
+    /// Administratively up (IFF_UP).
+    pub up: bool,
+    /// Operationally up: link has carrier (IFF_RUNNING).
+    pub carrier: bool,
+    /// Raw IFF_* flags (low 16 bits).
+    pub flags: u16,
+}
+
+impl Iface {
+    /// Look `name` up: "no such interface 'x'" if it does not exist in this namespace.
+    pub fn lookup(name: &str) -> Result<Iface> {
+        let fd = sys::socket(libc::AF_INET, libc::SOCK_DGRAM, 0)
+            .or_else(|_| sys::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0))?;
+        let mut req = sys::IfReq::new(name)?;
+        if let Err(e) = req.ioctl(&fd, libc::SIOCGIFINDEX) {
+            return Err(if e.raw_os_error() == Some(libc::ENODEV) {
+                io::Error::new(io::ErrorKind::NotFound, format!("no such interface '{name}'"))
+            } else {
+                io::Error::new(e.kind(), format!("interface '{name}': {e}"))
+            });
+        }
+        let ifindex = req.ifindex();
+        let ctx = |e: io::Error| io::Error::new(e.kind(), format!("interface '{name}': {e}"));
+        req.ioctl(&fd, libc::SIOCGIFHWADDR).map_err(ctx)?;
+        let mac = Mac(req.hwaddr());
+        req.ioctl(&fd, libc::SIOCGIFMTU).map_err(ctx)?;
+        let mtu = req.mtu().max(0) as u32;
+        req.ioctl(&fd, libc::SIOCGIFFLAGS).map_err(ctx)?;
+        let flags = req.flags();
+        Ok(Iface {
+            name: name.to_string(),
+            ifindex,
+            mac,
+            mtu,
+            up: flags & libc::IFF_UP as u16 != 0,
+            carrier: flags & libc::IFF_RUNNING as u16 != 0,
+            flags,
+        })
+    }
+
+    /// Look `name` up and require it to be up: "interface 'x' is down" otherwise.
+    pub fn lookup_up(name: &str) -> Result<Iface> {
+        let i = Iface::lookup(name)?;
+        i.ensure_up()?;
+        Ok(i)
+    }
+
+    /// "interface 'x' is down" unless the interface is administratively up.
+    pub fn ensure_up(&self) -> Result<()> {
+        if self.up {
+            Ok(())
+        } else {
+            Err(io::Error::new(io::ErrorKind::NotConnected, format!("interface '{}' is down", self.name)))
+        }
+    }
+}
