@@ -28,6 +28,18 @@ if [ ${#need_tools[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_tools[@]}"
 fi
 
+# nft: craft/tests/live_sr.rs adds a reject rule in a test namespace. libpcap0.8 (the
+# runtime library, no -dev package): craft::live::filter dlopens it to compile tcpdump
+# filters (tcpdump depends on it too; tcpdump -ddd is the fallback).
+need_live=()
+command -v nft >/dev/null || need_live+=(nftables)
+{ dpkg -s libpcap0.8 >/dev/null 2>&1 || ldconfig -p | grep -q 'libpcap\.so\.0\.8'; } || need_live+=(libpcap0.8)
+if [ ${#need_live[@]} -gt 0 ]; then
+    echo "setup: installing ${need_live[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_live[@]}"
+fi
+
 if ! command -v cargo >/dev/null; then
     echo "setup: cargo is missing: install Rust (rustup) first" >&2
     exit 1

@@ -11,14 +11,21 @@
 //! rather than through /sys/class/net, which shows the namespace sysfs was mounted in: a
 //! thread that has entered another namespace with setns(2) sees its own interfaces.
 
+mod route;
 mod socket;
 mod sys;
+pub mod filter;
+mod sniff;
+mod sr;
 
 use std::io;
 
 use crate::field::Mac;
 
+pub use route::{clear_mac_cache, fill_l3, group_mac, ifname, neighbor_get, resolve_mac, route_get, solicited_node, L3Frame, Route, RouteKind, MAC_CACHE_TTL};
 pub use socket::{PacketSocket, PktType, RecvMeta, SocketCache, SocketOptions, Stats};
+pub use sniff::{sniff, CallbackFn, Direction, SniffOpts, SniffResult, Sniffer, StopFn};
+pub use sr::{sendp, srp, srp1, srp_observed, Answer, NoObserver, Observer, SendOpts, SendReport, SrOpts, SrResult};
 
 /// The error a live I/O call returns: an `io::Error` whose message says what went wrong.
 pub type Result<T> = io::Result<T>;

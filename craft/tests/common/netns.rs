@@ -93,6 +93,36 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// Like [`Netns::run`] but returns at once: join the handle for the result. `f` must
+    /// bound its own run time.
+    pub fn spawn<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> std::thread::JoinHandle<T> {
+        let path = format!("/var/run/netns/{}", self.name);
+        let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        std::thread::spawn(move || {
+            // SAFETY: file is an open namespace file; setns only changes this thread's netns.
+            let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+            drop(file);
+            f()
+        })
+    }
+
+    /// `ip netns exec NAME cmd args...`: Ok(()) or Err(stderr).
+    pub fn cmd(&self, cmd: &str, args: &[&str]) -> Result<(), String> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.name, cmd])
+            .args(args)
+            .output()
+            .map_err(|e| format!("{cmd}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("{cmd} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+        }
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         ip_quiet(&["netns", "del", &self.name]);
@@ -131,6 +161,18 @@ impl VethPair {
         ip(&["-n", &self.ns_a, "addr", "add", addr_a, "dev", &self.a]);
         ip(&["-n", &self.ns_b, "addr", "add", addr_b, "dev", &self.b]);
         self.up()
+    }
+
+    /// Turn IPv6 on at both ends and add these addresses (CIDR) without duplicate address
+    /// detection, so they are usable at once. Call before `with_addrs`/`up`.
+    pub fn with_v6(self, addr_a: &str, addr_b: &str) -> VethPair {
+        for (ns, dev, addr) in [(&self.ns_a, &self.a, addr_a), (&self.ns_b, &self.b, addr_b)] {
+            let _ = Command::new("ip")
+                .args(["netns", "exec", ns, "sysctl", "-qw", &format!("net.ipv6.conf.{dev}.disable_ipv6=0")])
+                .output();
+            ip(&["-n", ns, "addr", "add", addr, "dev", dev, "nodad"]);
+        }
+        self
     }
 
     /// Bring both ends up.

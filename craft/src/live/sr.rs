@@ -1,0 +1,347 @@
+//! Sending frames and matching their answers at layer 2: scapy's `sendp`, `srp`, `srp1`.
+//!
+//! What differs from scapy:
+//! * **One socket, reused.** Every call takes its socket from [`SocketCache::global`]: it is
+//!   bound and queuing before the call starts, so replies that arrive while requests are
+//!   still being sent are not missed, and no call pays for opening a socket.
+//! * **Receive before sending.** The queue is drained (stale frames go), then the requests
+//!   are sent, then replies are read from the same, already open, socket.
+//! * **Bounded.** Each round (the first send and every retry) ends at a monotonic deadline,
+//!   `timeout` after its last frame went out, and the call returns as soon as every request
+//!   is answered (unless `multi`). So a call takes at most about
+//!   `(retry + 1) * (timeout + sending time)`, never hangs.
+//! * **O(1) matching.** Requests are filed in a `HashMap` under [`match_key`]; a received
+//!   frame looks its [`reply_keys`] up and [`answers`] confirms each candidate.
+//! * **Observable.** Send and receive timestamps are kept (CLOCK_REALTIME nanoseconds, as the
+//!   kernel stamps received frames), and an [`Observer`] sees every send, every received
+//!   frame and the result: the hook a kernel drop-reason tracer attaches to.
+//!
+//! Calls on the same cached socket are serialized (a per-socket lock), so two threads
+//! sending on one interface cannot take each other's replies.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use smallvec::SmallVec;
+
+use super::{filter, PacketSocket, Result, SocketCache};
+use crate::answers::{answers, match_key, reply_keys, MatchKey};
+use crate::packet::{Layer, LayerKind, Packet};
+
+/// How [`sendp`] sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendOpts {
+    /// How many times the whole list is sent (scapy's `count`; 1 by default).
+    pub count: usize,
+    /// Pause between frames; `None`: as fast as possible, in sendmmsg batches.
+    pub inter: Option<Duration>,
+}
+
+impl Default for SendOpts {
+    fn default() -> SendOpts {
+        SendOpts { count: 1, inter: None }
+    }
+}
+
+/// What [`sendp`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SendReport {
+    /// Frames handed to the kernel.
+    pub sent: usize,
+    /// Their bytes.
+    pub bytes: usize,
+    /// Wall time from the first send to the last (CLOCK_REALTIME ns).
+    pub first_ns: u64,
+    pub last_ns: u64,
+    /// How long the sending took (monotonic).
+    pub elapsed: Duration,
+}
+
+/// How [`srp`] sends and waits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SrOpts {
+    /// How long to wait after the last frame of a round was sent.
+    pub timeout: Duration,
+    /// How many more rounds resend the requests still unanswered.
+    pub retry: u32,
+    /// Keep collecting answers (several per request) until the deadline.
+    pub multi: bool,
+    /// Pause between frames (replies are read during the pause).
+    pub inter: Option<Duration>,
+    /// A tcpdump filter the kernel applies to received frames during the call.
+    pub filter: Option<String>,
+}
+
+impl Default for SrOpts {
+    fn default() -> SrOpts {
+        SrOpts { timeout: Duration::from_secs(2), retry: 0, multi: false, inter: None, filter: None }
+    }
+}
+
+/// A request and one of its answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The request's position in the list given to [`srp`].
+    pub index: usize,
+    pub request: Packet,
+    /// Dissected from the Ethernet header on.
+    pub reply: Packet,
+    /// When the request answered was (last) sent: CLOCK_REALTIME ns, just before the send.
+    pub sent_ns: u64,
+    /// Kernel receive timestamp of the reply, CLOCK_REALTIME ns.
+    pub recv_ns: u64,
+}
+
+impl Answer {
+    /// Round-trip time: reply timestamp minus send time.
+    pub fn rtt(&self) -> Duration {
+        Duration::from_nanos(self.recv_ns.saturating_sub(self.sent_ns))
+    }
+}
+
+/// What [`srp`] found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SrResult {
+    pub answered: Vec<Answer>,
+    /// The requests nothing answered, in the order given.
+    pub unanswered: Vec<Packet>,
+}
+
+/// Hooks into [`srp_observed`]: every frame sent, every frame received, the result. All
+/// default to doing nothing. Meant for tracing (e.g. asking the kernel why an unanswered
+/// request was dropped, from its send time and bytes).
+pub trait Observer {
+    /// Request `index` was sent as `frame` at `sent_ns` (CLOCK_REALTIME), in round `round`.
+    fn on_send(&mut self, index: usize, round: u32, frame: &[u8], sent_ns: u64) {
+        let _ = (index, round, frame, sent_ns);
+    }
+    /// A frame was received at `ts_ns`; `answered` lists the requests it answers.
+    fn on_recv(&mut self, frame: &[u8], ts_ns: u64, answered: &[usize]) {
+        let _ = (frame, ts_ns, answered);
+    }
+    /// The call is over.
+    fn on_done(&mut self, result: &SrResult) {
+        let _ = result;
+    }
+}
+
+/// The observer that does nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
+
+/// Fill in an unset Ether source with the interface's MAC, as scapy does.
+fn with_src(pkt: &Packet, sock: &PacketSocket) -> Packet {
+    let mut p = pkt.clone();
+    if let Some(Layer::Ether(e)) = p.layers.first_mut() {
+        if e.src.is_none() {
+            e.src = Some(sock.iface().mac);
+        }
+    }
+    p
+}
+
+fn build_all(pkts: &[Packet], sock: &PacketSocket) -> Vec<Vec<u8>> {
+    pkts.iter().map(|p| with_src(p, sock).build()).collect()
+}
+
+/// One lock per cached socket, so concurrent calls on one interface take turns.
+fn socket_lock(sock: &Arc<PacketSocket>) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<usize, Arc<Mutex<()>>>>> = OnceLock::new();
+    let mut map = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    // Keyed by address: a reused address after a socket was dropped only shares a lock.
+    Arc::clone(map.entry(Arc::as_ptr(sock) as usize).or_default())
+}
+
+/// Send frames (Ethernet header included) on `iface`, `opts.count` times over.
+pub fn sendp(iface: &str, pkts: &[Packet], opts: SendOpts) -> Result<SendReport> {
+    let sock = SocketCache::global().get(iface)?;
+    let frames = build_all(pkts, &sock);
+    let mut report = SendReport::default();
+    if frames.is_empty() || opts.count == 0 {
+        return Ok(report);
+    }
+    let t0 = Instant::now();
+    report.first_ns = realtime_ns();
+    match opts.inter {
+        None => {
+            // One list of references, repeated, sent in chunks sendmmsg takes at once.
+            const CHUNK: usize = 1024;
+            let per_chunk = CHUNK.max(frames.len());
+            let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).cycle().take(per_chunk.min(frames.len() * opts.count)).collect();
+            let total = frames.len() * opts.count;
+            while report.sent < total {
+                // Keep chunk boundaries aligned with the list so the order stays the same.
+                let start = report.sent % frames.len();
+                let n = (total - report.sent).min(refs.len() - start);
+                let chunk = &refs[start..start + n];
+                sock.send_batch(chunk)?;
+                report.sent += n;
+                report.bytes += chunk.iter().map(|f| f.len()).sum::<usize>();
+            }
+        }
+        Some(gap) => {
+            for i in 0..opts.count {
+                for (j, f) in frames.iter().enumerate() {
+                    if i + j > 0 && !gap.is_zero() {
+                        std::thread::sleep(gap);
+                    }
+                    sock.send(f)?;
+                    report.sent += 1;
+                    report.bytes += f.len();
+                }
+            }
+        }
+    }
+    report.last_ns = realtime_ns();
+    report.elapsed = t0.elapsed();
+    Ok(report)
+}
+
+/// Send `pkts` on `iface` and collect their answers. See the module doc.
+pub fn srp(iface: &str, pkts: &[Packet], opts: &SrOpts) -> Result<SrResult> {
+    srp_observed(iface, pkts, opts, &mut NoObserver)
+}
+
+/// Send one request, wait `timeout` at most for its first answer: the reply and the
+/// round-trip time (kernel receive timestamp minus send time).
+pub fn srp1(iface: &str, pkt: Packet, timeout: Duration) -> Result<Option<(Packet, Duration)>> {
+    let opts = SrOpts { timeout, ..SrOpts::default() };
+    let r = srp(iface, std::slice::from_ref(&pkt), &opts)?;
+    Ok(r.answered.into_iter().next().map(|a| {
+        let rtt = a.rtt();
+        (a.reply, rtt)
+    }))
+}
+
+/// [`srp`] with an [`Observer`].
+pub fn srp_observed(iface: &str, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn Observer) -> Result<SrResult> {
+    let prog = opts.filter.as_deref().map(filter::compile).transpose()?;
+    let sock = SocketCache::global().get(iface)?;
+    let lock = socket_lock(&sock);
+    let _turn = lock.lock().unwrap_or_else(|p| p.into_inner());
+    match &prog {
+        // attach_filter drains what was queued before.
+        Some(p) => sock.attach_filter(p)?,
+        None => {
+            sock.drain()?;
+        }
+    }
+    let r = exchange(&sock, pkts, opts, obs);
+    if prog.is_some() {
+        // Leave the shared socket as it was found: accepting everything.
+        let restored = sock.attach_filter(&filter::accept_all());
+        let r = r?;
+        restored?;
+        obs.on_done(&r);
+        return Ok(r);
+    }
+    let r = r?;
+    obs.on_done(&r);
+    Ok(r)
+}
+
+fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn Observer) -> Result<SrResult> {
+    let requests: Vec<Packet> = pkts.iter().map(|p| with_src(p, sock)).collect();
+    let frames: Vec<Vec<u8>> = requests.iter().map(|p| p.build()).collect();
+    let mut index: HashMap<MatchKey, SmallVec<[usize; 1]>> = HashMap::with_capacity(requests.len());
+    for (i, p) in requests.iter().enumerate() {
+        if let Some(k) = match_key(p) {
+            index.entry(k).or_default().push(i);
+        }
+    }
+    let mut sent_ns = vec![0u64; requests.len()];
+    let mut n_answers = vec![0usize; requests.len()];
+    let mut answered: Vec<Answer> = Vec::new();
+    // Requests with a key still waiting for their first answer.
+    let mut waiting = requests.iter().filter(|p| match_key(p).is_some()).count();
+    let mut buf = Vec::new();
+    let mut reply = Packet::new();
+    let mut hits: SmallVec<[usize; 4]> = SmallVec::new();
+
+    let mut receive_until = |deadline: Instant,
+                             n_answers: &mut [usize],
+                             sent_ns: &[u64],
+                             answered: &mut Vec<Answer>,
+                             waiting: &mut usize,
+                             obs: &mut dyn Observer|
+     -> Result<()> {
+        while opts.multi || *waiting > 0 {
+            let Some(meta) = sock.recv(&mut buf, deadline)? else { return Ok(()) };
+            reply.dissect_into(&buf, LayerKind::Ether, &Default::default());
+            hits.clear();
+            'keys: for k in reply_keys(&reply) {
+                let Some(cands) = index.get(&k) else { continue };
+                for &i in cands {
+                    // Not sent yet in this round (inter): cannot be answered yet.
+                    if sent_ns[i] == 0 || (!opts.multi && n_answers[i] > 0) {
+                        continue;
+                    }
+                    if answers(&reply, &requests[i]) {
+                        hits.push(i);
+                        // One reply answers one request.
+                        break 'keys;
+                    }
+                }
+            }
+            obs.on_recv(&buf, meta.ts_ns, &hits);
+            for &i in &hits {
+                if n_answers[i] == 0 {
+                    *waiting -= 1;
+                }
+                n_answers[i] += 1;
+                answered.push(Answer {
+                    index: i,
+                    request: requests[i].clone(),
+                    reply: reply.clone(),
+                    sent_ns: sent_ns[i],
+                    recv_ns: meta.ts_ns,
+                });
+            }
+        }
+        Ok(())
+    };
+
+    for round in 0..=opts.retry {
+        let todo: Vec<usize> = (0..requests.len()).filter(|&i| n_answers[i] == 0).collect();
+        if todo.is_empty() || (round > 0 && waiting == 0) {
+            break;
+        }
+        match opts.inter {
+            None => {
+                let now = realtime_ns();
+                for &i in &todo {
+                    sent_ns[i] = now;
+                    obs.on_send(i, round, &frames[i], now);
+                }
+                let refs: Vec<&[u8]> = todo.iter().map(|&i| frames[i].as_slice()).collect();
+                sock.send_batch(&refs)?;
+            }
+            Some(gap) => {
+                for (j, &i) in todo.iter().enumerate() {
+                    if j > 0 {
+                        let until = Instant::now() + gap;
+                        receive_until(until, &mut n_answers, &sent_ns, &mut answered, &mut waiting, obs)?;
+                        std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                    }
+                    let now = realtime_ns();
+                    sent_ns[i] = now;
+                    obs.on_send(i, round, &frames[i], now);
+                    sock.send(&frames[i])?;
+                }
+            }
+        }
+        let deadline = Instant::now() + opts.timeout;
+        receive_until(deadline, &mut n_answers, &sent_ns, &mut answered, &mut waiting, obs)?;
+    }
+    answered.sort_by_key(|a| (a.index, a.recv_ns));
+    let unanswered = requests.iter().zip(&n_answers).filter(|(_, &n)| n == 0).map(|(p, _)| p.clone()).collect();
+    Ok(SrResult { answered, unanswered })
+}
+
+/// CLOCK_REALTIME in nanoseconds, the clock the kernel stamps received frames with.
+pub(crate) fn realtime_ns() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
