@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use super::sys::{self, TpacketStats};
@@ -85,6 +85,8 @@ pub struct PacketSocket {
     opts: SocketOptions,
     packets: AtomicU64,
     drops: AtomicU64,
+    /// Taken by a send-and-receive exchange for its whole run (see [`PacketSocket::turn`]).
+    turn: Mutex<()>,
 }
 
 fn ctx(what: &str, iface: &str, e: io::Error) -> io::Error {
@@ -125,7 +127,7 @@ impl PacketSocket {
             }
         }
         sys::bind_packet(&fd, iface.ifindex, sys::ETH_P_ALL).map_err(|e| ctx("bind", name, e))?;
-        let s = PacketSocket { fd, iface, opts, packets: AtomicU64::new(0), drops: AtomicU64::new(0) };
+        let s = PacketSocket { fd, iface, opts, packets: AtomicU64::new(0), drops: AtomicU64::new(0), turn: Mutex::new(()) };
         Ok(s)
     }
 
@@ -136,6 +138,36 @@ impl PacketSocket {
 
     pub fn options(&self) -> SocketOptions {
         self.opts
+    }
+
+    /// This socket's turn: held by a call that sends and then reads the replies, so two
+    /// threads using one socket cannot take each other's replies.
+    pub(crate) fn turn(&self) -> MutexGuard<'_, ()> {
+        self.turn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the interface this socket is bound to is still `self.iface().name`, with the
+    /// same ifindex, and up. Two ioctls on the socket itself (it lives in the namespace it
+    /// was opened in): no socket to open, no MAC or MTU to read. Ok(false): the name now
+    /// names another interface. Errors as [`Iface::lookup_up`] words them.
+    fn still_current(&self) -> Result<bool> {
+        let name = self.iface.name.as_str();
+        let mut req = sys::IfReq::new(name)?;
+        if let Err(e) = req.ioctl(&self.fd, libc::SIOCGIFINDEX) {
+            return Err(if e.raw_os_error() == Some(libc::ENODEV) {
+                io::Error::new(io::ErrorKind::NotFound, format!("no such interface '{name}'"))
+            } else {
+                io::Error::new(e.kind(), format!("interface '{name}': {e}"))
+            });
+        }
+        if req.ifindex() != self.iface.ifindex {
+            return Ok(false);
+        }
+        req.ioctl(&self.fd, libc::SIOCGIFFLAGS).map_err(|e| io::Error::new(e.kind(), format!("interface '{name}': {e}")))?;
+        if req.flags() & libc::IFF_UP as u16 == 0 {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, format!("interface '{name}' is down")));
+        }
+        Ok(true)
     }
 
     /// Send one frame (Ethernet header included).
@@ -169,14 +201,11 @@ impl PacketSocket {
     /// most. Ok(None): the deadline passed with nothing received.
     pub fn recv(&self, buf: &mut Vec<u8>, deadline: Instant) -> Result<Option<RecvMeta>> {
         let snap = self.opts.snaplen.max(1);
-        if buf.len() != snap {
-            buf.resize(snap, 0);
-        }
         loop {
-            match sys::recvmsg(&self.fd, buf) {
+            // Straight into spare capacity: no zero-filling of snaplen bytes on every call.
+            match sys::recvmsg_vec(&self.fd, buf, snap) {
                 Ok(Some(r)) => {
                     let stored = r.len.min(snap);
-                    buf.truncate(stored);
                     let ts_ns = r.ts_ns.unwrap_or_else(realtime_ns);
                     let orig_len = (r.len > stored).then_some(r.len);
                     return Ok(Some(RecvMeta { ts_ns, len: stored, orig_len, pkttype: r.pkttype.into() }));
@@ -286,10 +315,10 @@ impl SocketCache {
     /// The socket for `name` with these options, opened on first use.
     pub fn get_with(&self, name: &str, opts: SocketOptions) -> Result<Arc<PacketSocket>> {
         let key = (sys::netns_id(), name.to_string(), opts);
-        let current = Iface::lookup_up(name)?;
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = map.get(&key) {
-            if s.iface.ifindex == current.ifindex {
+            // Cached: only check that the name still names that interface and that it is up.
+            if s.still_current()? {
                 return Ok(Arc::clone(s));
             }
         }

@@ -20,7 +20,6 @@
 //! sending on one interface cannot take each other's replies.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
@@ -147,14 +146,6 @@ fn build_all(pkts: &[Packet], sock: &PacketSocket) -> Vec<Vec<u8>> {
     pkts.iter().map(|p| with_src(p, sock).build()).collect()
 }
 
-/// One lock per cached socket, so concurrent calls on one interface take turns.
-fn socket_lock(sock: &Arc<PacketSocket>) -> Arc<Mutex<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<usize, Arc<Mutex<()>>>>> = OnceLock::new();
-    let mut map = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
-    // Keyed by address: a reused address after a socket was dropped only shares a lock.
-    Arc::clone(map.entry(Arc::as_ptr(sock) as usize).or_default())
-}
-
 /// Send frames (Ethernet header included) on `iface`, `opts.count` times over.
 pub fn sendp(iface: &str, pkts: &[Packet], opts: SendOpts) -> Result<SendReport> {
     let sock = SocketCache::global().get(iface)?;
@@ -220,8 +211,8 @@ pub fn srp1(iface: &str, pkt: Packet, timeout: Duration) -> Result<Option<(Packe
 pub fn srp_observed(iface: &str, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn Observer) -> Result<SrResult> {
     let prog = opts.filter.as_deref().map(filter::compile).transpose()?;
     let sock = SocketCache::global().get(iface)?;
-    let lock = socket_lock(&sock);
-    let _turn = lock.lock().unwrap_or_else(|p| p.into_inner());
+    // One turn per socket, so concurrent calls on one interface cannot take each other's replies.
+    let _turn = sock.turn();
     match &prog {
         // attach_filter drains what was queued before.
         Some(p) => sock.attach_filter(p)?,

@@ -2,7 +2,7 @@
 //! `craft::live` is here, each with its reason.
 
 use std::io;
-use std::mem::{size_of, zeroed};
+use std::mem::{size_of, zeroed, MaybeUninit};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
@@ -174,6 +174,31 @@ pub struct Received {
 /// Non-blocking `recvmsg(2)` with MSG_TRUNC, the sender address and an SCM_TIMESTAMPNS
 /// control message. Ok(None): nothing queued.
 pub fn recvmsg(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<Received>> {
+    // SAFETY: buf is initialized memory, a valid (stronger) MaybeUninit<u8> slice; recvmsg
+    // only writes plain bytes into it.
+    let uninit = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut MaybeUninit<u8>, buf.len()) };
+    recvmsg_uninit(fd, uninit)
+}
+
+/// [`recvmsg`] into `buf`, replacing its contents with at most `cap` bytes of the frame.
+/// The frame goes straight into the Vec's spare capacity, so no call zero-fills `cap` bytes
+/// first; on Ok(None) or an error `buf` is left empty.
+pub fn recvmsg_vec(fd: &OwnedFd, buf: &mut Vec<u8>, cap: usize) -> io::Result<Option<Received>> {
+    buf.clear();
+    buf.reserve(cap);
+    let r = recvmsg_uninit(fd, &mut buf.spare_capacity_mut()[..cap])?;
+    if let Some(r) = &r {
+        // SAFETY: the kernel wrote min(frame length, cap) bytes at the start of the spare
+        // capacity, which holds at least cap bytes.
+        unsafe { buf.set_len(r.len.min(cap)) };
+    }
+    Ok(r)
+}
+
+/// [`recvmsg`] into memory that need not be initialized (a Vec's spare capacity): the
+/// kernel writes the first `min(len, buf.len())` bytes, which are initialized afterwards.
+/// Spares zero-filling a 64 KiB receive buffer on every call.
+pub fn recvmsg_uninit(fd: &OwnedFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<Option<Received>> {
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
     // SAFETY: sockaddr_ll is plain old data, all-zero is valid.
     let mut sll: libc::sockaddr_ll = unsafe { zeroed() };

@@ -1,4 +1,6 @@
-//! The `craft` command line: build, dissect, check, ls.
+//! The `craft` command line: build, dissect, check, ls, and live send / sr / sniff.
+
+mod live;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
@@ -60,10 +62,16 @@ enum Cmd {
     },
     /// List a layer's fields (types, defaults), or all layers.
     Ls { layer: Option<String> },
+    /// Send packets: Ether frames as built on --iface, IP/IPv6 packets routed (needs root).
+    Send(live::SendArgs),
+    /// Send packets and match their answers, like scapy's sr/srp; exits 1 if some go unanswered.
+    Sr(live::SrArgs),
+    /// Capture packets on an interface, printing them as they arrive; Ctrl-C stops.
+    Sniff(live::SniffArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
-enum Format {
+pub(crate) enum Format {
     /// Lowercase hex, one packet per line.
     Hex,
     /// One JSON document per packet per line.
@@ -166,6 +174,9 @@ fn run(cmd: Cmd) -> Result<ExitCode, String> {
             let kind = LayerKind::from_name(&name).ok_or_else(|| unknown_layer(&name))?;
             write!(out, "{}", ls(kind)).map_err(io_err)?;
         }
+        Cmd::Send(a) => return live::send(a),
+        Cmd::Sr(a) => return live::sr(&mut out, a),
+        Cmd::Sniff(a) => return live::sniff(&mut out, a),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -246,7 +257,7 @@ impl CaptureOut {
     }
 }
 
-fn io_err(e: io::Error) -> String {
+pub(crate) fn io_err(e: io::Error) -> String {
     format!("writing output: {e}")
 }
 
@@ -260,7 +271,7 @@ fn unknown_layer(name: &str) -> String {
 
 /// Calls `f` with the packets of each unit of input: the expression, the RON file, or
 /// each line of stdin (so one output line per input line).
-fn for_each_source_packet(source: &str, mut f: impl FnMut(Vec<Packet>) -> Result<(), String>) -> Result<(), String> {
+pub(crate) fn for_each_source_packet(source: &str, mut f: impl FnMut(Vec<Packet>) -> Result<(), String>) -> Result<(), String> {
     if source == "-" {
         for (n, line) in io::stdin().lock().lines().enumerate() {
             let line = line.map_err(|e| format!("reading stdin: {e}"))?;
@@ -315,7 +326,7 @@ fn parse_hex(s: &str, what: &str) -> Result<Vec<u8>, String> {
     Ok(digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
 }
 
-fn emit(out: &mut impl Write, pkts: &[Packet], format: Format, dissected: bool) -> Result<(), String> {
+pub(crate) fn emit(out: &mut impl Write, pkts: &[Packet], format: Format, dissected: bool) -> Result<(), String> {
     let w = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(io_err);
     match format {
         Format::Ron => return w(out, &text::to_ron(pkts)),

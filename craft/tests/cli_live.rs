@@ -1,0 +1,217 @@
+//! `craft send`, `craft sr` and `craft sniff` end to end, run with `ip netns exec` inside two
+//! fresh namespaces A and B joined by a veth pair (see tests/common/netns.rs). No frame
+//! leaves those namespaces; every command has a timeout and is killed if it runs over.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::netns::{privileged, Netns, VethPair};
+
+const CRAFT: &str = env!("CARGO_BIN_EXE_craft");
+const IP_A: &str = "10.203.0.1";
+const IP_B: &str = "10.203.0.2";
+/// On B's subnet, but nobody has it.
+const IP_NOBODY: &str = "10.203.0.77";
+
+struct Lab {
+    // Field order is drop order: the veth goes before the namespaces.
+    veth: VethPair,
+    a: Netns,
+    b: Netns,
+}
+
+fn lab() -> Lab {
+    let a = Netns::new("craft-ca");
+    let b = Netns::new("craft-cb");
+    let veth = VethPair::new(&a, &b).with_addrs(&format!("{IP_A}/24"), &format!("{IP_B}/24"));
+    Lab { veth, a, b }
+}
+
+/// A child process killed (and reaped) when dropped, so a failing test leaves none behind.
+struct Guard(Option<Child>);
+
+impl Guard {
+    fn wait(mut self, limit: Duration) -> Output {
+        let mut child = self.0.take().unwrap();
+        let start = Instant::now();
+        loop {
+            if child.try_wait().expect("try_wait").is_some() {
+                return child.wait_with_output().expect("output");
+            }
+            if start.elapsed() > limit {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("output");
+                panic!(
+                    "command ran over {limit:?}; stdout: {} stderr: {}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn spawn_in(ns: &Netns, args: &[&str]) -> Guard {
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, CRAFT])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ip netns exec craft");
+    Guard(Some(child))
+}
+
+/// Run craft in `ns`, give up (kill it, fail) after `limit`.
+fn craft_in(ns: &Netns, args: &[&str], limit: Duration) -> Output {
+    spawn_in(ns, args).wait(limit)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn sr_icmp_echo_l3_answered() {
+    if !privileged("sr_icmp_echo_l3_answered") {
+        return;
+    }
+    let lab = lab();
+    let expr = format!("IP(dst='{IP_B}')/ICMP()");
+    let out = craft_in(&lab.a, &["sr", &expr, "--timeout", "2"], Duration::from_secs(20));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "stdout: {stdout} stderr: {stderr}");
+    assert!(stdout.contains("==>") && stdout.contains("echo-reply"), "{stdout}");
+    assert!(stdout.contains("rtt="), "{stdout}");
+    assert!(stderr.contains("got 1 answers, remaining 0 packets"), "{stderr}");
+
+    // JSON: one line per pair, the reply as craft's JSON.
+    let out = craft_in(&lab.a, &["sr", &expr, "--timeout", "2", "-f", "json"], Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let j: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert!(j["rtt_us"].as_u64().is_some(), "{j}");
+    assert_eq!(j["reply"][2]["fields"]["type"], 0, "{j}");
+    drop(lab.veth);
+}
+
+#[test]
+fn sr_unanswered_exits_1_within_timeout() {
+    if !privileged("sr_unanswered_exits_1_within_timeout") {
+        return;
+    }
+    let lab = lab();
+    let expr = format!("IP(dst='{IP_NOBODY}')/ICMP()");
+    let start = Instant::now();
+    let out = craft_in(&lab.a, &["sr", &expr, "--timeout", "1"], Duration::from_secs(15));
+    let took = start.elapsed();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "stdout: {stdout} stderr: {stderr}");
+    assert!(stdout.contains("unanswered:"), "{stdout}");
+    assert!(stderr.contains("got 0 answers, remaining 1 packets"), "{stderr}");
+    // ARP resolution (≤ 1 s) plus the 1 s timeout, plus process start-up.
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    drop(lab.b);
+}
+
+#[test]
+fn send_100_while_sniffing_writes_readable_pcap() {
+    if !privileged("send_100_while_sniffing_writes_readable_pcap") {
+        return;
+    }
+    let lab = lab();
+    let dir = std::env::temp_dir().join(format!("craft-cli-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sniff.pcap");
+    let file_s = file.to_str().unwrap().to_string();
+
+    let mut sniffer = spawn_in(
+        &lab.b,
+        &["sniff", "--iface", &lab.veth.b, "--count", "100", "--filter", "icmp", "--timeout", "20", "-w", &file_s],
+    );
+    // Ready once it says so on stderr (the socket and its filter are in place by then).
+    let child = sniffer.0.as_mut().unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut line = String::new();
+        while err.read_line(&mut line).unwrap_or(0) > 0 {
+            if line.contains("sniffing on") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            line.clear();
+        }
+        all
+    });
+    rx.recv_timeout(Duration::from_secs(10)).expect("sniffer never became ready");
+
+    let expr = format!("IP(dst='{IP_B}')/ICMP()");
+    let sent = craft_in(&lab.a, &["send", &expr, "--count", "100", "--rate", "2000"], Duration::from_secs(20));
+    let sent_err = text(&sent.stderr);
+    assert!(sent.status.success(), "{sent_err}");
+    assert!(sent_err.contains("sent 100 packets in"), "{sent_err}");
+    assert!(sent.stdout.is_empty(), "nothing on stdout when not a tty");
+
+    let out = sniffer.wait(Duration::from_secs(25));
+    let sniff_err = reader.join().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{sniff_err}");
+    assert_eq!(stdout.lines().count(), 100, "{stdout}");
+    assert!(stdout.lines().all(|l| l.contains("echo-request")), "{stdout}");
+    assert!(sniff_err.contains("100 packets captured, 0 dropped by the kernel"), "{sniff_err}");
+
+    let read = Command::new(CRAFT).args(["dissect", "--pcap", &file_s, "-f", "summary"]).output().unwrap();
+    assert!(read.status.success(), "{}", text(&read.stderr));
+    let lines = text(&read.stdout);
+    assert_eq!(lines.lines().count(), 100, "{lines}");
+    assert!(lines.lines().all(|l| l.contains(&format!("{IP_A} > {IP_B}"))), "{lines}");
+
+    if let Ok(out) = Command::new("tcpdump").args(["-nr", &file_s]).output() {
+        assert!(out.status.success(), "tcpdump -r: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).lines().count(), 100);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_interface_and_bad_filter_exit_2() {
+    if !privileged("bad_interface_and_bad_filter_exit_2") {
+        return;
+    }
+    let lab = lab();
+    let t = Duration::from_secs(15);
+    let check_in = |ns: &Netns, args: &[&str], want: &str| {
+        let out = craft_in(ns, args, t);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    };
+    let check = |args: &[&str], want: &str| check_in(&lab.a, args, want);
+    check(&["send", "--iface", "nosuch0", "Ether()/IP()/ICMP()"], "no such interface 'nosuch0'");
+    check(&["sniff", "--iface", "nosuch0", "--count", "1"], "no such interface 'nosuch0'");
+    check(&["sr", "--iface", "nosuch0", "Ether()/IP()/ICMP()"], "no such interface 'nosuch0'");
+    check(&["sniff", "--iface", &lab.veth.a, "--filter", "tcp port", "--count", "1"], "bad filter");
+    check(&["sr", "--filter", "nonsense (", &format!("IP(dst='{IP_B}')/ICMP()")], "bad filter");
+    check(&["send", "Ether()/IP()/ICMP()"], "needs --iface");
+    // No default route in a fresh namespace.
+    check(&["sr", "IP(dst='192.0.2.1')/ICMP()", "--timeout", "1"], "no route");
+    // A down interface.
+    lab.b.exec(&["link", "set", &lab.veth.b, "down"]);
+    check_in(&lab.b, &["sniff", "--iface", &lab.veth.b, "--count", "1"], "is down");
+}
