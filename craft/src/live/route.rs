@@ -287,6 +287,8 @@ fn solicit(iface: &Iface, target: IpAddr, src: IpAddr, deadline: Instant) -> Res
     let request = solicitation(iface, target, src)?;
     let frame = request.build();
     let sock = SocketCache::global().get(&iface.name)?;
+    // Readers of the shared socket take turns, so an srp on another thread keeps its replies.
+    let _turn = sock.turn();
     let mut buf = Vec::new();
     let mut reply = Packet::new();
     let mut next_send = Instant::now();
