@@ -6,6 +6,20 @@
 //! - `live/sendp_64`: `sendp` of 64 frames of 60 bytes in one call (sendmmsg); throughput in
 //!   frames.
 //!
+//! - after criterion, plain measured loops that print their numbers (criterion cannot express
+//!   "percent of another implementation" or "frames captured of frames sent"):
+//!   - `libc send loop`: a raw AF_PACKET socket with PACKET_QDISC_BYPASS, `libc::send` of the
+//!     same 60-byte frame in a loop: the floor, frames/s;
+//!   - `craft send_batch (qdisc bypass)`: `PacketSocket::open_with` with
+//!     `SocketOptions { qdisc_bypass: true, .. }` and `send_batch` (sendmmsg, 1024 frames per
+//!     call), frames/s and % of the libc loop (issue target >= 95 %);
+//!   - `craft sendp`: `live::sendp` itself (cached socket, default options: no qdisc bypass,
+//!     as `sendp` takes no `SocketOptions`), frames/s and % of the libc loop;
+//!   - `sniff completeness`: a craft `Sniffer` in namespace B (filter `ether proto 0x88b5`,
+//!     store off) while A sends N = 200 000 frames at craft's top rate: captured / N, the
+//!     socket's kernel drops and B's veth RX drops (backlog), for the default 4 MiB receive
+//!     buffer and for 256 MiB.
+//!
 //! Needs root (namespaces, packet sockets); prints why and does nothing otherwise.
 //! Run: `cargo bench -p benches --bench live`.
 
@@ -13,9 +27,10 @@ use std::fs::File;
 use std::hint::black_box;
 use std::os::fd::AsRawFd;
 use std::process::Command;
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
-use craft::live::{self, SendOpts};
+use craft::live::{self, PacketSocket, SendOpts, SniffOpts, Sniffer, SocketOptions};
 use craft::prelude::*;
 use criterion::{Criterion, Throughput};
 
@@ -35,6 +50,7 @@ struct Lab {
     ns_a: String,
     ns_b: String,
     dev_a: String,
+    dev_b: String,
     home: Option<File>,
 }
 
@@ -45,9 +61,10 @@ impl Lab {
             ns_a: format!("craft-bench-a-{pid}"),
             ns_b: format!("craft-bench-b-{pid}"),
             dev_a: format!("cvb{pid:x}a"),
+            dev_b: format!("cvb{pid:x}b"),
             home: None,
         };
-        let dev_b = format!("cvb{pid:x}b");
+        let dev_b = lab.dev_b.clone();
         // The guard exists before anything is created: a failing step still cleans up.
         ip(&["netns", "add", &lab.ns_a]);
         ip(&["netns", "add", &lab.ns_b]);
@@ -121,5 +138,174 @@ fn main() {
     });
     g.finish();
     c.final_summary();
+
+    loops(&lab, &blast[0].build());
     drop(lab);
+}
+
+/// Frames per throughput run, and runs per implementation (the best run is reported).
+const RATE_FRAMES: usize = 200_000;
+const RATE_RUNS: usize = 5;
+/// Frames A sends while B sniffs.
+const SNIFF_N: usize = 200_000;
+
+/// The plain measured loops (see the module doc); `frame` is the 60-byte test frame.
+fn loops(lab: &Lab, frame: &[u8]) {
+    assert_eq!(frame.len(), 60);
+    let dev = lab.dev_a.as_str();
+    println!();
+    println!("live loops: {RATE_FRAMES} frames of {} bytes per run, best of {RATE_RUNS} runs", frame.len());
+
+    let libc_rate = best_rate(|| libc_send_loop(dev, frame, RATE_FRAMES));
+    println!("live/libc send loop (qdisc bypass)        {:>12.0} frames/s", libc_rate);
+
+    let bypass = SocketOptions { qdisc_bypass: true, ..SocketOptions::default() };
+    let sock = PacketSocket::open_with(dev, bypass).expect("bypass socket");
+    let refs: Vec<&[u8]> = vec![frame; 1024];
+    let batch_rate = best_rate(|| {
+        let t0 = Instant::now();
+        let mut sent = 0;
+        while sent < RATE_FRAMES {
+            let n = (RATE_FRAMES - sent).min(refs.len());
+            sock.send_batch(&refs[..n]).expect("send_batch");
+            sent += n;
+        }
+        t0.elapsed()
+    });
+    println!(
+        "live/craft send_batch (qdisc bypass)      {:>12.0} frames/s  {:>5.1} % of libc",
+        batch_rate,
+        100.0 * batch_rate / libc_rate
+    );
+
+    let one = [Packet::dissect(frame, LayerKind::Ether)];
+    let sendp_rate = best_rate(|| {
+        live::sendp(dev, &one, SendOpts { count: RATE_FRAMES, inter: None }).expect("sendp").elapsed
+    });
+    println!(
+        "live/craft sendp (default socket, no bypass) {:>9.0} frames/s  {:>5.1} % of libc",
+        sendp_rate,
+        100.0 * sendp_rate / libc_rate
+    );
+
+    for rcvbuf in [SniffOpts::default().rcvbuf, 256 << 20] {
+        sniff_completeness(lab, &sock, &refs, rcvbuf);
+    }
+}
+
+/// Run `f` (which sends RATE_FRAMES frames and returns how long it took) RATE_RUNS times
+/// after one warm-up run: the best rate in frames/s.
+fn best_rate(mut f: impl FnMut() -> Duration) -> f64 {
+    f();
+    (0..RATE_RUNS).map(|_| RATE_FRAMES as f64 / f().as_secs_f64()).fold(0.0, f64::max)
+}
+
+/// The floor: a raw AF_PACKET socket with PACKET_QDISC_BYPASS, `libc::send` in a loop.
+fn libc_send_loop(dev: &str, frame: &[u8], n: usize) -> Duration {
+    let ifindex = live::Iface::lookup(dev).expect("iface").ifindex;
+    // SAFETY: plain socket(2) call; the fd is closed below.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    let one: libc::c_int = 1;
+    // SAFETY: fd is open; optval points to a c_int of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_QDISC_BYPASS,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "PACKET_QDISC_BYPASS: {}", std::io::Error::last_os_error());
+    // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_ifindex = ifindex;
+    sll.sll_protocol = 0; // send only: queue nothing for reception
+    // SAFETY: fd is open; sll is a sockaddr_ll of the size given.
+    let r = unsafe {
+        libc::bind(fd, (&sll as *const libc::sockaddr_ll).cast(), std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t)
+    };
+    assert_eq!(r, 0, "bind: {}", std::io::Error::last_os_error());
+    let t0 = Instant::now();
+    let mut sent = 0;
+    while sent < n {
+        // SAFETY: fd is an open bound packet socket; frame is a valid buffer of its length.
+        let r = unsafe { libc::send(fd, frame.as_ptr().cast(), frame.len(), 0) };
+        if r == frame.len() as isize {
+            sent += 1;
+        } else {
+            let e = std::io::Error::last_os_error();
+            assert!(matches!(e.raw_os_error(), Some(libc::EINTR | libc::ENOBUFS | libc::EAGAIN)), "send: {e}");
+        }
+    }
+    let took = t0.elapsed();
+    // SAFETY: fd is open and owned here.
+    unsafe { libc::close(fd) };
+    took
+}
+
+/// RX drops of `dev` in namespace `ns` (from `ip -s link`).
+fn rx_dropped(ns: &str, dev: &str) -> u64 {
+    let out = Command::new("ip").args(["-n", ns, "-s", "-j", "link", "show", "dev", dev]).output().expect("ip -s link");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "rx":{"bytes":..,"packets":..,"errors":..,"dropped":N,...}
+    text.split("\"rx\":")
+        .nth(1)
+        .and_then(|rx| rx.split("\"dropped\":").nth(1))
+        .and_then(|d| d.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0)
+}
+
+/// B sniffs (its own thread, in namespace B) while A sends SNIFF_N frames with `sock`.
+fn sniff_completeness(lab: &Lab, sock: &PacketSocket, refs: &[&[u8]], rcvbuf: usize) {
+    let ns_b = format!("/var/run/netns/{}", lab.ns_b);
+    let dev_b = lab.dev_b.clone();
+    let drops_before = rx_dropped(&lab.ns_b, &lab.dev_b);
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let sniffer = std::thread::spawn(move || {
+        enter(&ns_b);
+        let opts = SniffOpts {
+            count: Some(SNIFF_N),
+            timeout: Some(Duration::from_secs(5)),
+            filter: Some("ether proto 0x88b5".into()),
+            store: false,
+            rcvbuf,
+            ..SniffOpts::default()
+        };
+        let s = Sniffer::new(&dev_b, opts);
+        let s = match s {
+            Ok(s) => {
+                ready_tx.send(true).unwrap();
+                s
+            }
+            Err(e) => {
+                ready_tx.send(false).unwrap();
+                panic!("sniffer: {e}");
+            }
+        };
+        s.run().expect("sniff run")
+    });
+    assert!(ready_rx.recv().unwrap_or(false), "sniffer did not start");
+    let t0 = Instant::now();
+    let mut sent = 0;
+    while sent < SNIFF_N {
+        let n = (SNIFF_N - sent).min(refs.len());
+        sock.send_batch(&refs[..n]).expect("send_batch");
+        sent += n;
+    }
+    let took = t0.elapsed();
+    let res = sniffer.join().expect("sniffer thread");
+    let veth_drops = rx_dropped(&lab.ns_b, &lab.dev_b) - drops_before;
+    println!(
+        "live/sniff completeness rcvbuf {:>3} MiB: sent {SNIFF_N} at {:.0} frames/s, captured {} ({:.2} %), kernel drops {}, veth rx drops {}",
+        rcvbuf >> 20,
+        SNIFF_N as f64 / took.as_secs_f64(),
+        res.seen,
+        100.0 * res.seen as f64 / SNIFF_N as f64,
+        res.kernel_drops,
+        veth_drops
+    );
 }
