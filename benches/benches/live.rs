@@ -180,7 +180,7 @@ fn loops(lab: &Lab, frame: &[u8]) {
 
     let one = [Packet::dissect(frame, LayerKind::Ether)];
     let sendp_rate = best_rate(|| {
-        live::sendp(dev, &one, SendOpts { count: RATE_FRAMES, inter: None }).expect("sendp").elapsed
+        live::sendp(dev, &one, SendOpts { count: RATE_FRAMES, ..SendOpts::default() }).expect("sendp").elapsed
     });
     println!(
         "live/craft sendp (default socket, no bypass) {:>9.0} frames/s  {:>5.1} % of libc",

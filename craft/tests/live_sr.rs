@@ -216,7 +216,7 @@ fn sniff_with_filter_count_and_timeout() {
     lab.a.run(T, move || {
         let r = live::sendp(&dev_a, &noise, SendOpts::default()).unwrap();
         assert_eq!(r.sent, 6);
-        let r = live::sendp(&dev_a, &pings, SendOpts { count: 1, inter: Some(Duration::from_millis(2)) }).unwrap();
+        let r = live::sendp(&dev_a, &pings, SendOpts { count: 1, inter: Some(Duration::from_millis(2)), ..SendOpts::default() }).unwrap();
         assert_eq!(r.sent, 5);
     });
     let res = capture.join().unwrap().unwrap();
@@ -322,7 +322,7 @@ fn srp1_round_trip_and_sendp_rate() {
         );
         assert!(wall[n / 2] < Duration::from_millis(5), "srp1 median {:?}", wall[n / 2]);
 
-        let r = live::sendp(&dev, &blast, SendOpts { count: 3125, inter: None }).unwrap();
+        let r = live::sendp(&dev, &blast, SendOpts { count: 3125, ..SendOpts::default() }).unwrap();
         assert_eq!(r.sent, 200_000);
         eprintln!(
             "sendp: {} frames of 60 bytes in {:?}: {:.0} frames/s",

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
-use super::{filter, PacketSocket, Result, SocketCache};
+use super::{filter, PacketSocket, Result, SocketCache, SocketOptions};
 use crate::answers::{answers, match_key, reply_keys, MatchKey};
 use crate::packet::{Layer, LayerKind, Packet};
 
@@ -35,11 +35,14 @@ pub struct SendOpts {
     pub count: usize,
     /// Pause between frames; `None`: as fast as possible, in sendmmsg batches.
     pub inter: Option<Duration>,
+    /// PACKET_QDISC_BYPASS: straight to the driver, skipping the qdisc; such frames are not
+    /// seen by this host's own capture sockets.
+    pub qdisc_bypass: bool,
 }
 
 impl Default for SendOpts {
     fn default() -> SendOpts {
-        SendOpts { count: 1, inter: None }
+        SendOpts { count: 1, inter: None, qdisc_bypass: false }
     }
 }
 
@@ -148,7 +151,8 @@ fn build_all(pkts: &[Packet], sock: &PacketSocket) -> Vec<Vec<u8>> {
 
 /// Send frames (Ethernet header included) on `iface`, `opts.count` times over.
 pub fn sendp(iface: &str, pkts: &[Packet], opts: SendOpts) -> Result<SendReport> {
-    let sock = SocketCache::global().get(iface)?;
+    let sock_opts = SocketOptions { qdisc_bypass: opts.qdisc_bypass, ..SocketOptions::default() };
+    let sock = SocketCache::global().get_with(iface, sock_opts)?;
     let frames = build_all(pkts, &sock);
     let mut report = SendReport::default();
     if frames.is_empty() || opts.count == 0 {

@@ -255,7 +255,7 @@ pub fn send(a: SendArgs) -> Result<ExitCode, String> {
             let mut done = 0;
             while done < a.count && !interrupted() {
                 let n = per_chunk.min(a.count - done);
-                sent += live::sendp(&iface, &frames, SendOpts { count: n, inter: None }).map_err(err)?.sent;
+                sent += live::sendp(&iface, &frames, SendOpts { count: n, ..SendOpts::default() }).map_err(err)?.sent;
                 done += n;
                 progress(sent, false);
             }
