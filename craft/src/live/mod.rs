@@ -17,6 +17,7 @@ mod sys;
 pub mod filter;
 mod sniff;
 mod sr;
+mod l3;
 
 use std::io;
 
@@ -25,6 +26,7 @@ use crate::field::Mac;
 pub use route::{clear_mac_cache, fill_l3, group_mac, ifname, neighbor_get, resolve_mac, route_get, solicited_node, L3Frame, Route, RouteKind, MAC_CACHE_TTL};
 pub use socket::{PacketSocket, PktType, RecvMeta, SocketCache, SocketOptions, Stats};
 pub use sniff::{sniff, CallbackFn, Direction, SniffOpts, SniffResult, Sniffer, StopFn};
+pub use l3::{send, sr, sr1, L3SendReport, L3SrResult};
 pub use sr::{sendp, srp, srp1, srp_observed, Answer, NoObserver, Observer, SendOpts, SendReport, SrOpts, SrResult};
 
 /// The error a live I/O call returns: an `io::Error` whose message says what went wrong.

@@ -1,0 +1,136 @@
+//! Sending IP / IPv6 packets and matching their answers: scapy's `send`, `sr`, `sr1`.
+//!
+//! Each packet (which must start with IP or IPv6) is routed with [`fill_l3`]: the source
+//! address comes from the route, the Ethernet header from the egress interface and the next
+//! hop (an unresolved MAC means broadcast and a warning). Packets are then grouped by egress
+//! interface and sent with [`sendp`] / [`srp`], one interface after the other; every group of
+//! one [`sr`] call waits until one shared monotonic deadline. Requests and replies come back
+//! at the IP level, without their Ethernet header, as with scapy's `sr`.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use super::{fill_l3, sendp, srp, Answer, Result, SendOpts, SrOpts};
+use crate::packet::{Layer, Packet};
+
+/// What [`send`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct L3SendReport {
+    /// Frames handed to the kernel, all interfaces together.
+    pub sent: usize,
+    /// What did not go as planned (e.g. a MAC that could not be resolved).
+    pub warnings: Vec<String>,
+}
+
+/// What [`sr`] found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct L3SrResult {
+    /// Requests and replies as IP-level packets; `index` is the position in the list given.
+    pub answered: Vec<Answer>,
+    /// The requests nothing answered (IP level, source filled), in the order given.
+    pub unanswered: Vec<Packet>,
+    /// What did not go as planned (e.g. a MAC that could not be resolved).
+    pub warnings: Vec<String>,
+}
+
+/// How long MAC resolution may take for a call waiting `timeout` for answers.
+fn resolve_time(timeout: Duration) -> Duration {
+    timeout.clamp(Duration::from_millis(200), Duration::from_secs(2))
+}
+
+/// Default MAC resolution time for [`send`].
+const SEND_RESOLVE: Duration = Duration::from_secs(1);
+
+/// Frames for one egress interface: the frames and their positions in the caller's list.
+struct Group {
+    iface: String,
+    frames: Vec<Packet>,
+    index: Vec<usize>,
+}
+
+/// Check every packet starts with IP / IPv6, route them and group them by interface.
+fn route_all(pkts: &[Packet], resolve: Duration, warnings: &mut Vec<String>) -> Result<Vec<Group>> {
+    for (i, p) in pkts.iter().enumerate() {
+        if !matches!(p.layers.first(), Some(Layer::Ip(_) | Layer::Ipv6(_))) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("packet {i} ({}) does not start with IP or IPv6", p.summary()),
+            ));
+        }
+    }
+    let mut groups: Vec<Group> = Vec::new();
+    for (i, p) in pkts.iter().enumerate() {
+        let f = fill_l3(p, resolve).map_err(|e| io::Error::new(e.kind(), format!("packet {i}: {e}")))?;
+        warnings.extend(f.warnings);
+        match groups.iter_mut().find(|g| g.iface == f.iface.name) {
+            Some(g) => {
+                g.frames.push(f.frame);
+                g.index.push(i);
+            }
+            None => groups.push(Group { iface: f.iface.name, frames: vec![f.frame], index: vec![i] }),
+        }
+    }
+    Ok(groups)
+}
+
+/// The packet without its leading Ethernet header.
+fn strip_ether(mut p: Packet) -> Packet {
+    if matches!(p.layers.first(), Some(Layer::Ether(_))) {
+        p.layers.remove(0);
+    }
+    p
+}
+
+/// Send IP / IPv6 packets, each routed as the kernel would, `opts.count` times over.
+pub fn send(pkts: &[Packet], opts: SendOpts) -> Result<L3SendReport> {
+    let mut report = L3SendReport::default();
+    let groups = route_all(pkts, SEND_RESOLVE, &mut report.warnings)?;
+    for g in &groups {
+        report.sent += sendp(&g.iface, &g.frames, opts)?.sent;
+    }
+    Ok(report)
+}
+
+/// Send IP / IPv6 packets, each routed as the kernel would, and collect their answers.
+pub fn sr(pkts: &[Packet], opts: &SrOpts) -> Result<L3SrResult> {
+    let mut out = L3SrResult::default();
+    let groups = route_all(pkts, resolve_time(opts.timeout), &mut out.warnings)?;
+    let deadline = Instant::now() + opts.timeout;
+    let mut unanswered: Vec<(usize, Packet)> = Vec::new();
+    for g in &groups {
+        let o = SrOpts { timeout: deadline.saturating_duration_since(Instant::now()), ..opts.clone() };
+        let r = srp(&g.iface, &g.frames, &o)?;
+        let mut answered_here = vec![false; g.frames.len()];
+        for a in r.answered {
+            answered_here[a.index] = true;
+            out.answered.push(Answer {
+                index: g.index[a.index],
+                request: strip_ether(a.request),
+                reply: strip_ether(a.reply),
+                ..a
+            });
+        }
+        // srp keeps the order given: the unanswered are the frames not answered, in order.
+        let mut rest = r.unanswered.into_iter();
+        for (j, _) in answered_here.iter().enumerate().filter(|(_, &done)| !done) {
+            if let Some(p) = rest.next() {
+                unanswered.push((g.index[j], strip_ether(p)));
+            }
+        }
+    }
+    out.answered.sort_by_key(|a| (a.index, a.recv_ns));
+    unanswered.sort_by_key(|(i, _)| *i);
+    out.unanswered = unanswered.into_iter().map(|(_, p)| p).collect();
+    Ok(out)
+}
+
+/// Send one IP / IPv6 packet, wait `timeout` at most for its first answer: the IP-level
+/// reply and the round-trip time.
+pub fn sr1(pkt: Packet, timeout: Duration) -> Result<Option<(Packet, Duration)>> {
+    let opts = SrOpts { timeout, ..SrOpts::default() };
+    let r = sr(std::slice::from_ref(&pkt), &opts)?;
+    Ok(r.answered.into_iter().next().map(|a| {
+        let rtt = a.rtt();
+        (a.reply, rtt)
+    }))
+}
