@@ -23,6 +23,13 @@ pub fn ip(args: &[&str]) {
     assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
 }
 
+/// Whether a link has its carrier and a working qdisc (not the noop one of a link down).
+fn link_ready(ns: &str, dev: &str) -> bool {
+    let out = Command::new("ip").args(["-n", ns, "-o", "link", "show", "dev", dev]).output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    text.contains("LOWER_UP") && !text.contains("qdisc noop") && text.contains("state UP")
+}
+
 fn ip_quiet(args: &[&str]) {
     let _ = Command::new("ip").args(args).output();
 }
@@ -175,10 +182,19 @@ impl VethPair {
         self
     }
 
-    /// Bring both ends up.
+    /// Bring both ends up, and wait until both can carry frames: until the kernel sees the
+    /// carrier and swaps the noop qdisc for the real one, a frame sent is dropped before
+    /// any tap sees it (tests that sent at once were flaky).
     pub fn up(self) -> VethPair {
         ip(&["-n", &self.ns_a, "link", "set", &self.a, "up"]);
         ip(&["-n", &self.ns_b, "link", "set", &self.b, "up"]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        for (ns, dev) in [(&self.ns_a, &self.a), (&self.ns_b, &self.b)] {
+            while !link_ready(ns, dev) {
+                assert!(std::time::Instant::now() < deadline, "{dev} in {ns} did not come up within 5 s");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
         self
     }
 }
