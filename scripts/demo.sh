@@ -7,7 +7,14 @@ bash scripts/setup.sh >/dev/null
 cargo build -q --release -p craft
 craft=target/release/craft
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+ns_a="craft-demo-a-$$"
+ns_b="craft-demo-b-$$"
+cleanup() {
+    rm -rf "$tmp"
+    ip netns del "$ns_a" 2>/dev/null || true
+    ip netns del "$ns_b" 2>/dev/null || true
+}
+trap cleanup EXIT
 
 say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 run() { printf '\033[2m$ craft %s\033[0m\n' "$*" >&2; "$craft" "$@"; }
@@ -51,3 +58,28 @@ run build "$tmp/typo.ron" || echo "(exit $?: bad input)"
 say "A pipeline: expressions on stdin, one packet per line"
 printf "Ether()/IP(dst='10.0.0.2')/ICMP()\nEther()/IPv6(dst='2001:db8::1')/ICMPv6EchoRequest()\nEther()/ARP(pdst='10.0.0.9')\nEther()/IP(dst='10.0.0.2')/ICMP(type='dest-unreach', code=3)/IP(src='10.0.0.2', dst='10.0.0.9')/UDP(dport=33434)\n" |
     "$craft" build - | "$craft" dissect - --format summary
+
+say "Live, in two network namespaces this demo creates (and removes): A and B on a veth pair"
+if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
+    echo "(skipped: needs root and ip(8))"
+    exit 0
+fi
+ip netns add "$ns_a"
+ip netns add "$ns_b"
+ip -n "$ns_a" link add va type veth peer name vb netns "$ns_b"
+ip -n "$ns_a" addr add 10.77.0.1/24 dev va
+ip -n "$ns_b" addr add 10.77.0.2/24 dev vb
+ip -n "$ns_a" link set va up
+ip -n "$ns_b" link set vb up
+ip -n "$ns_a" link set lo up
+ip -n "$ns_b" link set lo up
+sleep 0.2
+in_a() { printf '\033[2m[A]$ craft %s\033[0m\n' "$*" >&2; ip netns exec "$ns_a" "$craft" "$@"; }
+in_a sr "IP(dst='10.77.0.2')/ICMP(id=7, seq=1)" --format summary
+in_a sr "IP(dst='10.77.0.2')/TCP(dport=[22, 80], flags='S')" --format summary || echo "(no listener in B: RSTs)"
+ip netns exec "$ns_b" "$craft" sniff --iface vb --count 5 --filter icmp -w "$tmp/b.pcap" --format summary &
+sniffer=$!
+sleep 0.5
+in_a send "IP(dst='10.77.0.2')/ICMP(seq=(1, 5))"
+wait "$sniffer"
+run dissect --pcap "$tmp/b.pcap" --format summary
