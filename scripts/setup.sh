@@ -44,4 +44,21 @@ if ! command -v cargo >/dev/null; then
     echo "setup: cargo is missing: install Rust (rustup) first" >&2
     exit 1
 fi
+
+# lb-xdp's eBPF programs: nightly with rust-src (build-std=core for bpfel-unknown-none)
+# and bpf-linker built against LLVM 22. Only the lb-xdp crate needs them.
+if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+    echo "setup: installing rust-src for nightly"
+    rustup component add rust-src --toolchain nightly
+fi
+if ! bpf-linker --version 2>/dev/null | grep -q '0\.13\.0'; then
+    if [ ! -d /usr/lib/llvm-22/lib ] || ! dpkg -s llvm-22-dev >/dev/null 2>&1; then
+        echo "setup: installing llvm-22-dev"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq llvm-22-dev
+    fi
+    echo "setup: installing bpf-linker 0.13.0"
+    LLVM_PREFIX=/usr/lib/llvm-22 cargo install bpf-linker@0.13.0 \
+        --no-default-features --features llvm-22
+fi
 echo "setup: $(cargo --version)"

@@ -4,3 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# lb-xdp's eBPF crate is a workspace of its own, built for BPF with nightly.
+(cd lb-xdp/ebpf && cargo +nightly clippy --locked --release --target bpfel-unknown-none -Z build-std=core -- -D warnings)

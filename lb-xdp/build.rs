@@ -1,0 +1,29 @@
+//! Compiles the XDP programs in ebpf/ (nightly, build-std=core, bpf-linker) into OUT_DIR,
+//! where src/ebpf.rs embeds them.
+use std::{env, path::PathBuf, process::Command};
+
+fn main() {
+    let ebpf_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap()).join("ebpf");
+    println!("cargo:rerun-if-changed={}", ebpf_dir.display());
+    println!("cargo:rerun-if-changed=common");
+    if Command::new("bpf-linker").arg("--version").output().is_err() {
+        panic!(
+            "lb-xdp needs the eBPF toolchain (nightly with rust-src, bpf-linker 0.13 built \
+             for LLVM 22): run scripts/setup.sh, or build the other crates with \
+             `cargo build -p craft`"
+        );
+    }
+    // aya-build runs `cargo build --package lb-xdp-ebpf` in the current directory: the eBPF
+    // crate is a workspace of its own.
+    env::set_current_dir(&ebpf_dir).expect("lb-xdp/ebpf exists");
+    // The nested cargo's progress lines would each become a cargo warning.
+    env::set_var("CARGO_TERM_QUIET", "true");
+    let package = aya_build::Package {
+        name: "lb-xdp-ebpf",
+        root_dir: ebpf_dir.to_str().expect("a UTF-8 path"),
+        ..Default::default()
+    };
+    if let Err(err) = aya_build::build_ebpf([package], aya_build::Toolchain::default()) {
+        panic!("building lb-xdp's eBPF programs failed: {err:#}");
+    }
+}

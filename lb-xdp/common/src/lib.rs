@@ -1,0 +1,281 @@
+//! Types and functions shared by lb-xdp's eBPF programs and its userspace.
+//!
+//! Everything here is `#[repr(C)]` plain data: it is the layout of the BPF maps. The flow
+//! hash lives here too, so that userspace (tests, the Maglev model) computes exactly what
+//! the director computes.
+#![no_std]
+
+/// Slots in one VIP's Maglev table: a prime, as Maglev requires.
+pub const RING_SIZE: u32 = 65537;
+/// VIPs one director serves (the ring map holds `MAX_VIPS * RING_SIZE` slots).
+pub const MAX_VIPS: u32 = 64;
+/// Backends over all VIPs.
+pub const MAX_BACKENDS: u32 = 1024;
+/// Backends of one VIP (the per-VIP list userspace keeps to rebuild the ring).
+pub const MAX_VIP_BACKENDS: usize = 64;
+/// Established flows remembered by the director's LRU table.
+pub const MAX_FLOWS: u32 = 1 << 20;
+/// GUE's IANA port.
+pub const DEFAULT_GUE_PORT: u16 = 6080;
+/// Hop limit / TTL of the outer header.
+pub const OUTER_TTL: u8 = 64;
+/// Outer UDP source ports are drawn from the flow hash in this range (RFC 8086 §3.2.1
+/// recommends the ephemeral range 49152..=65535 for tunnel entropy).
+pub const SPORT_BASE: u16 = 49152;
+
+pub const FAMILY_V4: u8 = 4;
+pub const FAMILY_V6: u8 = 6;
+
+pub const PROTO_ICMP: u8 = 1;
+pub const PROTO_TCP: u8 = 6;
+pub const PROTO_UDP: u8 = 17;
+pub const PROTO_ICMPV6: u8 = 58;
+
+/// An address of either family: IPv4 in the first 4 bytes, the rest zero.
+pub type Addr = [u8; 16];
+
+/// A virtual IP service. `port` 0 with `proto` 0 matches any port of any protocol
+/// (looked up after the exact key misses).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct VipKey {
+    pub addr: Addr,
+    /// Host byte order.
+    pub port: u16,
+    pub proto: u8,
+    pub family: u8,
+}
+
+/// `VipMeta::flags`: the entry (addr, port 0, proto 0) only marks an address that has
+/// VIPs, so that packets to it with cut headers are dropped as malformed, not passed.
+pub const VIP_ADDRESS_MARK: u32 = 1;
+
+/// What the director knows of a VIP.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct VipMeta {
+    /// Index of the VIP's Maglev table in the ring map and of its counters.
+    pub vip_num: u32,
+    pub flags: u32,
+}
+
+/// A backend: where encapsulated packets of its flows go.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Backend {
+    pub addr: Addr,
+    pub family: u8,
+    /// 1 while the backend is in use; flows remembered for a removed backend are re-hashed.
+    pub active: u8,
+    pub _pad: [u8; 2],
+}
+
+/// A flow as the LRU table keys it: the client's view (client → VIP).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FlowKey {
+    pub src: Addr,
+    pub dst: Addr,
+    /// Host byte order; 0 for fragments (ports unknown).
+    pub sport: u16,
+    pub dport: u16,
+    pub proto: u8,
+    pub family: u8,
+    pub _pad: [u8; 2],
+}
+
+/// The LRU table's value: the backend a flow was sent to.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FlowValue {
+    pub backend: u32,
+}
+
+/// The director's configuration (map `CONFIG`, one entry).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct DirectorConfig {
+    /// Outer IPv4 source.
+    pub src_v4: [u8; 4],
+    /// Outer IPv6 source.
+    pub src_v6: Addr,
+    /// Outer Ether source: the ingress interface's MAC.
+    pub src_mac: [u8; 6],
+    /// Outer Ether destination: the next hop toward the backends.
+    pub next_hop_mac: [u8; 6],
+    /// GUE destination port, host byte order.
+    pub gue_port: u16,
+    /// 0: GUE variant 0 (4-byte header with proto); 1: variant 1 (IP directly in UDP).
+    pub variant: u8,
+    /// 0: XDP_TX; 1: redirect through the devmap's slot 0.
+    pub redirect: u8,
+}
+
+/// The decap program's configuration (map `CONFIG`, one entry).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct DecapConfig {
+    /// GUE destination port, host byte order.
+    pub gue_port: u16,
+    /// 1: redirect decapsulated packets through the devmap's slot 0 after rewriting the
+    /// Ether destination to `redirect_mac`.
+    pub redirect: u8,
+    pub _pad: u8,
+    pub redirect_mac: [u8; 6],
+    pub _pad2: [u8; 2],
+}
+
+/// Per-CPU packet and byte counts (per VIP, per backend).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Traffic {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+macro_rules! reasons {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[repr(u32)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name { $($(#[$vmeta])* $variant,)* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+            pub const COUNT: u32 = $name::ALL.len() as u32;
+            /// The counter's name as `lb-xdp stats` prints it.
+            pub const fn name(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+        }
+    };
+}
+
+reasons! {
+    /// The director's per-CPU counters, by reason (map `COUNTERS`, indexed by the value).
+    DirectorCounter {
+        /// Not for a VIP: passed to the stack untouched.
+        Pass = "pass",
+        /// Encapsulated toward a backend.
+        Encap = "encap",
+        /// Flow found in the LRU table.
+        LruHit = "lru_hit",
+        /// Flow not in the LRU table: backend chosen by the Maglev table.
+        LruMiss = "lru_miss",
+        /// IPv4 fragment or IPv6 Fragment header: hashed on addresses and protocol only.
+        Fragment = "fragment",
+        /// IPv4 with options: ports read after the options, packet encapsulated unchanged.
+        Ipv4Options = "ipv4_options",
+        /// ICMP frag-needed / ICMPv6 packet-too-big about a VIP flow, sent to its backend.
+        IcmpTooBig = "icmp_too_big",
+        /// Cut or inconsistent headers for a VIP: dropped.
+        Malformed = "malformed",
+        /// A VIP with no backend: dropped.
+        NoBackend = "no_backend",
+        /// bpf_xdp_adjust_head refused to grow the headroom: dropped.
+        NoHeadroom = "no_headroom",
+        /// Sent with XDP_TX.
+        Tx = "tx",
+        /// Sent with a devmap redirect.
+        Redirect = "redirect",
+    }
+}
+
+reasons! {
+    /// The decap program's per-CPU counters, by reason.
+    DecapCounter {
+        /// Not GUE on the configured port: passed untouched.
+        Pass = "pass",
+        /// GUE variant 0 decapsulated.
+        DecapV0 = "decap_v0",
+        /// GUE variant 1 decapsulated.
+        DecapV1 = "decap_v1",
+        /// GUE control message (C bit): passed to the stack untouched.
+        Control = "control",
+        /// GUE on the port but malformed (version, hlen past the packet, unknown proto,
+        /// cut headers): dropped.
+        Malformed = "malformed",
+        /// bpf_xdp_adjust_head failed: dropped.
+        AdjustFailed = "adjust_failed",
+        /// Decapsulated packet redirected.
+        Redirect = "redirect",
+    }
+}
+
+/// The director's flow hash: all fields of the key mixed with murmur3's finaliser steps.
+/// Straight-line code over 10 words, cheap in BPF and identical in userspace.
+#[inline(always)]
+pub fn flow_hash(key: &FlowKey) -> u32 {
+    #[inline(always)]
+    fn word(b: &[u8; 16], i: usize) -> u32 {
+        u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+    }
+    #[inline(always)]
+    fn mix(h: u32, k: u32) -> u32 {
+        let k = k.wrapping_mul(0xcc9e_2d51).rotate_left(15).wrapping_mul(0x1b87_3593);
+        (h ^ k).rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64)
+    }
+    let mut h = 0x9747_b28c_u32;
+    h = mix(h, word(&key.src, 0));
+    h = mix(h, word(&key.dst, 0));
+    if key.family == FAMILY_V6 {
+        let mut i = 4;
+        while i < 16 {
+            h = mix(h, word(&key.src, i));
+            h = mix(h, word(&key.dst, i));
+            i += 4;
+        }
+    }
+    h = mix(h, (key.sport as u32) << 16 | key.dport as u32);
+    h = mix(h, (key.proto as u32) << 8 | key.family as u32);
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+/// The Maglev slot of a flow hash.
+#[inline(always)]
+pub fn ring_slot(hash: u32) -> u32 {
+    hash % RING_SIZE
+}
+
+/// The outer UDP source port for a flow hash.
+#[inline(always)]
+pub fn outer_sport(hash: u32) -> u16 {
+    SPORT_BASE | (hash as u16 & 0x3fff)
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    use super::*;
+    // SAFETY: all of these are #[repr(C)] structs of integers and byte arrays whose
+    // padding is explicit, so any bit pattern is valid and no byte is uninitialised.
+    unsafe impl aya::Pod for VipKey {}
+    unsafe impl aya::Pod for VipMeta {}
+    unsafe impl aya::Pod for Backend {}
+    unsafe impl aya::Pod for FlowKey {}
+    unsafe impl aya::Pod for FlowValue {}
+    unsafe impl aya::Pod for DirectorConfig {}
+    unsafe impl aya::Pod for DecapConfig {}
+    unsafe impl aya::Pod for Traffic {}
+    unsafe impl aya::Pod for VipBackends {}
+}
+
+/// The backends of one VIP with their weights, as userspace last built its ring (map
+/// `VIP_BACKENDS`, indexed by vip_num). The datapath never reads it: it lets `lb-xdp
+/// backend add|remove` rebuild a running director's table from the maps alone.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VipBackends {
+    pub count: u32,
+    pub backends: [u32; MAX_VIP_BACKENDS],
+    pub weights: [u32; MAX_VIP_BACKENDS],
+}
+
+impl Default for VipBackends {
+    fn default() -> Self {
+        VipBackends { count: 0, backends: [0; MAX_VIP_BACKENDS], weights: [0; MAX_VIP_BACKENDS] }
+    }
+}

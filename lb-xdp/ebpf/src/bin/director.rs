@@ -1,0 +1,388 @@
+//! The director: XDP on the ingress interface. Packets for a VIP are encapsulated in
+//! Ether/IP/UDP/GUE toward the flow's backend; everything else passes untouched.
+//!
+//! Policy for what a 5-tuple can't describe:
+//! - IPv4 fragments (MF or offset set) and IPv6 packets with a Fragment header are hashed
+//!   on (src, dst, proto) with ports 0, first fragment included, so all fragments of one
+//!   datagram reach the same backend, which reassembles them.
+//! - IPv4 options are skipped to find the ports; the packet is encapsulated unchanged.
+//! - IPv6 extension headers other than Fragment are not walked: such packets match no
+//!   VIP and pass.
+//! - ICMP frag-needed and ICMPv6 packet-too-big quoting a packet from a VIP go to the
+//!   backend of the quoted flow (the client→VIP direction of it).
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{
+    helpers::bpf_xdp_adjust_head,
+    macros::{map, xdp},
+    maps::{Array, DevMap, HashMap, LruHashMap, PerCpuArray},
+    programs::XdpContext,
+};
+use lb_xdp_common::{
+    flow_hash, outer_sport, ring_slot, Backend, DirectorConfig, DirectorCounter as C, FlowKey,
+    FlowValue, Traffic, VipBackends, VipKey, VipMeta, FAMILY_V4, FAMILY_V6, MAX_BACKENDS,
+    MAX_FLOWS, MAX_VIPS, OUTER_TTL, VIP_ADDRESS_MARK, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, RING_SIZE,
+};
+use lb_xdp_ebpf::*;
+
+#[map]
+static CONFIG: Array<DirectorConfig> = Array::with_max_entries(1, 0);
+#[map]
+static VIPS: HashMap<VipKey, VipMeta> = HashMap::with_max_entries(2 * MAX_VIPS, 0);
+#[map]
+static RING: Array<u32> = Array::with_max_entries(MAX_VIPS * RING_SIZE, 0);
+#[map]
+static BACKENDS: Array<Backend> = Array::with_max_entries(MAX_BACKENDS, 0);
+#[map]
+static VIP_BACKENDS: Array<VipBackends> = Array::with_max_entries(MAX_VIPS, 0);
+#[map]
+static FLOWS: LruHashMap<FlowKey, FlowValue> = LruHashMap::with_max_entries(MAX_FLOWS, 0);
+#[map]
+static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(C::COUNT, 0);
+#[map]
+static VIP_TRAFFIC: PerCpuArray<Traffic> = PerCpuArray::with_max_entries(MAX_VIPS, 0);
+#[map]
+static BACKEND_TRAFFIC: PerCpuArray<Traffic> = PerCpuArray::with_max_entries(MAX_BACKENDS, 0);
+#[map]
+static REDIRECT: DevMap = DevMap::with_max_entries(1, 0);
+
+#[xdp]
+pub fn director(ctx: XdpContext) -> u32 {
+    let verdict = match try_director(&ctx) {
+        Ok(v) => v,
+        Err(reason) => {
+            count(&COUNTERS, reason as u32);
+            return XDP_DROP;
+        }
+    };
+    if verdict == XDP_PASS {
+        count(&COUNTERS, C::Pass as u32);
+    }
+    verdict
+}
+
+/// What parsing found: the flow (client → VIP direction) and the inner IPv4 id / tos.
+struct Parsed {
+    flow: FlowKey,
+    /// Inner IPv4 id, copied to the outer header (0 for IPv6).
+    id: u16,
+    tos: u8,
+    fragment: bool,
+    /// The L4 header is cut short: its ports are unknown.
+    cut: bool,
+}
+
+#[inline(always)]
+fn try_director(ctx: &XdpContext) -> Result<u32, C> {
+    let pkt = Packet::of(ctx);
+    let Some(eth) = pkt.bytes::<ETH_LEN>(0) else { return Ok(XDP_PASS) };
+    // SAFETY (all packet reads and writes here): `Packet::bytes` checked the range.
+    let ethertype = be16(unsafe { &*eth }, 12);
+    let parsed = match ethertype {
+        ETH_P_IPV4 => parse_v4(pkt),
+        ETH_P_IPV6 => parse_v6(pkt),
+        _ => None,
+    };
+    let Some(p) = parsed else { return Ok(XDP_PASS) };
+    if p.cut {
+        let mark = VipKey { addr: p.flow.dst, port: 0, proto: 0, family: p.flow.family };
+        // SAFETY: only the presence is used.
+        if unsafe { VIPS.get(mark) }.is_some() {
+            return Err(C::Malformed);
+        }
+        return Ok(XDP_PASS);
+    }
+    let Some(vip) = lookup_vip(&p.flow) else { return Ok(XDP_PASS) };
+    let backend_num = pick_backend(&p, vip.vip_num)?;
+    let backend = BACKENDS.get(backend_num).ok_or(C::NoBackend)?;
+    let config = CONFIG.get(0).ok_or(C::NoBackend)?;
+
+    let frame_len = pkt.size() as u64;
+    add_traffic(&VIP_TRAFFIC, vip.vip_num, frame_len);
+    add_traffic(&BACKEND_TRAFFIC, backend_num, frame_len);
+    encapsulate(ctx, config, backend, &p)?;
+    count(&COUNTERS, C::Encap as u32);
+    if config.redirect != 0 {
+        count(&COUNTERS, C::Redirect as u32);
+        return Ok(REDIRECT.redirect(0, 0).unwrap_or(XDP_ABORTED));
+    }
+    count(&COUNTERS, C::Tx as u32);
+    Ok(XDP_TX)
+}
+
+#[inline(always)]
+fn lookup_vip(flow: &FlowKey) -> Option<VipMeta> {
+    let mut key = VipKey { addr: flow.dst, port: flow.dport, proto: flow.proto, family: flow.family };
+    // SAFETY: the value is copied out at once.
+    let meta = match unsafe { VIPS.get(key) } {
+        Some(meta) => *meta,
+        None => {
+            key.port = 0;
+            *unsafe { VIPS.get(key) }?
+        }
+    };
+    (meta.flags & VIP_ADDRESS_MARK == 0).then_some(meta)
+}
+
+/// The flow's backend: the one remembered in the LRU table while it is active, else the
+/// VIP's Maglev table's choice (remembered from now on).
+#[inline(always)]
+fn pick_backend(p: &Parsed, vip_num: u32) -> Result<u32, C> {
+    // SAFETY: the value is copied out at once.
+    if let Some(remembered) = unsafe { FLOWS.get(p.flow) } {
+        let num = remembered.backend;
+        if BACKENDS.get(num).is_some_and(|b| b.active != 0) {
+            count(&COUNTERS, C::LruHit as u32);
+            return Ok(num);
+        }
+    }
+    count(&COUNTERS, C::LruMiss as u32);
+    let slot = vip_num * RING_SIZE + ring_slot(flow_hash(&p.flow));
+    let num = *RING.get(slot).ok_or(C::NoBackend)?;
+    if !BACKENDS.get(num).is_some_and(|b| b.active != 0) {
+        return Err(C::NoBackend);
+    }
+    let _ = FLOWS.insert(p.flow, FlowValue { backend: num }, 0);
+    Ok(num)
+}
+
+#[inline(always)]
+fn add_traffic(map: &PerCpuArray<Traffic>, index: u32, bytes: u64) {
+    if let Some(t) = map.get_ptr_mut(index) {
+        // SAFETY: a per-CPU slot is only touched by this CPU's program run.
+        unsafe {
+            (*t).packets += 1;
+            (*t).bytes += bytes;
+        }
+    }
+}
+
+#[inline(always)]
+fn parse_v4(pkt: Packet) -> Option<Parsed> {
+    let ip = unsafe { &*pkt.bytes::<IPV4_LEN>(ETH_LEN)? };
+    if ip[0] >> 4 != 4 {
+        return None;
+    }
+    let ihl = ((ip[0] & 0x0f) as usize) * 4;
+    if ihl < IPV4_LEN {
+        return None;
+    }
+    let mut flow = FlowKey { family: FAMILY_V4, proto: ip[9], ..FlowKey::default() };
+    copy4(&mut flow.src, ip, 12);
+    copy4(&mut flow.dst, ip, 16);
+    let fragment = be16(ip, 6) & 0x3fff != 0;
+    let mut p = Parsed { flow, id: be16(ip, 4), tos: ip[1], fragment, cut: false };
+    if fragment {
+        count(&COUNTERS, C::Fragment as u32);
+        return Some(p);
+    }
+    if ihl > IPV4_LEN {
+        count(&COUNTERS, C::Ipv4Options as u32);
+    }
+    let l4 = ETH_LEN + ihl;
+    match p.flow.proto {
+        PROTO_TCP | PROTO_UDP => match pkt.bytes::<4>(l4) {
+            Some(ports) => {
+                let ports = unsafe { &*ports };
+                p.flow.sport = be16(ports, 0);
+                p.flow.dport = be16(ports, 2);
+            }
+            None => p.cut = true,
+        },
+        PROTO_ICMP => {
+            let icmp = unsafe { &*pkt.bytes::<8>(l4)? };
+            // Destination unreachable, fragmentation needed: about the quoted flow.
+            if icmp[0] == 3 && icmp[1] == 4 {
+                quoted_v4(pkt, l4 + 8, &mut p.flow)?;
+                count(&COUNTERS, C::IcmpTooBig as u32);
+            }
+        }
+        _ => {}
+    }
+    Some(p)
+}
+
+/// Turns the IPv4 packet quoted at `at` (sent by the VIP) into the flow it belongs to.
+#[inline(always)]
+fn quoted_v4(pkt: Packet, at: usize, flow: &mut FlowKey) -> Option<()> {
+    let ip = unsafe { &*pkt.bytes::<IPV4_LEN>(at)? };
+    let ihl = ((ip[0] & 0x0f) as usize) * 4;
+    if ip[0] >> 4 != 4 || ihl < IPV4_LEN {
+        return None;
+    }
+    let ports = unsafe { &*pkt.bytes::<4>(at + ihl)? };
+    flow.proto = ip[9];
+    copy4(&mut flow.src, ip, 16);
+    copy4(&mut flow.dst, ip, 12);
+    flow.sport = be16(ports, 2);
+    flow.dport = be16(ports, 0);
+    Some(())
+}
+
+#[inline(always)]
+fn parse_v6(pkt: Packet) -> Option<Parsed> {
+    let ip = unsafe { &*pkt.bytes::<IPV6_LEN>(ETH_LEN)? };
+    if ip[0] >> 4 != 6 {
+        return None;
+    }
+    let mut flow = FlowKey { family: FAMILY_V6, proto: ip[6], ..FlowKey::default() };
+    copy16(&mut flow.src, ip, 8);
+    copy16(&mut flow.dst, ip, 24);
+    let tos = (be16(ip, 0) >> 4) as u8;
+    let mut p = Parsed { flow, id: 0, tos, fragment: false, cut: false };
+    let l4 = ETH_LEN + IPV6_LEN;
+    match p.flow.proto {
+        PROTO_TCP | PROTO_UDP => match pkt.bytes::<4>(l4) {
+            Some(ports) => {
+                let ports = unsafe { &*ports };
+                p.flow.sport = be16(ports, 0);
+                p.flow.dport = be16(ports, 2);
+            }
+            None => p.cut = true,
+        },
+        44 => {
+            let frag = unsafe { &*pkt.bytes::<8>(l4)? };
+            p.flow.proto = frag[0];
+            p.fragment = true;
+            count(&COUNTERS, C::Fragment as u32);
+        }
+        PROTO_ICMPV6 => {
+            let icmp = unsafe { &*pkt.bytes::<8>(l4)? };
+            // Packet too big: about the quoted flow.
+            if icmp[0] == 2 {
+                quoted_v6(pkt, l4 + 8, &mut p.flow)?;
+                count(&COUNTERS, C::IcmpTooBig as u32);
+            }
+        }
+        _ => {}
+    }
+    Some(p)
+}
+
+#[inline(always)]
+fn quoted_v6(pkt: Packet, at: usize, flow: &mut FlowKey) -> Option<()> {
+    let ip = unsafe { &*pkt.bytes::<IPV6_LEN>(at)? };
+    let ports = unsafe { &*pkt.bytes::<4>(at + IPV6_LEN)? };
+    if ip[0] >> 4 != 6 {
+        return None;
+    }
+    flow.proto = ip[6];
+    copy16(&mut flow.src, ip, 24);
+    copy16(&mut flow.dst, ip, 8);
+    flow.sport = be16(ports, 2);
+    flow.dport = be16(ports, 0);
+    Some(())
+}
+
+#[inline(always)]
+fn copy4(dst: &mut [u8; 16], src: &[u8], at: usize) {
+    dst[0] = src[at];
+    dst[1] = src[at + 1];
+    dst[2] = src[at + 2];
+    dst[3] = src[at + 3];
+}
+
+#[inline(always)]
+fn copy16(dst: &mut [u8; 16], src: &[u8], at: usize) {
+    let mut i = 0;
+    while i < 16 {
+        dst[i] = src[at + i];
+        i += 1;
+    }
+}
+
+/// Grows the headroom and writes Ether/IP/UDP(/GUE) in front of the inner IP packet (the
+/// inner Ether header is overwritten by the outer headers).
+#[inline(always)]
+fn encapsulate(ctx: &XdpContext, config: &DirectorConfig, backend: &Backend, p: &Parsed) -> Result<(), C> {
+    let inner_len = Packet::of(ctx).size() - ETH_LEN;
+    let gue_len = if config.variant == 0 { GUE_LEN } else { 0 };
+    let outer_ip_len = if backend.family == FAMILY_V4 { IPV4_LEN } else { IPV6_LEN };
+    let grow = outer_ip_len + UDP_LEN + gue_len;
+    // SAFETY: a helper call on this program's own context.
+    if unsafe { bpf_xdp_adjust_head(ctx.ctx, -(grow as i32)) } != 0 {
+        return Err(C::NoHeadroom);
+    }
+    let pkt = Packet::of(ctx);
+    let hash = flow_hash(&p.flow);
+    let udp_len = (UDP_LEN + gue_len + inner_len) as u16;
+    let inner_proto = if p.flow.family == FAMILY_V4 { 4u8 } else { 41u8 };
+    let ethertype = if backend.family == FAMILY_V4 { ETH_P_IPV4 } else { ETH_P_IPV6 };
+
+    let eth = unsafe { &mut *pkt.bytes::<ETH_LEN>(0).ok_or(C::NoHeadroom)? };
+    eth[..6].copy_from_slice(&config.next_hop_mac);
+    eth[6..12].copy_from_slice(&config.src_mac);
+    eth[12..14].copy_from_slice(&ethertype.to_be_bytes());
+
+    let l4 = if backend.family == FAMILY_V4 {
+        let ip = unsafe { &mut *pkt.bytes::<IPV4_LEN>(ETH_LEN).ok_or(C::NoHeadroom)? };
+        write_ipv4(ip, &config.src_v4, &backend.addr, IPV4_LEN as u16 + udp_len, p.id, p.tos);
+        ETH_LEN + IPV4_LEN
+    } else {
+        let ip = unsafe { &mut *pkt.bytes::<IPV6_LEN>(ETH_LEN).ok_or(C::NoHeadroom)? };
+        write_ipv6(ip, &config.src_v6, &backend.addr, udp_len, hash, p.tos);
+        ETH_LEN + IPV6_LEN
+    };
+    let udp = unsafe { &mut *pkt.bytes::<{ UDP_LEN + GUE_LEN }>(l4).ok_or(C::NoHeadroom)? };
+    udp[0..2].copy_from_slice(&outer_sport(hash).to_be_bytes());
+    udp[2..4].copy_from_slice(&config.gue_port.to_be_bytes());
+    udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
+    // Zero: allowed over IPv4, and over IPv6 for tunnels (RFC 6935/6936); the decap end
+    // strips the headers before any checksum check.
+    udp[6] = 0;
+    udp[7] = 0;
+    if gue_len != 0 {
+        // Variant 0, no control, hlen 0, proto, no flags.
+        udp[8] = 0;
+        udp[9] = inner_proto;
+        udp[10] = 0;
+        udp[11] = 0;
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn write_ipv4(ip: &mut [u8; IPV4_LEN], src: &[u8; 4], dst: &[u8; 16], total_len: u16, id: u16, tos: u8) {
+    ip[0] = 0x45;
+    ip[1] = tos;
+    ip[2..4].copy_from_slice(&total_len.to_be_bytes());
+    ip[4..6].copy_from_slice(&id.to_be_bytes());
+    // Don't fragment: the inner packet's sender does PMTU discovery through the VIP.
+    ip[6] = 0x40;
+    ip[7] = 0;
+    ip[8] = OUTER_TTL;
+    ip[9] = PROTO_UDP;
+    ip[12..16].copy_from_slice(src);
+    ip[16..20].copy_from_slice(&dst[..4]);
+    // The checksum from the values just written, with the checksum field counted as 0.
+    let word = |b: &[u8], i: usize| ((b[i] as u32) << 8) | b[i + 1] as u32;
+    let mut sum = (0x4500 | tos as u32) + total_len as u32 + id as u32 + 0x4000
+        + ((OUTER_TTL as u32) << 8 | PROTO_UDP as u32)
+        + word(src, 0) + word(src, 2) + word(dst, 0) + word(dst, 2);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+}
+
+#[inline(always)]
+fn write_ipv6(ip: &mut [u8; IPV6_LEN], src: &[u8; 16], dst: &[u8; 16], payload_len: u16, hash: u32, tclass: u8) {
+    // Version 6, the inner traffic class, the flow hash as flow label (RFC 6438).
+    let first = 6u32 << 28 | (tclass as u32) << 20 | (hash & 0xfffff);
+    ip[0..4].copy_from_slice(&first.to_be_bytes());
+    ip[4..6].copy_from_slice(&payload_len.to_be_bytes());
+    ip[6] = PROTO_UDP;
+    ip[7] = OUTER_TTL;
+    ip[8..24].copy_from_slice(src);
+    ip[24..40].copy_from_slice(dst);
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 4] = *b"GPL\0";
