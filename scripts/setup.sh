@@ -33,6 +33,9 @@ fi
 # filters (tcpdump depends on it too; tcpdump -ddd is the fallback).
 need_live=()
 command -v nft >/dev/null || need_live+=(nftables)
+# lb-xdp/tests/e2e.rs: curl is the client; ethtool turns off veth checksum offload.
+command -v curl >/dev/null || need_live+=(curl)
+command -v ethtool >/dev/null || need_live+=(ethtool)
 { dpkg -s libpcap0.8 >/dev/null 2>&1 || ldconfig -p | grep -q 'libpcap\.so\.0\.8'; } || need_live+=(libpcap0.8)
 if [ ${#need_live[@]} -gt 0 ]; then
     echo "setup: installing ${need_live[*]}"

@@ -1,6 +1,5 @@
 //! Interfaces and bpffs: the few facts lb-xdp reads from the system.
 use anyhow::{bail, Context as _, Result};
-use std::path::Path;
 
 /// An interface's index and MAC address.
 #[derive(Clone, Debug)]
@@ -11,22 +10,11 @@ pub struct Interface {
 }
 
 impl Interface {
+    /// Looked up with ioctls, so it sees the network namespace of the calling thread
+    /// (sysfs shows the namespace it was mounted in).
     pub fn lookup(name: &str) -> Result<Interface> {
-        let dir = Path::new("/sys/class/net").join(name);
-        if name.is_empty() || name.contains('/') || !dir.exists() {
-            bail!("no interface named '{name}'");
-        }
-        let read = |file: &str| {
-            std::fs::read_to_string(dir.join(file))
-                .with_context(|| format!("cannot read {}/{file}", dir.display()))
-                .map(|s| s.trim().to_string())
-        };
-        let index = read("ifindex")?.parse().context("bad ifindex")?;
-        let mac = read("address")?
-            .parse::<crate::config::Mac>()
-            .map_err(anyhow::Error::msg)?
-            .0;
-        Ok(Interface { name: name.to_string(), index, mac })
+        let iface = craft::live::Iface::lookup(name)?;
+        Ok(Interface { name: iface.name, index: iface.ifindex as u32, mac: iface.mac.0 })
     }
 }
 
@@ -56,4 +44,13 @@ pub fn explain(err: anyhow::Error) -> anyhow::Error {
         return err.context("lb-xdp needs root (or CAP_BPF and CAP_NET_ADMIN)");
     }
     err
+}
+
+/// Whether an XDP program is attached to the interface (as `ip link` reports it).
+pub fn has_xdp(iface: &str) -> bool {
+    std::process::Command::new("ip")
+        .args(["-o", "link", "show", "dev", iface])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(" xdp"))
+        .unwrap_or(false)
 }

@@ -1,0 +1,245 @@
+//! The `lb-xdp` command: run the director or the decap program on an interface, change a
+//! running director's backends, show counters.
+use anyhow::{bail, Context as _, Result};
+use aya::programs::XdpMode;
+use clap::{Parser, Subcommand, ValueEnum};
+use lb_xdp::config::Config;
+use lb_xdp::decap::{Decap, DecapMaps};
+use lb_xdp::director::{Director, DirectorMaps, VipId};
+use lb_xdp::maps::pin_dir;
+use lb_xdp::sys::{self, Interface};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "lb-xdp", about = "XDP GUE load balancer: director, decap, control")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the director on IF until interrupted: VIP traffic is encapsulated in GUE
+    /// toward its backends.
+    Director {
+        #[arg(long)]
+        iface: String,
+        /// The configuration (RON): VIPs, backends, outer addresses, next hop.
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value_t = Mode::Auto)]
+        mode: Mode,
+    },
+    /// Run the decap program on IF until interrupted: GUE on PORT loses its outer headers.
+    Decap {
+        #[arg(long)]
+        iface: String,
+        /// Send decapsulated packets to this interface instead of the stack.
+        #[arg(long)]
+        redirect: Option<String>,
+        #[arg(long, default_value_t = lb_xdp_common::DEFAULT_GUE_PORT)]
+        port: u16,
+        #[arg(long, value_enum, default_value_t = Mode::Auto)]
+        mode: Mode,
+    },
+    /// Attach a program that passes everything, until interrupted (veth delivers XDP_TX'd
+    /// and redirected frames only to a peer with an XDP program).
+    Pass {
+        #[arg(long)]
+        iface: String,
+        #[arg(long, value_enum, default_value_t = Mode::Auto)]
+        mode: Mode,
+    },
+    /// Change the backends of a running director.
+    Backend {
+        #[command(subcommand)]
+        action: BackendAction,
+    },
+    /// Counters of the director or decap program running on IF.
+    Stats {
+        #[arg(long)]
+        iface: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BackendAction {
+    /// Add a backend to a VIP (or change its weight).
+    Add {
+        #[arg(long)]
+        iface: String,
+        /// ADDR:PORT/tcp or ADDR:PORT/udp ([ADDR]:PORT for IPv6; port 0: any port).
+        #[arg(long)]
+        vip: VipId,
+        #[arg(long)]
+        backend: IpAddr,
+        #[arg(long, default_value_t = 1)]
+        weight: u32,
+    },
+    /// Remove a backend from a VIP.
+    Remove {
+        #[arg(long)]
+        iface: String,
+        #[arg(long)]
+        vip: VipId,
+        #[arg(long)]
+        backend: IpAddr,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    /// Native if the driver supports it, else generic.
+    Auto,
+    /// Native (driver) XDP.
+    Native,
+    /// Generic (skb) XDP.
+    Generic,
+}
+
+impl From<Mode> for XdpMode {
+    fn from(m: Mode) -> XdpMode {
+        match m {
+            Mode::Auto => XdpMode::Default,
+            Mode::Native => XdpMode::Driver,
+            Mode::Generic => XdpMode::Skb,
+        }
+    }
+}
+
+fn main() {
+    if let Err(err) = run(Cli::parse()) {
+        eprintln!("lb-xdp: {:#}", sys::explain(err));
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Director { iface, config, mode } => director(&iface, &config, mode.into()),
+        Command::Decap { iface, redirect, port, mode } => decap(&iface, redirect.as_deref(), port, mode.into()),
+        Command::Pass { iface, mode } => {
+            Interface::lookup(&iface)?;
+            let mut d = Decap::load()?;
+            d.attach_pass(&iface, mode.into())?;
+            println!("pass on {iface}; Ctrl-C to stop");
+            wait_for_signal()
+        }
+        Command::Backend { action } => {
+            match action {
+                BackendAction::Add { iface, vip, backend, weight } => {
+                    DirectorMaps::from_pins(&iface)?.add_backend(vip, backend, weight)?;
+                    println!("{backend} (weight {weight}) serves {vip} on {iface}");
+                }
+                BackendAction::Remove { iface, vip, backend } => {
+                    DirectorMaps::from_pins(&iface)?.remove_backend(vip, backend)?;
+                    println!("{backend} no longer serves {vip} on {iface}");
+                }
+            }
+            Ok(())
+        }
+        Command::Stats { iface } => stats(&iface),
+    }
+}
+
+fn director(iface: &str, config_path: &std::path::Path, mode: XdpMode) -> Result<()> {
+    let config = Config::load(config_path)?;
+    let ingress = Interface::lookup(iface)?;
+    let redirect = config.redirect.as_deref().map(Interface::lookup).transpose()?;
+    let mut director = Director::load()?;
+    director.maps.apply(&config, ingress.mac, redirect.as_ref().map(|r| r.index))?;
+    let pins = Pins::create(iface, |dir| director.maps.0.pin(dir))?;
+    director.attach(iface, mode)?;
+    let backends: usize = config.vips.iter().map(|v| v.backends.len()).sum();
+    println!(
+        "director on {iface}: {} VIPs, {backends} backends, GUE variant {} to port {}, maps in {}; Ctrl-C to stop",
+        config.vips.len(),
+        config.gue_variant,
+        config.gue_port,
+        pins.0.display()
+    );
+    wait_for_signal()
+}
+
+fn decap(iface: &str, redirect: Option<&str>, port: u16, mode: XdpMode) -> Result<()> {
+    Interface::lookup(iface)?;
+    let target = redirect.map(Interface::lookup).transpose()?;
+    let mut decap = Decap::load()?;
+    decap.maps.configure(port, target.as_ref())?;
+    let pins = Pins::create(iface, |dir| decap.maps.0.pin(dir))?;
+    decap.attach(iface, mode)?;
+    let to = redirect.map_or("the stack".to_string(), |r| r.to_string());
+    println!("decap on {iface}: GUE on port {port} to {to}, maps in {}; Ctrl-C to stop", pins.0.display());
+    wait_for_signal()
+}
+
+fn stats(iface: &str) -> Result<()> {
+    let dir = pin_dir(iface);
+    if dir.join("DECAP_COUNTERS").exists() {
+        println!("decap on {iface}");
+        for (name, n) in DecapMaps::from_pins(iface)?.counters()? {
+            println!("  {name:<14} {n}");
+        }
+        return Ok(());
+    }
+    let stats = DirectorMaps::from_pins(iface)?.stats()?;
+    println!("director on {iface}");
+    for (name, n) in &stats.counters {
+        println!("  {name:<14} {n}");
+    }
+    println!("VIPs");
+    for (vip, t) in &stats.vips {
+        println!("  {:<28} {:>10} packets {:>12} bytes", vip.to_string(), t.packets, t.bytes);
+    }
+    println!("backends");
+    for (addr, t) in &stats.backends {
+        println!("  {:<28} {:>10} packets {:>12} bytes", addr.to_string(), t.packets, t.bytes);
+    }
+    Ok(())
+}
+
+/// The pin directory of a running instance, removed when it stops.
+struct Pins(PathBuf);
+
+impl Pins {
+    fn create(iface: &str, pin: impl FnOnce(&std::path::Path) -> Result<()>) -> Result<Pins> {
+        sys::ensure_bpffs()?;
+        let dir = pin_dir(iface);
+        if dir.exists() {
+            if sys::has_xdp(iface) {
+                bail!("an XDP program already runs on {iface} (maps in {}); stop it first", dir.display());
+            }
+            // Left by an instance that was killed: its program is gone with its link.
+            std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove stale {}", dir.display()))?;
+        }
+        let pins = Pins(dir);
+        pin(&pins.0)?;
+        Ok(pins)
+    }
+}
+
+impl Drop for Pins {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Blocks until SIGINT or SIGTERM; returning lets destructors detach and unpin.
+fn wait_for_signal() -> Result<()> {
+    // SAFETY: plain signal-set manipulation on a zeroed sigset_t; the signals are blocked
+    // in this (only) thread so sigwait receives them instead of the default handler.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            bail!("cannot block SIGINT/SIGTERM");
+        }
+        let mut signal = 0;
+        libc::sigwait(&set, &mut signal);
+    }
+    println!("stopping: detaching and removing the pinned maps");
+    Ok(())
+}
