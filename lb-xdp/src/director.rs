@@ -4,12 +4,12 @@ use crate::config::{addr_bytes, family, Config};
 use crate::maglev::{self, Weighted};
 use crate::maps::Maps;
 use anyhow::{anyhow, bail, Context as _, Result};
-use aya::maps::{Array, DevMap, HashMap, MapData};
+use aya::maps::{Array, DevMap, MapData};
 use aya::programs::{Xdp, XdpMode};
 use aya::Ebpf;
 use lb_xdp_common::{
-    Backend, DirectorConfig, DirectorCounter, Traffic, VipBackends, VipKey, VipMeta, MAX_BACKENDS,
-    MAX_VIPS, MAX_VIP_BACKENDS, RING_SIZE, VIP_ADDRESS_MARK,
+    Backend, DirectorConfig, DirectorCounter, Traffic, VipBackends, VipKey, VipMeta, VipSlot,
+    MAX_BACKENDS, MAX_VIPS, MAX_VIP_BACKENDS, RING_SIZE, VIP_ADDRESS_MARK, VIP_PROBES, VIP_SLOTS,
 };
 use std::net::IpAddr;
 
@@ -52,7 +52,7 @@ pub struct VipId {
 
 impl VipId {
     fn key(&self) -> VipKey {
-        VipKey { addr: addr_bytes(self.addr), port: self.port, proto: self.proto, family: family(self.addr) }
+        VipKey::new(addr_bytes(self.addr), self.port, self.proto, family(self.addr))
     }
 }
 
@@ -138,11 +138,10 @@ impl DirectorMaps {
                 list.count += 1;
             }
             self.write_vip(num as u32, &VipBackends::default(), &list)?;
-            let mut vips = HashMap::<&mut MapData, VipKey, VipMeta>::try_from(self.0.get("VIPS"))?;
-            vips.insert(id.key(), VipMeta { vip_num: num as u32, flags: 0 }, 0)
+            self.insert_vip(id.key(), VipMeta { vip_num: num as u32, flags: 0 })
                 .with_context(|| format!("cannot add VIP {id}"))?;
-            let mark = VipKey { port: 0, proto: 0, ..id.key() };
-            vips.insert(mark, VipMeta { vip_num: u32::MAX, flags: VIP_ADDRESS_MARK }, 0)?;
+            let mark = VipKey::new(id.key().addr, 0, 0, id.key().family);
+            self.insert_vip(mark, VipMeta { vip_num: u32::MAX, flags: VIP_ADDRESS_MARK })?;
         }
         Ok(())
     }
@@ -215,24 +214,42 @@ impl DirectorMaps {
     }
 
     fn vips(&mut self) -> Result<Vec<(VipId, VipMeta)>> {
-        let vips = HashMap::<&mut MapData, VipKey, VipMeta>::try_from(self.0.get("VIPS"))?;
-        vips.iter()
-            .map(|entry| {
-                let (key, meta) = entry?;
-                if meta.flags & VIP_ADDRESS_MARK != 0 {
-                    return Ok(None);
-                }
+        let table = Array::<&mut MapData, VipSlot>::try_from(self.0.get("VIPS"))?;
+        let mut vips = Vec::new();
+        for slot in 0..VIP_SLOTS {
+            let VipSlot { key, meta } = table.get(&slot, 0)?;
+            if key.family != 0 && meta.flags & VIP_ADDRESS_MARK == 0 {
                 let addr = to_ip(&Backend { addr: key.addr, family: key.family, ..Backend::default() });
-                Ok(Some((VipId { addr, port: key.port, proto: key.proto }, meta)))
-            })
-            .filter_map(Result::transpose)
-            .collect()
+                vips.push((VipId { addr, port: key.port, proto: key.proto }, meta));
+            }
+        }
+        Ok(vips)
+    }
+
+    /// Puts a key in the first free slot of its probe run (or updates it in place).
+    fn insert_vip(&mut self, key: VipKey, meta: VipMeta) -> Result<()> {
+        let mut table = Array::<&mut MapData, VipSlot>::try_from(self.0.get("VIPS"))?;
+        for i in 0..VIP_PROBES {
+            let slot = (key.home() + i) & (VIP_SLOTS - 1);
+            let current = table.get(&slot, 0)?;
+            if current.key.family == 0 || current.key == key {
+                table.set(slot, VipSlot { key, meta }, 0)?;
+                return Ok(());
+            }
+        }
+        bail!("the VIP table has no free slot within {VIP_PROBES} of this VIP's home slot")
     }
 
     fn vip_num(&mut self, vip: VipId) -> Result<u32> {
-        let vips = HashMap::<&mut MapData, VipKey, VipMeta>::try_from(self.0.get("VIPS"))?;
-        let meta = vips.get(&vip.key(), 0).map_err(|_| anyhow!("the director has no VIP {vip}"))?;
-        Ok(meta.vip_num)
+        let key = vip.key();
+        let table = Array::<&mut MapData, VipSlot>::try_from(self.0.get("VIPS"))?;
+        for i in 0..VIP_PROBES {
+            let slot = table.get(&((key.home() + i) & (VIP_SLOTS - 1)), 0)?;
+            if slot.key == key {
+                return Ok(slot.meta.vip_num);
+            }
+        }
+        bail!("the director has no VIP {vip}")
     }
 
     fn vip_backends(&mut self, num: u32) -> Result<VipBackends> {

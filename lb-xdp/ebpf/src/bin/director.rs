@@ -16,20 +16,21 @@
 use aya_ebpf::{
     helpers::bpf_xdp_adjust_head,
     macros::{map, xdp},
-    maps::{Array, DevMap, HashMap, LruHashMap, PerCpuArray},
+    maps::{Array, DevMap, PerCpuArray},
     programs::XdpContext,
 };
 use lb_xdp_common::{
-    flow_hash, outer_sport, ring_slot, Backend, DirectorConfig, DirectorCounter as C, FlowKey,
-    FlowValue, Traffic, VipBackends, VipKey, VipMeta, FAMILY_V4, FAMILY_V6, MAX_BACKENDS,
-    MAX_FLOWS, MAX_VIPS, OUTER_TTL, VIP_ADDRESS_MARK, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, RING_SIZE,
+    flow_hash, outer_sport, ring_slot, Backend, DirectorConfig, DirectorCounter as C, FlowBucket,
+    FlowKey, Traffic, VipBackends, VipKey, VipMeta, VipSlot, FAMILY_V4, FAMILY_V6, FLOW_BUCKETS,
+    FLOW_WAYS, MAX_BACKENDS, MAX_VIPS, OUTER_TTL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP,
+    RING_SIZE, VIP_ADDRESS_MARK, VIP_PROBES, VIP_SLOTS,
 };
 use lb_xdp_ebpf::*;
 
 #[map]
 static CONFIG: Array<DirectorConfig> = Array::with_max_entries(1, 0);
 #[map]
-static VIPS: HashMap<VipKey, VipMeta> = HashMap::with_max_entries(2 * MAX_VIPS, 0);
+static VIPS: Array<VipSlot> = Array::with_max_entries(VIP_SLOTS, 0);
 #[map]
 static RING: Array<u32> = Array::with_max_entries(MAX_VIPS * RING_SIZE, 0);
 #[map]
@@ -37,7 +38,7 @@ static BACKENDS: Array<Backend> = Array::with_max_entries(MAX_BACKENDS, 0);
 #[map]
 static VIP_BACKENDS: Array<VipBackends> = Array::with_max_entries(MAX_VIPS, 0);
 #[map]
-static FLOWS: LruHashMap<FlowKey, FlowValue> = LruHashMap::with_max_entries(MAX_FLOWS, 0);
+static FLOWS: Array<FlowBucket> = Array::with_max_entries(FLOW_BUCKETS, 0);
 #[map]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(C::COUNT, 0);
 #[map]
@@ -86,22 +87,22 @@ fn try_director(ctx: &XdpContext) -> Result<u32, C> {
     };
     let Some(p) = parsed else { return Ok(XDP_PASS) };
     if p.cut {
-        let mark = VipKey { addr: p.flow.dst, port: 0, proto: 0, family: p.flow.family };
-        // SAFETY: only the presence is used.
-        if unsafe { VIPS.get(mark) }.is_some() {
+        let mark = VipKey::new(p.flow.dst, 0, 0, p.flow.family);
+        if find_vip(&mark).is_some() {
             return Err(C::Malformed);
         }
         return Ok(XDP_PASS);
     }
     let Some(vip) = lookup_vip(&p.flow) else { return Ok(XDP_PASS) };
-    let backend_num = pick_backend(&p, vip.vip_num)?;
+    let hash = flow_hash(&p.flow);
+    let backend_num = pick_backend(&p.flow, hash, vip.vip_num)?;
     let backend = BACKENDS.get(backend_num).ok_or(C::NoBackend)?;
     let config = CONFIG.get(0).ok_or(C::NoBackend)?;
 
     let frame_len = pkt.size() as u64;
     add_traffic(&VIP_TRAFFIC, vip.vip_num, frame_len);
     add_traffic(&BACKEND_TRAFFIC, backend_num, frame_len);
-    encapsulate(ctx, config, backend, &p)?;
+    encapsulate(ctx, config, backend, &p, hash)?;
     count(&COUNTERS, C::Encap as u32);
     if config.redirect != 0 {
         count(&COUNTERS, C::Redirect as u32);
@@ -111,39 +112,82 @@ fn try_director(ctx: &XdpContext) -> Result<u32, C> {
     Ok(XDP_TX)
 }
 
+/// The VIP serving a flow: the exact (address, port, protocol), else the protocol's
+/// any-port VIP on the address. Address marks are not VIPs.
 #[inline(always)]
 fn lookup_vip(flow: &FlowKey) -> Option<VipMeta> {
-    let mut key = VipKey { addr: flow.dst, port: flow.dport, proto: flow.proto, family: flow.family };
-    // SAFETY: the value is copied out at once.
-    let meta = match unsafe { VIPS.get(key) } {
-        Some(meta) => *meta,
-        None => {
-            key.port = 0;
-            *unsafe { VIPS.get(key) }?
-        }
+    let meta = match find_vip(&VipKey::new(flow.dst, flow.dport, flow.proto, flow.family)) {
+        Some(meta) => meta,
+        None => find_vip(&VipKey::new(flow.dst, 0, flow.proto, flow.family))?,
     };
     (meta.flags & VIP_ADDRESS_MARK == 0).then_some(meta)
 }
 
-/// The flow's backend: the one remembered in the LRU table while it is active, else the
-/// VIP's Maglev table's choice (remembered from now on).
+/// Probes the key's slots in the VIP table (an empty slot ends the run: nothing is deleted).
 #[inline(always)]
-fn pick_backend(p: &Parsed, vip_num: u32) -> Result<u32, C> {
-    // SAFETY: the value is copied out at once.
-    if let Some(remembered) = unsafe { FLOWS.get(p.flow) } {
-        let num = remembered.backend;
-        if BACKENDS.get(num).is_some_and(|b| b.active != 0) {
-            count(&COUNTERS, C::LruHit as u32);
-            return Ok(num);
+fn find_vip(key: &VipKey) -> Option<VipMeta> {
+    let home = key.home();
+    for i in 0..VIP_PROBES {
+        let slot = VIPS.get((home + i) & (VIP_SLOTS - 1))?;
+        if slot.key.family == 0 {
+            return None;
+        }
+        if slot.key.same(key) {
+            return Some(slot.meta);
+        }
+    }
+    None
+}
+
+/// The flow's backend: the one the connection table remembers while it is active, else
+/// the VIP's Maglev table's choice, remembered from now on.
+#[inline(always)]
+fn pick_backend(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<u32, C> {
+    let bucket = FLOWS.get_ptr_mut(hash & (FLOW_BUCKETS - 1)).ok_or(C::NoBackend)?;
+    // SAFETY: an array map value, valid for the program's run; racing writers on other
+    // CPUs can at worst make the tag disagree, which reads as a miss.
+    let ways = unsafe { &mut (*bucket).ways };
+    let tag_hash = (hash as u64) << 32;
+    let mut victim = FLOW_WAYS;
+    for (i, entry) in ways.iter_mut().enumerate() {
+        if entry.tag & !0xffff_ffff == tag_hash && entry.key.same(flow) {
+            let num = entry.tag as u32;
+            if BACKENDS.get(num).is_some_and(|b| b.active != 0) {
+                if entry.referenced == 0 {
+                    entry.referenced = 1;
+                }
+                count(&COUNTERS, C::LruHit as u32);
+                return Ok(num);
+            }
+            // Remembered for a backend since removed: re-hash, overwrite this entry.
+            victim = i;
+            break;
         }
     }
     count(&COUNTERS, C::LruMiss as u32);
-    let slot = vip_num * RING_SIZE + ring_slot(flow_hash(&p.flow));
+    let slot = vip_num * RING_SIZE + ring_slot(hash);
     let num = *RING.get(slot).ok_or(C::NoBackend)?;
     if !BACKENDS.get(num).is_some_and(|b| b.active != 0) {
         return Err(C::NoBackend);
     }
-    let _ = FLOWS.insert(p.flow, FlowValue { backend: num }, 0);
+    if victim == FLOW_WAYS {
+        // CLOCK: the first entry not used since the hand passed; clear marks on the way.
+        victim = (hash as usize >> 17) & (FLOW_WAYS - 1);
+        for (i, entry) in ways.iter_mut().enumerate() {
+            if entry.referenced == 0 {
+                victim = i;
+                break;
+            }
+            entry.referenced = 0;
+        }
+    }
+    if let Some(entry) = ways.get_mut(victim) {
+        entry.key = *flow;
+        entry.referenced = 1;
+        // The tag last: until it is written, readers see a mismatch.
+        // SAFETY: a valid, aligned pointer into the map value.
+        unsafe { core::ptr::write_volatile(&mut entry.tag, tag_hash | num as u64) };
+    }
     Ok(num)
 }
 
@@ -295,7 +339,7 @@ fn copy16(dst: &mut [u8; 16], src: &[u8], at: usize) {
 /// Grows the headroom and writes Ether/IP/UDP(/GUE) in front of the inner IP packet (the
 /// inner Ether header is overwritten by the outer headers).
 #[inline(always)]
-fn encapsulate(ctx: &XdpContext, config: &DirectorConfig, backend: &Backend, p: &Parsed) -> Result<(), C> {
+fn encapsulate(ctx: &XdpContext, config: &DirectorConfig, backend: &Backend, p: &Parsed, hash: u32) -> Result<(), C> {
     let inner_len = Packet::of(ctx).size() - ETH_LEN;
     let gue_len = if config.variant == 0 { GUE_LEN } else { 0 };
     let outer_ip_len = if backend.family == FAMILY_V4 { IPV4_LEN } else { IPV6_LEN };
@@ -305,7 +349,6 @@ fn encapsulate(ctx: &XdpContext, config: &DirectorConfig, backend: &Backend, p: 
         return Err(C::NoHeadroom);
     }
     let pkt = Packet::of(ctx);
-    let hash = flow_hash(&p.flow);
     let udp_len = (UDP_LEN + gue_len + inner_len) as u16;
     let inner_proto = if p.flow.family == FAMILY_V4 { 4u8 } else { 41u8 };
     let ethertype = if backend.family == FAMILY_V4 { ETH_P_IPV4 } else { ETH_P_IPV6 };
