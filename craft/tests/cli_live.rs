@@ -9,27 +9,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::netns::{privileged, Netns, VethPair};
+use common::lab::lab;
+use common::netns::{privileged, Netns};
 
 const CRAFT: &str = env!("CARGO_BIN_EXE_craft");
 const IP_A: &str = "10.203.0.1";
 const IP_B: &str = "10.203.0.2";
 /// On B's subnet, but nobody has it.
 const IP_NOBODY: &str = "10.203.0.77";
-
-struct Lab {
-    // Field order is drop order: the veth goes before the namespaces.
-    veth: VethPair,
-    a: Netns,
-    b: Netns,
-}
-
-fn lab() -> Lab {
-    let a = Netns::new("craft-ca");
-    let b = Netns::new("craft-cb");
-    let veth = VethPair::new(&a, &b).with_addrs(&format!("{IP_A}/24"), &format!("{IP_B}/24"));
-    Lab { veth, a, b }
-}
 
 /// A child process killed (and reaped) when dropped, so a failing test leaves none behind.
 struct Guard(Option<Child>);
@@ -91,7 +78,7 @@ fn sr_icmp_echo_l3_answered() {
     if !privileged("sr_icmp_echo_l3_answered") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-c", (IP_A, IP_B), None);
     let expr = format!("IP(dst='{IP_B}')/ICMP()");
     let out = craft_in(&lab.a, &["sr", &expr, "--timeout", "2"], Duration::from_secs(20));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
@@ -106,7 +93,6 @@ fn sr_icmp_echo_l3_answered() {
     let j: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     assert!(j["rtt_us"].as_u64().is_some(), "{j}");
     assert_eq!(j["reply"][2]["fields"]["type"], 0, "{j}");
-    drop(lab.veth);
 }
 
 #[test]
@@ -114,7 +100,7 @@ fn sr_unanswered_exits_1_within_timeout() {
     if !privileged("sr_unanswered_exits_1_within_timeout") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-c", (IP_A, IP_B), None);
     let expr = format!("IP(dst='{IP_NOBODY}')/ICMP()");
     let start = Instant::now();
     let out = craft_in(&lab.a, &["sr", &expr, "--timeout", "1"], Duration::from_secs(15));
@@ -125,7 +111,6 @@ fn sr_unanswered_exits_1_within_timeout() {
     assert!(stderr.contains("got 0 answers, remaining 1 packets"), "{stderr}");
     // ARP resolution (≤ 1 s) plus the 1 s timeout, plus process start-up.
     assert!(took < Duration::from_secs(6), "took {took:?}");
-    drop(lab.b);
 }
 
 #[test]
@@ -133,7 +118,7 @@ fn send_100_while_sniffing_writes_readable_pcap() {
     if !privileged("send_100_while_sniffing_writes_readable_pcap") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-c", (IP_A, IP_B), None);
     let dir = std::env::temp_dir().join(format!("craft-cli-live-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("sniff.pcap");
@@ -194,7 +179,7 @@ fn bad_interface_and_bad_filter_exit_2() {
     if !privileged("bad_interface_and_bad_filter_exit_2") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-c", (IP_A, IP_B), None);
     let t = Duration::from_secs(15);
     let check_in = |ns: &Netns, args: &[&str], want: &str| {
         let out = craft_in(ns, args, t);

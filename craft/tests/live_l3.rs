@@ -7,7 +7,8 @@ mod common;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::netns::{privileged, Netns, VethPair};
+use common::lab::lab;
+use common::netns::privileged;
 use craft::live::{self, SendOpts, SrOpts};
 use craft::prelude::*;
 
@@ -20,22 +21,6 @@ const IP6_B: &str = "fd00:c4b0::2";
 /// On the link, but nobody has it.
 const NOBODY: &str = "10.204.0.99";
 
-struct Lab {
-    // Field order is drop order: the veth goes before the namespaces.
-    veth: VethPair,
-    a: Netns,
-    _b: Netns,
-}
-
-fn lab() -> Lab {
-    let a = Netns::new("craft-la");
-    let b = Netns::new("craft-lb");
-    let veth = VethPair::new(&a, &b)
-        .with_v6(&format!("{IP6_A}/64"), &format!("{IP6_B}/64"))
-        .with_addrs(&format!("{IP_A}/24"), &format!("{IP_B}/24"));
-    Lab { veth, a, _b: b }
-}
-
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
@@ -45,8 +30,7 @@ fn sr1_ipv4_and_ipv6_echo() {
     if !privileged("sr1_ipv4_and_ipv6_echo") {
         return;
     }
-    let lab = lab();
-    let _ = &lab.veth;
+    let lab = lab("craft-l", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     lab.a.run(T, || {
         let req = Ip::new().dst(IP_B) / Icmp::echo_request(0x6161, 1) / b"craft l3".to_vec();
         let (reply, rtt) = live::sr1(req, Duration::from_secs(3)).unwrap().expect("no IPv4 echo reply");
@@ -68,8 +52,7 @@ fn sr_answered_unanswered_and_warning() {
     if !privileged("sr_answered_unanswered_and_warning") {
         return;
     }
-    let lab = lab();
-    let _ = &lab.veth;
+    let lab = lab("craft-l", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     lab.a.run(T, || {
         let pkts = vec![
             Ip::new().dst(IP_B) / Icmp::echo_request(0x7171, 1),

@@ -6,10 +6,10 @@
 mod common;
 
 use std::net::{IpAddr, UdpSocket};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::netns::{privileged, Netns, VethPair};
+use common::lab::{iface_in, lab, Lab};
+use common::netns::privileged;
 use craft::answers::answers;
 use craft::live::{fill_l3, neighbor_get, resolve_mac, route_get, Iface, RouteKind, SocketCache};
 use craft::prelude::*;
@@ -27,39 +27,16 @@ const NOBODY6: &str = "fd00:c4af::99";
 const FAR: &str = "198.51.100.7";
 const FAR6: &str = "2001:db8::7";
 
-struct Lab {
-    // Field order is drop order: the veth goes before the namespaces.
-    veth: VethPair,
-    a: Netns,
-    b: Netns,
-}
-
-fn sysctl(ns: &Netns, setting: &str) {
-    let out = Command::new("ip").args(["netns", "exec", &ns.name, "sysctl", "-qw", setting]).output().expect("sysctl");
-    assert!(out.status.success(), "sysctl {setting}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn lab() -> Lab {
-    let a = Netns::new("craft-ra");
-    let b = Netns::new("craft-rb");
-    let veth = VethPair::new(&a, &b);
-    sysctl(&a, &format!("net.ipv6.conf.{}.disable_ipv6=0", veth.a));
-    sysctl(&b, &format!("net.ipv6.conf.{}.disable_ipv6=0", veth.b));
-    let veth = veth.with_addrs(&format!("{IP_A}/24"), &format!("{IP_B}/24"));
-    a.exec(&["-6", "addr", "add", &format!("{IP6_A}/64"), "dev", &veth.a, "nodad"]);
-    b.exec(&["-6", "addr", "add", &format!("{IP6_B}/64"), "dev", &veth.b, "nodad"]);
-    a.exec(&["route", "add", "default", "via", IP_B]);
-    a.exec(&["-6", "route", "add", "default", "via", IP6_B]);
-    Lab { veth, a, b }
+/// The shared lab, A having default routes (IPv4 and IPv6) via B.
+fn routed_lab() -> Lab {
+    let lab = lab("craft-r", (IP_A, IP_B), Some((IP6_A, IP6_B)));
+    lab.a.exec(&["route", "add", "default", "via", IP_B]);
+    lab.a.exec(&["-6", "route", "add", "default", "via", IP6_B]);
+    lab
 }
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
-}
-
-fn iface_in(ns: &Netns, dev: &str) -> Iface {
-    let dev = dev.to_string();
-    ns.run(T, move || Iface::lookup(&dev)).expect("lookup")
 }
 
 fn ether(p: &Packet) -> &Ether {
@@ -74,7 +51,7 @@ fn route_get_direct_via_gateway_and_unroutable() {
     if !privileged("route_get_direct_via_gateway_and_unroutable") {
         return;
     }
-    let lab = lab();
+    let lab = routed_lab();
     let dev = lab.veth.a.clone();
     lab.a.run(T, move || {
         let me = Iface::lookup(&dev).unwrap();
@@ -120,8 +97,8 @@ fn neighbor_table_entries() {
     if !privileged("neighbor_table_entries") {
         return;
     }
-    let lab = lab();
-    let mac_b = iface_in(&lab.b, &lab.veth.b).mac;
+    let lab = routed_lab();
+    let mac_b = lab.mac_b;
     let dev = lab.veth.a.clone();
     let idx = iface_in(&lab.a, &dev).ifindex;
     assert_eq!(lab.a.run(T, move || neighbor_get(idx, ip(IP_B))).unwrap(), None);
@@ -157,7 +134,7 @@ fn resolve_mac_by_arp_and_nd() {
     if !privileged("resolve_mac_by_arp_and_nd") {
         return;
     }
-    let lab = lab();
+    let lab = routed_lab();
     let me = iface_in(&lab.a, &lab.veth.a);
     let peer = iface_in(&lab.b, &lab.veth.b);
     let (mac_a, mac_b) = (me.mac, peer.mac);
@@ -191,8 +168,8 @@ fn fill_l3_then_echo_reply() {
     if !privileged("fill_l3_then_echo_reply") {
         return;
     }
-    let lab = lab();
-    let mac_b = iface_in(&lab.b, &lab.veth.b).mac;
+    let lab = routed_lab();
+    let mac_b = lab.mac_b;
     let dev = lab.veth.a.clone();
     lab.a.run(T, move || {
         let me = Iface::lookup(&dev).unwrap();
@@ -241,7 +218,7 @@ fn unresolvable_neighbour_warns_within_timeout() {
     if !privileged("unresolvable_neighbour_warns_within_timeout") {
         return;
     }
-    let lab = lab();
+    let lab = routed_lab();
     let dev = lab.veth.a.clone();
     lab.a.run(T, move || {
         let t0 = Instant::now();
