@@ -15,8 +15,15 @@ use common::netns::{privileged, Netns};
 const CRAFT: &str = env!("CARGO_BIN_EXE_craft");
 const IP_A: &str = "10.203.0.1";
 const IP_B: &str = "10.203.0.2";
+const IP6_A: &str = "fd00:c4c1::1";
+const IP6_B: &str = "fd00:c4c1::2";
 /// On B's subnet, but nobody has it.
 const IP_NOBODY: &str = "10.203.0.77";
+/// B's addresses that A has no route to: only `--iface` gets packets there.
+const OFF_B: &str = "10.99.0.2";
+const OFF6_B: &str = "fd00:99::2";
+/// No route from A, and nobody has it.
+const OFF_NOBODY: &str = "10.98.0.1";
 
 /// A child process killed (and reaped) when dropped, so a failing test leaves none behind.
 struct Guard(Option<Child>);
@@ -92,7 +99,8 @@ fn sr_icmp_echo_l3_answered() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let j: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     assert!(j["rtt_us"].as_u64().is_some(), "{j}");
-    assert_eq!(j["reply"][2]["fields"]["type"], 0, "{j}");
+    // IP-level, as scapy's sr: IP / ICMP.
+    assert_eq!(j["reply"][1]["fields"]["type"], 0, "{j}");
 }
 
 #[test]
@@ -111,6 +119,36 @@ fn sr_unanswered_exits_1_within_timeout() {
     assert!(stderr.contains("got 0 answers, remaining 1 packets"), "{stderr}");
     // ARP resolution (≤ 1 s) plus the 1 s timeout, plus process start-up.
     assert!(took < Duration::from_secs(6), "took {took:?}");
+}
+
+#[test]
+fn sr_iface_off_route_fills_source_and_warns() {
+    if !privileged("sr_iface_off_route_fills_source_and_warns") {
+        return;
+    }
+    let lab = lab("craft-c", (IP_A, IP_B), Some((IP6_A, IP6_B)));
+    lab.b.exec(&["addr", "add", &format!("{OFF_B}/32"), "dev", &lab.veth.b]);
+    lab.b.exec(&["-6", "addr", "add", &format!("{OFF6_B}/128"), "dev", &lab.veth.b, "nodad"]);
+    let t = Duration::from_secs(20);
+    // The source comes from the interface (IPv4 and IPv6), so B's answer comes back.
+    for (expr, src, dst) in [
+        (format!("IP(dst='{OFF_B}')/ICMP()"), IP_A, OFF_B),
+        (format!("IPv6(dst='{OFF6_B}')/ICMPv6EchoRequest()"), IP6_A, OFF6_B),
+    ] {
+        let out = craft_in(&lab.a, &["sr", "--iface", &lab.veth.a, &expr, "--timeout", "2"], t);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{expr}: stdout: {stdout} stderr: {stderr}");
+        assert!(stdout.contains(&format!("{src} > {dst}")) && stdout.contains("==>"), "{expr}: {stdout}");
+        assert!(!stderr.contains("warning"), "{expr}: {stderr}");
+    }
+    // Nobody answers ARP for it: a clear warning, then the packet goes to broadcast.
+    let expr = format!("IP(dst='{OFF_NOBODY}')/ICMP()");
+    let out = craft_in(&lab.a, &["sr", "--iface", &lab.veth.a, &expr, "--timeout", "1"], t);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "stdout: {stdout} stderr: {stderr}");
+    assert!(stdout.contains(&format!("unanswered: IP {IP_A} > {OFF_NOBODY}")), "{stdout}");
+    let want = format!("craft: warning: could not resolve the MAC of {OFF_NOBODY} on {}", lab.veth.a);
+    assert!(stderr.contains(&want) && stderr.contains("sending to broadcast"), "{stderr}");
 }
 
 #[test]

@@ -178,7 +178,7 @@ fn fill_l3_then_echo_reply() {
         let v6 = Ipv6::new().dst(IP6_B) / Icmpv6EchoRequest::new().id(0x5252).seq(2) / b"craft fill_l3".to_vec();
         for req in [v4, v6] {
             let t0 = Instant::now();
-            let out = fill_l3(&req, Duration::from_secs(2)).unwrap();
+            let out = fill_l3(&req, None, Duration::from_secs(2)).unwrap();
             let took = t0.elapsed();
             assert!(out.warnings.is_empty(), "{:?}", out.warnings);
             assert_eq!(out.iface.name, dev);
@@ -202,14 +202,14 @@ fn fill_l3_then_echo_reply() {
             eprintln!("fill_l3 {:?}: {took:?}, echo reply after {:?}", out.route.dst, t0.elapsed());
         }
         // Behind the gateway: the frame goes to B's MAC.
-        let out = fill_l3(&(Ip::new().dst(FAR) / Icmp::echo_request(1, 1)), Duration::from_secs(2)).unwrap();
+        let out = fill_l3(&(Ip::new().dst(FAR) / Icmp::echo_request(1, 1)), None, Duration::from_secs(2)).unwrap();
         assert_eq!(out.route.gateway, Some(ip(IP_B)));
         assert_eq!(ether(&out.frame).dst, Some(mac_b));
         // A source already set is kept.
-        let out = fill_l3(&(Ip::new().src("10.203.0.5").dst(IP_B) / Icmp::new()), Duration::from_secs(2)).unwrap();
+        let out = fill_l3(&(Ip::new().src("10.203.0.5").dst(IP_B) / Icmp::new()), None, Duration::from_secs(2)).unwrap();
         assert!(matches!(&out.frame.layers[1], Layer::Ip(h) if h.src == Some("10.203.0.5".parse().unwrap())));
         // Not IP.
-        assert!(fill_l3(&Packet::from(Layer::from(Icmp::new())), Duration::from_secs(1)).is_err());
+        assert!(fill_l3(&Packet::from(Layer::from(Icmp::new())), None, Duration::from_secs(1)).is_err());
     });
 }
 
@@ -222,7 +222,7 @@ fn unresolvable_neighbour_warns_within_timeout() {
     let dev = lab.veth.a.clone();
     lab.a.run(T, move || {
         let t0 = Instant::now();
-        let out = fill_l3(&(Ip::new().dst(NOBODY) / Icmp::new()), Duration::from_secs(1)).unwrap();
+        let out = fill_l3(&(Ip::new().dst(NOBODY) / Icmp::new()), None, Duration::from_secs(1)).unwrap();
         let took = t0.elapsed();
         assert_eq!(
             out.warnings,
@@ -236,7 +236,7 @@ fn unresolvable_neighbour_warns_within_timeout() {
         let got = resolve_mac(&me, ip(NOBODY6), ip(IP6_A), Duration::from_millis(500)).unwrap();
         assert_eq!(got, None);
         assert!(t0.elapsed() < Duration::from_millis(900), "{:?}", t0.elapsed());
-        let out = fill_l3(&(Ipv6::new().dst(NOBODY6) / Icmpv6EchoRequest::new()), Duration::from_millis(300)).unwrap();
+        let out = fill_l3(&(Ipv6::new().dst(NOBODY6) / Icmpv6EchoRequest::new()), None, Duration::from_millis(300)).unwrap();
         assert_eq!(
             out.warnings,
             vec![format!(

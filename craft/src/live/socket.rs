@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use super::sys::{self, TpacketStats};
-use super::{Iface, Result};
+use super::{cancelled, CancelFlag, Iface, Result, CANCEL_CHECK};
 
 /// How a packet socket is set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,7 +105,10 @@ impl PacketSocket {
         // Protocol 0 at first: no frames are queued until bind names the interface.
         let fd = sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0).map_err(|e| {
             if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) {
-                io::Error::new(io::ErrorKind::PermissionDenied, "opening a packet socket needs root or CAP_NET_RAW")
+                io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("opening a packet socket on '{name}': permission denied (needs root or CAP_NET_RAW)"),
+                )
             } else {
                 io::Error::new(e.kind(), format!("opening a packet socket: {e}"))
             }
@@ -229,6 +232,27 @@ impl PacketSocket {
                     buf.clear();
                     return Err(ctx("poll", &self.iface.name, e));
                 }
+            }
+        }
+    }
+
+    /// [`PacketSocket::recv`] that also gives up, with Ok(None), once `cancel` is set: it
+    /// looks at the flag at least every [`CANCEL_CHECK`] while it waits.
+    pub fn recv_or_cancel(&self, buf: &mut Vec<u8>, deadline: Instant, cancel: Option<&CancelFlag>) -> Result<Option<RecvMeta>> {
+        if cancel.is_none() {
+            return self.recv(buf, deadline);
+        }
+        loop {
+            if cancelled(cancel) {
+                buf.clear();
+                return Ok(None);
+            }
+            let step = (Instant::now() + CANCEL_CHECK).min(deadline);
+            if let Some(m) = self.recv(buf, step)? {
+                return Ok(Some(m));
+            }
+            if step >= deadline {
+                return Ok(None);
             }
         }
     }
