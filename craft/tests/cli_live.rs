@@ -80,6 +80,18 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Ctrl-C `craft` (SIGINT; `ip netns exec` execs it, so the child is craft itself) after
+/// `after`: its output and how long it took to exit after the signal.
+fn interrupt(g: Guard, after: Duration) -> (Output, Duration) {
+    std::thread::sleep(after);
+    let pid = g.0.as_ref().unwrap().id() as libc::pid_t;
+    // SAFETY: kill(2) on our own child, which the guard has not reaped yet.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let t0 = Instant::now();
+    let out = g.wait(Duration::from_secs(10));
+    (out, t0.elapsed())
+}
+
 #[test]
 fn sr_icmp_echo_l3_answered() {
     if !privileged("sr_icmp_echo_l3_answered") {
@@ -149,6 +161,42 @@ fn sr_iface_off_route_fills_source_and_warns() {
     assert!(stdout.contains(&format!("unanswered: IP {IP_A} > {OFF_NOBODY}")), "{stdout}");
     let want = format!("craft: warning: could not resolve the MAC of {OFF_NOBODY} on {}", lab.veth.a);
     assert!(stderr.contains(&want) && stderr.contains("sending to broadcast"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_stops_sr_sniff_and_send_with_what_they_have() {
+    if !privileged("ctrl_c_stops_sr_sniff_and_send_with_what_they_have") {
+        return;
+    }
+    let lab = lab("craft-c", (IP_A, IP_B), None);
+    // A MAC for the address nobody has, so nothing waits for ARP: its request goes out at once.
+    lab.a.exec(&["neigh", "add", IP_NOBODY, "lladdr", "02:00:00:00:00:77", "dev", &lab.veth.a, "nud", "permanent"]);
+    let expr = format!("IP(dst=['{IP_B}', '{IP_NOBODY}'])/ICMP()");
+    let sr = spawn_in(&lab.a, &["sr", &expr, "--timeout", "60"]);
+    let (out, took) = interrupt(sr, Duration::from_millis(1500));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(130), "stdout: {stdout} stderr: {stderr}");
+    assert!(took < Duration::from_secs(1), "exited {took:?} after SIGINT");
+    assert!(stdout.contains(&format!("IP {IP_A} > {IP_B} / ICMP echo-request 0 ==> IP {IP_B} > {IP_A}")), "{stdout}");
+    assert!(stdout.contains(&format!("unanswered: IP {IP_A} > {IP_NOBODY}")), "{stdout}");
+    assert!(stderr.contains("got 1 answers, remaining 1 packets"), "{stderr}");
+
+    // No count, no timeout: only Ctrl-C ends it.
+    let sniff = spawn_in(&lab.b, &["sniff", "--iface", &lab.veth.b]);
+    let (out, took) = interrupt(sniff, Duration::from_millis(500));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(took < Duration::from_secs(1), "exited {took:?} after SIGINT");
+    assert!(stderr.contains("packets captured, 0 dropped by the kernel"), "{stderr}");
+
+    // Would take 10 000 s.
+    let send = spawn_in(&lab.a, &["send", &format!("IP(dst='{IP_B}')/ICMP()"), "--count", "1000000", "--rate", "100"]);
+    let (out, took) = interrupt(send, Duration::from_millis(500));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(took < Duration::from_secs(1), "exited {took:?} after SIGINT");
+    let sent: usize = stderr.strip_prefix("sent ").and_then(|r| r.split(' ').next()?.parse().ok()).unwrap_or(0);
+    assert!((1..1000).contains(&sent), "{stderr}");
 }
 
 #[test]
