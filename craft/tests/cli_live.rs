@@ -286,3 +286,42 @@ fn bad_interface_and_bad_filter_exit_2() {
     lab.b.exec(&["link", "set", &lab.veth.b, "down"]);
     check_in(&lab.b, &["sniff", "--iface", &lab.veth.b, "--count", "1"], "is down");
 }
+
+#[test]
+fn without_cap_net_raw_one_clear_line_and_exit_2() {
+    if !privileged("without_cap_net_raw_one_clear_line_and_exit_2") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    // A copy nobody can run: the target directory need not be readable by others.
+    let dir = std::env::temp_dir().join(format!("craft-noroot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("craft");
+    std::fs::copy(CRAFT, &bin).unwrap();
+    for p in [&dir, &bin] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // Nothing is sent: opening the packet socket fails first.
+    for args in [
+        &["sniff", "--iface", "lo", "--count", "1"][..],
+        &["send", "--iface", "lo", "Ether()/IP(dst='127.0.0.1')/ICMP()"],
+        &["send", "IP(dst='127.0.0.1')/ICMP()"],
+        &["sr", "IP(dst='127.0.0.1')/ICMP()", "--timeout", "1"],
+    ] {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+            .arg(&bin)
+            .args(args)
+            .output()
+            .expect("setpriv (util-linux)");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            err,
+            "craft: opening a packet socket on 'lo': permission denied (needs root or CAP_NET_RAW)\n",
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
