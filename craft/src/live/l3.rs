@@ -143,8 +143,5 @@ pub fn sr(iface: Option<&str>, pkts: &[Packet], opts: &SrOpts) -> Result<L3SrRes
 pub fn sr1(iface: Option<&str>, pkt: Packet, timeout: Duration) -> Result<Option<(Packet, Duration)>> {
     let opts = SrOpts { timeout, ..SrOpts::default() };
     let r = sr(iface, std::slice::from_ref(&pkt), &opts)?;
-    Ok(r.answered.into_iter().next().map(|a| {
-        let rtt = a.rtt();
-        (a.reply, rtt)
-    }))
+    Ok(r.answered.into_iter().next().map(Answer::into_reply_rtt))
 }

@@ -22,6 +22,7 @@ mod sr;
 mod l3;
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -112,20 +113,13 @@ impl Iface {
         let fd = sys::socket(libc::AF_INET, libc::SOCK_DGRAM, 0)
             .or_else(|_| sys::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0))?;
         let mut req = sys::IfReq::new(name)?;
-        if let Err(e) = req.ioctl(&fd, libc::SIOCGIFINDEX) {
-            return Err(if e.raw_os_error() == Some(libc::ENODEV) {
-                io::Error::new(io::ErrorKind::NotFound, format!("no such interface '{name}'"))
-            } else {
-                io::Error::new(e.kind(), format!("interface '{name}': {e}"))
-            });
-        }
+        if_ioctl(&mut req, &fd, libc::SIOCGIFINDEX, name)?;
         let ifindex = req.ifindex();
-        let ctx = |e: io::Error| io::Error::new(e.kind(), format!("interface '{name}': {e}"));
-        req.ioctl(&fd, libc::SIOCGIFHWADDR).map_err(ctx)?;
+        if_ioctl(&mut req, &fd, libc::SIOCGIFHWADDR, name)?;
         let mac = Mac(req.hwaddr());
-        req.ioctl(&fd, libc::SIOCGIFMTU).map_err(ctx)?;
+        if_ioctl(&mut req, &fd, libc::SIOCGIFMTU, name)?;
         let mtu = req.mtu().max(0) as u32;
-        req.ioctl(&fd, libc::SIOCGIFFLAGS).map_err(ctx)?;
+        if_ioctl(&mut req, &fd, libc::SIOCGIFFLAGS, name)?;
         let flags = req.flags();
         Ok(Iface {
             name: name.to_string(),
@@ -150,7 +144,24 @@ impl Iface {
         if self.up {
             Ok(())
         } else {
-            Err(io::Error::new(io::ErrorKind::NotConnected, format!("interface '{}' is down", self.name)))
+            Err(down(&self.name))
         }
     }
+}
+
+/// An SIOCGIF* ioctl for interface `name`, its errors worded for users: "no such interface
+/// 'x'" (ENODEV), else "interface 'x': ...".
+pub(crate) fn if_ioctl(req: &mut sys::IfReq, fd: &OwnedFd, op: libc::c_ulong, name: &str) -> Result<()> {
+    req.ioctl(fd, op).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ENODEV) {
+            io::Error::new(io::ErrorKind::NotFound, format!("no such interface '{name}'"))
+        } else {
+            io::Error::new(e.kind(), format!("interface '{name}': {e}"))
+        }
+    })
+}
+
+/// "interface 'x' is down".
+pub(crate) fn down(name: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, format!("interface '{name}' is down"))
 }

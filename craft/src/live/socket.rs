@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
-use super::sys::{self, TpacketStats};
-use super::{cancelled, CancelFlag, Iface, Result, CANCEL_CHECK};
+use super::sys::{self, realtime_ns, TpacketStats};
+use super::{cancelled, down, if_ioctl, CancelFlag, Iface, Result, CANCEL_CHECK};
 
 /// How a packet socket is set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -156,19 +156,13 @@ impl PacketSocket {
     fn still_current(&self) -> Result<bool> {
         let name = self.iface.name.as_str();
         let mut req = sys::IfReq::new(name)?;
-        if let Err(e) = req.ioctl(&self.fd, libc::SIOCGIFINDEX) {
-            return Err(if e.raw_os_error() == Some(libc::ENODEV) {
-                io::Error::new(io::ErrorKind::NotFound, format!("no such interface '{name}'"))
-            } else {
-                io::Error::new(e.kind(), format!("interface '{name}': {e}"))
-            });
-        }
+        if_ioctl(&mut req, &self.fd, libc::SIOCGIFINDEX, name)?;
         if req.ifindex() != self.iface.ifindex {
             return Ok(false);
         }
-        req.ioctl(&self.fd, libc::SIOCGIFFLAGS).map_err(|e| io::Error::new(e.kind(), format!("interface '{name}': {e}")))?;
+        if_ioctl(&mut req, &self.fd, libc::SIOCGIFFLAGS, name)?;
         if req.flags() & libc::IFF_UP as u16 == 0 {
-            return Err(io::Error::new(io::ErrorKind::NotConnected, format!("interface '{name}' is down")));
+            return Err(down(name));
         }
         Ok(true)
     }
@@ -304,10 +298,6 @@ impl PacketSocket {
     pub fn drop_count(&self) -> Result<u64> {
         Ok(self.stats()?.drops)
     }
-}
-
-fn realtime_ns() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
 type Key = (u64, String, SocketOptions);

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
+use super::sys::realtime_ns;
 use super::{cancelled, filter, sleep_until, CancelFlag, PacketSocket, Result, SocketCache, SocketOptions};
 use crate::answers::{answers, match_key, reply_keys, MatchKey};
 use crate::packet::{Layer, LayerKind, Packet};
@@ -111,6 +112,12 @@ impl Answer {
     /// Round-trip time: reply timestamp minus send time.
     pub fn rtt(&self) -> Duration {
         Duration::from_nanos(self.recv_ns.saturating_sub(self.sent_ns))
+    }
+
+    /// The reply and the round-trip time (what srp1 and sr1 return).
+    pub fn into_reply_rtt(self) -> (Packet, Duration) {
+        let rtt = self.rtt();
+        (self.reply, rtt)
     }
 }
 
@@ -224,10 +231,7 @@ pub fn srp(iface: &str, pkts: &[Packet], opts: &SrOpts) -> Result<SrResult> {
 pub fn srp1(iface: &str, pkt: Packet, timeout: Duration) -> Result<Option<(Packet, Duration)>> {
     let opts = SrOpts { timeout, ..SrOpts::default() };
     let r = srp(iface, std::slice::from_ref(&pkt), &opts)?;
-    Ok(r.answered.into_iter().next().map(|a| {
-        let rtt = a.rtt();
-        (a.reply, rtt)
-    }))
+    Ok(r.answered.into_iter().next().map(Answer::into_reply_rtt))
 }
 
 /// [`srp`] with an [`Observer`].
@@ -358,9 +362,4 @@ fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
     answered.sort_by_key(|a| (a.index, a.recv_ns));
     let unanswered = requests.iter().zip(&n_answers).filter(|(_, &n)| n == 0).map(|(p, _)| p.clone()).collect();
     Ok(SrResult { answered, unanswered, received })
-}
-
-/// CLOCK_REALTIME in nanoseconds, the clock the kernel stamps received frames with.
-pub(crate) fn realtime_ns() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }

@@ -169,6 +169,12 @@ fn warn(warnings: &[String]) {
 // ---------------------------------------------------------------------------------------
 // send
 
+/// Seconds since `t0` and packets per second for `n` packets sent since then.
+fn rate(n: usize, t0: Instant) -> (f64, f64) {
+    let el = t0.elapsed().as_secs_f64();
+    (el, if el > 0.0 { n as f64 / el } else { 0.0 })
+}
+
 /// Run `send` while a progress line on stderr (a tty only) shows `progress` every 200 ms.
 fn with_progress<T>(total: usize, progress: &AtomicUsize, send: impl FnOnce() -> T) -> T {
     if !io::stderr().is_terminal() {
@@ -177,8 +183,7 @@ fn with_progress<T>(total: usize, progress: &AtomicUsize, send: impl FnOnce() ->
     let t0 = Instant::now();
     let draw = || {
         let sent = progress.load(Ordering::Relaxed);
-        let el = t0.elapsed().as_secs_f64();
-        let rate = if el > 0.0 { sent as f64 / el } else { 0.0 };
+        let (_, rate) = rate(sent, t0);
         eprint!("\r\x1b[Ksent {sent}/{total} packets, {rate:.0} pps");
     };
     let (done, wait) = mpsc::channel::<()>();
@@ -219,8 +224,7 @@ pub fn send(a: SendArgs) -> Result<ExitCode, String> {
         }),
     })
     .map_err(|e| e.to_string())?;
-    let el = t0.elapsed().as_secs_f64();
-    let rate = if el > 0.0 { sent as f64 / el } else { 0.0 };
+    let (el, rate) = rate(sent, t0);
     eprintln!("sent {sent} packets in {el:.3} s ({rate:.0} pps)");
     Ok(exit_code(&cancel, 0))
 }
