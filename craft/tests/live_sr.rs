@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::lab::{lab, Lab};
 use common::netns::privileged;
-use craft::live::{self, Direction, SendOpts, SniffOpts, Sniffer, SrOpts};
+use craft::live::{self, CancelFlag, Direction, SendOpts, SniffOpts, Sniffer, SrOpts};
 use craft::prelude::*;
 
 const T: Duration = Duration::from_secs(30);
@@ -96,6 +96,48 @@ fn udp_to_closed_port_gets_port_unreachable() {
     lab.a.run(T, move || {
         let (r, _) = live::srp1(&dev, req, WAIT).unwrap().expect("no port unreachable");
         assert_eq!(icmp_type_code(&r), Some((3, 3)), "{r:?}");
+    });
+}
+
+#[test]
+fn cancel_flag_stops_srp_sendp_and_sniff_with_what_they_have() {
+    if !privileged("cancel_flag_stops_srp_sendp_and_sniff_with_what_they_have") {
+        return;
+    }
+    let lab = lab("craft-s", (IP_A, IP_B), Some((IP6_A, IP6_B)));
+    let dev = lab.veth.a.clone();
+    let ping = |dst: &str| to_b(&lab) / Ip::new().src(IP_A).dst(dst) / Icmp::echo_request(0x78, 1);
+    // 10.202.0.99 is nobody's: B (not a router) drops it.
+    let (answered, dropped) = (ping(IP_B), ping("10.202.0.99"));
+    lab.a.run(T, move || {
+        let after = |ms| {
+            let flag = CancelFlag::new();
+            let f = flag.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(ms));
+                f.cancel();
+            });
+            flag
+        };
+        let t0 = Instant::now();
+        let opts = SrOpts { timeout: Duration::from_secs(30), cancel: Some(after(300)), ..SrOpts::default() };
+        let r = live::srp(&dev, &[answered, dropped.clone()], &opts).unwrap();
+        let took = t0.elapsed();
+        assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(600), "took {took:?}");
+        assert_eq!(r.answered.iter().map(|a| a.index).collect::<Vec<_>>(), [0], "{r:?}");
+        assert_eq!(r.unanswered, vec![dropped.clone()]);
+
+        // 10 000 s of sending, stopped after 300 ms with what was sent.
+        let t0 = Instant::now();
+        let opts = SendOpts { count: 100_000, inter: Some(Duration::from_millis(100)), cancel: Some(after(300)), ..SendOpts::default() };
+        let sent = live::sendp(&dev, &[dropped], opts).unwrap().sent;
+        assert!(t0.elapsed() < Duration::from_millis(600) && (3..=5).contains(&sent), "{sent} in {:?}", t0.elapsed());
+
+        // No count, no timeout: the flag ends it.
+        let t0 = Instant::now();
+        let s = live::sniff(&dev, SniffOpts { cancel: Some(after(200)), ..SniffOpts::default() }).unwrap();
+        assert!(t0.elapsed() < Duration::from_millis(500), "{:?}", t0.elapsed());
+        assert_eq!(s.packets.len(), s.seen);
     });
 }
 
