@@ -139,8 +139,8 @@ fn sr_iface_off_route_fills_source_and_warns() {
         return;
     }
     let lab = lab("craft-c", (IP_A, IP_B), Some((IP6_A, IP6_B)));
-    lab.b.exec(&["addr", "add", &format!("{OFF_B}/32"), "dev", &lab.veth.b]);
-    lab.b.exec(&["-6", "addr", "add", &format!("{OFF6_B}/128"), "dev", &lab.veth.b, "nodad"]);
+    lab.add_to_b(&format!("{OFF_B}/32"));
+    lab.add_to_b(&format!("{OFF6_B}/128"));
     let t = Duration::from_secs(20);
     // The source comes from the interface (IPv4 and IPv6), so B's answer comes back.
     for (expr, src, dst) in [

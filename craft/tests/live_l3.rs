@@ -90,8 +90,8 @@ fn sr1_out_of_a_given_interface() {
         return;
     }
     let lab = lab("craft-l", (IP_A, IP_B), Some((IP6_A, IP6_B)));
-    lab.b.exec(&["addr", "add", &format!("{OFF_B}/32"), "dev", &lab.veth.b]);
-    lab.b.exec(&["-6", "addr", "add", &format!("{OFF6_B}/128"), "dev", &lab.veth.b, "nodad"]);
+    lab.add_to_b(&format!("{OFF_B}/32"));
+    lab.add_to_b(&format!("{OFF6_B}/128"));
     let dev = lab.veth.a.clone();
     lab.a.run(T, move || {
         let v4 = Ip::new().dst(OFF_B) / Icmp::echo_request(0x6363, 1);

@@ -35,6 +35,18 @@ pub fn lab(prefix: &str, v4: (&str, &str), v6: Option<(&str, &str)>) -> Lab {
     Lab { veth, a, b, mac_a, mac_b }
 }
 
+impl Lab {
+    /// One more address (CIDR) on B's end, usable at once (IPv6: no duplicate address
+    /// detection).
+    pub fn add_to_b(&self, cidr: &str) {
+        let mut args = vec!["addr", "add", cidr, "dev", self.veth.b.as_str()];
+        if cidr.contains(':') {
+            args.push("nodad");
+        }
+        self.b.exec(&args);
+    }
+}
+
 /// Interface `dev` of namespace `ns`, as craft sees it there.
 pub fn iface_in(ns: &Netns, dev: &str) -> Iface {
     let dev = dev.to_string();
