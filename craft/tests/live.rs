@@ -8,6 +8,7 @@ use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::lab::lab;
 use common::netns::{privileged, Netns, VethPair};
 use craft::live::{Iface, PacketSocket, PktType, SocketCache, SocketOptions};
 use craft::prelude::*;
@@ -15,31 +16,13 @@ use craft::prelude::*;
 const T: Duration = Duration::from_secs(20);
 const TEST_TYPE: u16 = 0x88b5;
 
-struct Lab {
-    // Field order is drop order: the veth goes before the namespaces.
-    veth: VethPair,
-    a: Netns,
-    b: Netns,
-}
-
 const IP_A: &str = "10.201.0.1";
 const IP_B: &str = "10.201.0.2";
 
-fn lab() -> Lab {
-    let a = Netns::new("craft-ta");
-    let b = Netns::new("craft-tb");
-    let veth = VethPair::new(&a, &b).with_addrs(&format!("{IP_A}/24"), &format!("{IP_B}/24"));
-    Lab { veth, a, b }
-}
 
 fn open_in(ns: &Netns, dev: &str, opts: SocketOptions) -> PacketSocket {
     let dev = dev.to_string();
     ns.run(T, move || PacketSocket::open_with(&dev, opts)).expect("open packet socket")
-}
-
-fn mac_in(ns: &Netns, dev: &str) -> Mac {
-    let dev = dev.to_string();
-    ns.run(T, move || Iface::lookup(&dev)).expect("lookup").mac
 }
 
 fn test_frame(dst: Mac, src: Mac, ethertype: u16, tag: u32) -> Vec<u8> {
@@ -57,8 +40,8 @@ fn icmp_echo_gets_kernel_reply() {
     if !privileged("icmp_echo_gets_kernel_reply") {
         return;
     }
-    let lab = lab();
-    let peer = mac_in(&lab.b, &lab.veth.b);
+    let lab = lab("craft-t", (IP_A, IP_B), None);
+    let peer = lab.mac_b;
     let dev = lab.veth.a.clone();
     lab.a.run(T, move || {
         let sock = PacketSocket::open(&dev).unwrap();
@@ -97,8 +80,8 @@ fn ignore_outgoing_hides_this_hosts_frames() {
     if !privileged("ignore_outgoing_hides_this_hosts_frames") {
         return;
     }
-    let lab = lab();
-    let peer = mac_in(&lab.b, &lab.veth.b);
+    let lab = lab("craft-t", (IP_A, IP_B), None);
+    let peer = lab.mac_b;
     let quiet = open_in(&lab.a, &lab.veth.a, SocketOptions::default());
     let all = open_in(&lab.a, &lab.veth.a, SocketOptions { ignore_outgoing: false, ..SocketOptions::default() });
     let sender = open_in(&lab.a, &lab.veth.a, SocketOptions::default());
@@ -130,7 +113,7 @@ fn recv_times_out_at_the_deadline() {
     if !privileged("recv_times_out_at_the_deadline") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-t", (IP_A, IP_B), None);
     let sock = open_in(&lab.a, &lab.veth.a, SocketOptions::default());
     sock.attach_filter(&[libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0 }]).unwrap(); // ret #0
     let mut buf = vec![1, 2, 3];
@@ -150,7 +133,7 @@ fn send_batch_reaches_filtered_peer() {
     if !privileged("send_batch_reaches_filtered_peer") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-t", (IP_A, IP_B), None);
     let tx = open_in(&lab.a, &lab.veth.a, SocketOptions::default());
     let rx = open_in(&lab.b, &lab.veth.b, SocketOptions::default());
     let peer = rx.iface().mac;
@@ -246,7 +229,7 @@ fn cache_reuses_sockets() {
     if !privileged("cache_reuses_sockets") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-t", (IP_A, IP_B), None);
     let dev = lab.veth.a.clone();
     lab.a.run(T, move || {
         let cache = SocketCache::new();

@@ -7,7 +7,8 @@ mod common;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::netns::{privileged, Netns, VethPair};
+use common::lab::lab;
+use common::netns::privileged;
 use craft::live::{self, SendOpts, SrOpts};
 use craft::prelude::*;
 
@@ -19,22 +20,9 @@ const IP6_A: &str = "fd00:c4b0::1";
 const IP6_B: &str = "fd00:c4b0::2";
 /// On the link, but nobody has it.
 const NOBODY: &str = "10.204.0.99";
-
-struct Lab {
-    // Field order is drop order: the veth goes before the namespaces.
-    veth: VethPair,
-    a: Netns,
-    _b: Netns,
-}
-
-fn lab() -> Lab {
-    let a = Netns::new("craft-la");
-    let b = Netns::new("craft-lb");
-    let veth = VethPair::new(&a, &b)
-        .with_v6(&format!("{IP6_A}/64"), &format!("{IP6_B}/64"))
-        .with_addrs(&format!("{IP_A}/24"), &format!("{IP_B}/24"));
-    Lab { veth, a, _b: b }
-}
+/// B's addresses that A has no route to.
+const OFF_B: &str = "10.99.4.2";
+const OFF6_B: &str = "fd00:99:4::2";
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -45,18 +33,17 @@ fn sr1_ipv4_and_ipv6_echo() {
     if !privileged("sr1_ipv4_and_ipv6_echo") {
         return;
     }
-    let lab = lab();
-    let _ = &lab.veth;
+    let lab = lab("craft-l", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     lab.a.run(T, || {
         let req = Ip::new().dst(IP_B) / Icmp::echo_request(0x6161, 1) / b"craft l3".to_vec();
-        let (reply, rtt) = live::sr1(req, Duration::from_secs(3)).unwrap().expect("no IPv4 echo reply");
+        let (reply, rtt) = live::sr1(None, req, Duration::from_secs(3)).unwrap().expect("no IPv4 echo reply");
         let Some(Layer::Ip(h)) = reply.layers.first() else { panic!("not IP first: {reply:?}") };
         assert_eq!((h.src.map(IpAddr::V4), IpAddr::V4(h.dst)), (Some(ip(IP_B)), ip(IP_A)), "{reply:?}");
         assert!(reply.find(LayerKind::Icmp).is_some(), "{reply:?}");
         assert!(rtt < Duration::from_secs(3));
 
         let req = Ipv6::new().dst(IP6_B) / Icmpv6EchoRequest::new().id(0x6262).seq(2);
-        let (reply, _) = live::sr1(req, Duration::from_secs(3)).unwrap().expect("no IPv6 echo reply");
+        let (reply, _) = live::sr1(None, req, Duration::from_secs(3)).unwrap().expect("no IPv6 echo reply");
         let Some(Layer::Ipv6(h)) = reply.layers.first() else { panic!("not IPv6 first: {reply:?}") };
         assert_eq!((h.src.map(IpAddr::V6), IpAddr::V6(h.dst)), (Some(ip(IP6_B)), ip(IP6_A)), "{reply:?}");
         assert!(reply.find(LayerKind::Icmpv6EchoReply).is_some(), "{reply:?}");
@@ -68,8 +55,7 @@ fn sr_answered_unanswered_and_warning() {
     if !privileged("sr_answered_unanswered_and_warning") {
         return;
     }
-    let lab = lab();
-    let _ = &lab.veth;
+    let lab = lab("craft-l", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     lab.a.run(T, || {
         let pkts = vec![
             Ip::new().dst(IP_B) / Icmp::echo_request(0x7171, 1),
@@ -77,7 +63,7 @@ fn sr_answered_unanswered_and_warning() {
             Ipv6::new().dst(IP6_B) / Icmpv6EchoRequest::new().id(0x7272).seq(3),
         ];
         let opts = SrOpts { timeout: Duration::from_secs(1), ..SrOpts::default() };
-        let r = live::sr(&pkts, &opts).unwrap();
+        let r = live::sr(None, &pkts, &opts).unwrap();
         assert_eq!(r.answered.len(), 2, "{r:?}");
         assert_eq!(r.answered.iter().map(|a| a.index).collect::<Vec<_>>(), vec![0, 2]);
         for a in &r.answered {
@@ -93,8 +79,35 @@ fn sr_answered_unanswered_and_warning() {
             r.warnings
         );
 
-        let rep = live::send(&pkts[..1], SendOpts { count: 2, ..SendOpts::default() }).unwrap();
+        let rep = live::send(None, &pkts[..1], SendOpts { count: 2, ..SendOpts::default() }).unwrap();
         assert_eq!(rep.sent, 2, "{rep:?}");
+    });
+}
+
+#[test]
+fn sr1_out_of_a_given_interface() {
+    if !privileged("sr1_out_of_a_given_interface") {
+        return;
+    }
+    let lab = lab("craft-l", (IP_A, IP_B), Some((IP6_A, IP6_B)));
+    lab.add_to_b(&format!("{OFF_B}/32"));
+    lab.add_to_b(&format!("{OFF6_B}/128"));
+    let dev = lab.veth.a.clone();
+    lab.a.run(T, move || {
+        let v4 = Ip::new().dst(OFF_B) / Icmp::echo_request(0x6363, 1);
+        let v6 = Ipv6::new().dst(OFF6_B) / Icmpv6EchoRequest::new().id(0x6464).seq(1);
+        for (req, src, dst) in [(v4, IP_A, OFF_B), (v6, IP6_A, OFF6_B)] {
+            // Routed, there is no way there; out of the interface, the source is its address.
+            let e = live::sr1(None, req.clone(), Duration::from_millis(200)).unwrap_err();
+            assert!(e.to_string().contains("no route"), "{e}");
+            let (reply, _) = live::sr1(Some(&dev), req, Duration::from_secs(3)).unwrap().expect("no answer");
+            let (from, to) = match reply.layers.first() {
+                Some(Layer::Ip(h)) => (h.src.map(IpAddr::V4), IpAddr::V4(h.dst)),
+                Some(Layer::Ipv6(h)) => (h.src.map(IpAddr::V6), IpAddr::V6(h.dst)),
+                _ => panic!("not IP first: {reply:?}"),
+            };
+            assert_eq!((from, to), (Some(ip(dst)), ip(src)), "{reply:?}");
+        }
     });
 }
 
@@ -102,11 +115,11 @@ fn sr_answered_unanswered_and_warning() {
 fn non_ip_packet_is_an_error() {
     // No traffic: the check comes before any routing or sending.
     let pkts = vec![Ip::new().dst("10.204.0.2") / Icmp::new(), Ether::new() / Ip::new().dst("10.204.0.2") / Icmp::new()];
-    let e = live::sr(&pkts, &SrOpts::default()).unwrap_err();
+    let e = live::sr(None, &pkts, &SrOpts::default()).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
     assert!(e.to_string().contains("packet 1"), "{e}");
-    let e = live::send(&pkts[1..], SendOpts::default()).unwrap_err();
+    let e = live::send(None, &pkts[1..], SendOpts::default()).unwrap_err();
     assert!(e.to_string().contains("packet 0"), "{e}");
-    let e = live::sr1(pkts[1].clone(), Duration::from_millis(100)).unwrap_err();
+    let e = live::sr1(None, pkts[1].clone(), Duration::from_millis(100)).unwrap_err();
     assert!(e.to_string().contains("packet 0"), "{e}");
 }

@@ -6,10 +6,10 @@
 mod common;
 
 use std::net::{IpAddr, UdpSocket};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::netns::{privileged, Netns, VethPair};
+use common::lab::{iface_in, lab, Lab};
+use common::netns::privileged;
 use craft::answers::answers;
 use craft::live::{fill_l3, neighbor_get, resolve_mac, route_get, Iface, RouteKind, SocketCache};
 use craft::prelude::*;
@@ -27,39 +27,16 @@ const NOBODY6: &str = "fd00:c4af::99";
 const FAR: &str = "198.51.100.7";
 const FAR6: &str = "2001:db8::7";
 
-struct Lab {
-    // Field order is drop order: the veth goes before the namespaces.
-    veth: VethPair,
-    a: Netns,
-    b: Netns,
-}
-
-fn sysctl(ns: &Netns, setting: &str) {
-    let out = Command::new("ip").args(["netns", "exec", &ns.name, "sysctl", "-qw", setting]).output().expect("sysctl");
-    assert!(out.status.success(), "sysctl {setting}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn lab() -> Lab {
-    let a = Netns::new("craft-ra");
-    let b = Netns::new("craft-rb");
-    let veth = VethPair::new(&a, &b);
-    sysctl(&a, &format!("net.ipv6.conf.{}.disable_ipv6=0", veth.a));
-    sysctl(&b, &format!("net.ipv6.conf.{}.disable_ipv6=0", veth.b));
-    let veth = veth.with_addrs(&format!("{IP_A}/24"), &format!("{IP_B}/24"));
-    a.exec(&["-6", "addr", "add", &format!("{IP6_A}/64"), "dev", &veth.a, "nodad"]);
-    b.exec(&["-6", "addr", "add", &format!("{IP6_B}/64"), "dev", &veth.b, "nodad"]);
-    a.exec(&["route", "add", "default", "via", IP_B]);
-    a.exec(&["-6", "route", "add", "default", "via", IP6_B]);
-    Lab { veth, a, b }
+/// The shared lab, A having default routes (IPv4 and IPv6) via B.
+fn routed_lab() -> Lab {
+    let lab = lab("craft-r", (IP_A, IP_B), Some((IP6_A, IP6_B)));
+    lab.a.exec(&["route", "add", "default", "via", IP_B]);
+    lab.a.exec(&["-6", "route", "add", "default", "via", IP6_B]);
+    lab
 }
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
-}
-
-fn iface_in(ns: &Netns, dev: &str) -> Iface {
-    let dev = dev.to_string();
-    ns.run(T, move || Iface::lookup(&dev)).expect("lookup")
 }
 
 fn ether(p: &Packet) -> &Ether {
@@ -74,7 +51,7 @@ fn route_get_direct_via_gateway_and_unroutable() {
     if !privileged("route_get_direct_via_gateway_and_unroutable") {
         return;
     }
-    let lab = lab();
+    let lab = routed_lab();
     let dev = lab.veth.a.clone();
     lab.a.run(T, move || {
         let me = Iface::lookup(&dev).unwrap();
@@ -120,8 +97,8 @@ fn neighbor_table_entries() {
     if !privileged("neighbor_table_entries") {
         return;
     }
-    let lab = lab();
-    let mac_b = iface_in(&lab.b, &lab.veth.b).mac;
+    let lab = routed_lab();
+    let mac_b = lab.mac_b;
     let dev = lab.veth.a.clone();
     let idx = iface_in(&lab.a, &dev).ifindex;
     assert_eq!(lab.a.run(T, move || neighbor_get(idx, ip(IP_B))).unwrap(), None);
@@ -157,7 +134,7 @@ fn resolve_mac_by_arp_and_nd() {
     if !privileged("resolve_mac_by_arp_and_nd") {
         return;
     }
-    let lab = lab();
+    let lab = routed_lab();
     let me = iface_in(&lab.a, &lab.veth.a);
     let peer = iface_in(&lab.b, &lab.veth.b);
     let (mac_a, mac_b) = (me.mac, peer.mac);
@@ -191,8 +168,8 @@ fn fill_l3_then_echo_reply() {
     if !privileged("fill_l3_then_echo_reply") {
         return;
     }
-    let lab = lab();
-    let mac_b = iface_in(&lab.b, &lab.veth.b).mac;
+    let lab = routed_lab();
+    let mac_b = lab.mac_b;
     let dev = lab.veth.a.clone();
     lab.a.run(T, move || {
         let me = Iface::lookup(&dev).unwrap();
@@ -201,7 +178,7 @@ fn fill_l3_then_echo_reply() {
         let v6 = Ipv6::new().dst(IP6_B) / Icmpv6EchoRequest::new().id(0x5252).seq(2) / b"craft fill_l3".to_vec();
         for req in [v4, v6] {
             let t0 = Instant::now();
-            let out = fill_l3(&req, Duration::from_secs(2)).unwrap();
+            let out = fill_l3(&req, None, Duration::from_secs(2)).unwrap();
             let took = t0.elapsed();
             assert!(out.warnings.is_empty(), "{:?}", out.warnings);
             assert_eq!(out.iface.name, dev);
@@ -225,14 +202,14 @@ fn fill_l3_then_echo_reply() {
             eprintln!("fill_l3 {:?}: {took:?}, echo reply after {:?}", out.route.dst, t0.elapsed());
         }
         // Behind the gateway: the frame goes to B's MAC.
-        let out = fill_l3(&(Ip::new().dst(FAR) / Icmp::echo_request(1, 1)), Duration::from_secs(2)).unwrap();
+        let out = fill_l3(&(Ip::new().dst(FAR) / Icmp::echo_request(1, 1)), None, Duration::from_secs(2)).unwrap();
         assert_eq!(out.route.gateway, Some(ip(IP_B)));
         assert_eq!(ether(&out.frame).dst, Some(mac_b));
         // A source already set is kept.
-        let out = fill_l3(&(Ip::new().src("10.203.0.5").dst(IP_B) / Icmp::new()), Duration::from_secs(2)).unwrap();
+        let out = fill_l3(&(Ip::new().src("10.203.0.5").dst(IP_B) / Icmp::new()), None, Duration::from_secs(2)).unwrap();
         assert!(matches!(&out.frame.layers[1], Layer::Ip(h) if h.src == Some("10.203.0.5".parse().unwrap())));
         // Not IP.
-        assert!(fill_l3(&Packet::from(Layer::from(Icmp::new())), Duration::from_secs(1)).is_err());
+        assert!(fill_l3(&Packet::from(Layer::from(Icmp::new())), None, Duration::from_secs(1)).is_err());
     });
 }
 
@@ -241,11 +218,11 @@ fn unresolvable_neighbour_warns_within_timeout() {
     if !privileged("unresolvable_neighbour_warns_within_timeout") {
         return;
     }
-    let lab = lab();
+    let lab = routed_lab();
     let dev = lab.veth.a.clone();
     lab.a.run(T, move || {
         let t0 = Instant::now();
-        let out = fill_l3(&(Ip::new().dst(NOBODY) / Icmp::new()), Duration::from_secs(1)).unwrap();
+        let out = fill_l3(&(Ip::new().dst(NOBODY) / Icmp::new()), None, Duration::from_secs(1)).unwrap();
         let took = t0.elapsed();
         assert_eq!(
             out.warnings,
@@ -259,7 +236,7 @@ fn unresolvable_neighbour_warns_within_timeout() {
         let got = resolve_mac(&me, ip(NOBODY6), ip(IP6_A), Duration::from_millis(500)).unwrap();
         assert_eq!(got, None);
         assert!(t0.elapsed() < Duration::from_millis(900), "{:?}", t0.elapsed());
-        let out = fill_l3(&(Ipv6::new().dst(NOBODY6) / Icmpv6EchoRequest::new()), Duration::from_millis(300)).unwrap();
+        let out = fill_l3(&(Ipv6::new().dst(NOBODY6) / Icmpv6EchoRequest::new()), None, Duration::from_millis(300)).unwrap();
         assert_eq!(
             out.warnings,
             vec![format!(

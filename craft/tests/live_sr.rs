@@ -10,42 +10,18 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::netns::{privileged, Netns, VethPair};
-use craft::live::{self, Direction, Iface, SendOpts, SniffOpts, Sniffer, SrOpts};
+use common::lab::{lab, Lab};
+use common::netns::privileged;
+use craft::live::{self, CancelFlag, Direction, SendOpts, SniffOpts, Sniffer, SrOpts};
 use craft::prelude::*;
 
 const T: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(2);
 
-struct Lab {
-    // Field order is drop order: the veth goes before the namespaces.
-    veth: VethPair,
-    a: Netns,
-    b: Netns,
-    mac_a: Mac,
-    mac_b: Mac,
-}
-
 const IP_A: &str = "10.202.0.1";
 const IP_B: &str = "10.202.0.2";
 const IP6_A: &str = "fd00:202::1";
 const IP6_B: &str = "fd00:202::2";
-
-fn lab() -> Lab {
-    let a = Netns::new("craft-sa");
-    let b = Netns::new("craft-sb");
-    let veth = VethPair::new(&a, &b)
-        .with_v6(&format!("{IP6_A}/64"), &format!("{IP6_B}/64"))
-        .with_addrs(&format!("{IP_A}/24"), &format!("{IP_B}/24"));
-    let mac_a = mac_in(&a, &veth.a);
-    let mac_b = mac_in(&b, &veth.b);
-    Lab { veth, a, b, mac_a, mac_b }
-}
-
-fn mac_in(ns: &Netns, dev: &str) -> Mac {
-    let dev = dev.to_string();
-    ns.run(T, move || Iface::lookup(&dev)).expect("lookup").mac
-}
 
 fn to_b(lab: &Lab) -> Ether {
     Ether::new().dst(lab.mac_b).src(lab.mac_a)
@@ -74,7 +50,7 @@ fn srp1_icmp_echo_v4_and_v6() {
     if !privileged("srp1_icmp_echo_v4_and_v6") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-s", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     let dev = lab.veth.a.clone();
     let v4 = to_b(&lab) / Ip::new().src(IP_A).dst(IP_B) / Icmp::echo_request(0x1234, 1) / b"craft srp1".to_vec();
     // Unset Ether src: filled in with A's MAC.
@@ -96,7 +72,7 @@ fn tcp_syn_gets_syn_ack_or_rst() {
     if !privileged("tcp_syn_gets_syn_ack_or_rst") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-s", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     let listener: TcpListener = lab.b.run(T, || TcpListener::bind((IP_B, 8080)).expect("bind in B"));
     let dev = lab.veth.a.clone();
     let (open, closed) = (syn(&lab, 40001, 8080), syn(&lab, 40002, 8081));
@@ -114,7 +90,7 @@ fn udp_to_closed_port_gets_port_unreachable() {
     if !privileged("udp_to_closed_port_gets_port_unreachable") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-s", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     let dev = lab.veth.a.clone();
     let req = to_b(&lab) / Ip::new().src(IP_A).dst(IP_B) / Udp::new().sport(40100).dport(9) / b"hello".to_vec();
     lab.a.run(T, move || {
@@ -124,11 +100,53 @@ fn udp_to_closed_port_gets_port_unreachable() {
 }
 
 #[test]
+fn cancel_flag_stops_srp_sendp_and_sniff_with_what_they_have() {
+    if !privileged("cancel_flag_stops_srp_sendp_and_sniff_with_what_they_have") {
+        return;
+    }
+    let lab = lab("craft-s", (IP_A, IP_B), Some((IP6_A, IP6_B)));
+    let dev = lab.veth.a.clone();
+    let ping = |dst: &str| to_b(&lab) / Ip::new().src(IP_A).dst(dst) / Icmp::echo_request(0x78, 1);
+    // 10.202.0.99 is nobody's: B (not a router) drops it.
+    let (answered, dropped) = (ping(IP_B), ping("10.202.0.99"));
+    lab.a.run(T, move || {
+        let after = |ms| {
+            let flag = CancelFlag::new();
+            let f = flag.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(ms));
+                f.cancel();
+            });
+            flag
+        };
+        let t0 = Instant::now();
+        let opts = SrOpts { timeout: Duration::from_secs(30), cancel: Some(after(300)), ..SrOpts::default() };
+        let r = live::srp(&dev, &[answered, dropped.clone()], &opts).unwrap();
+        let took = t0.elapsed();
+        assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(600), "took {took:?}");
+        assert_eq!(r.answered.iter().map(|a| a.index).collect::<Vec<_>>(), [0], "{r:?}");
+        assert_eq!(r.unanswered, vec![dropped.clone()]);
+
+        // 10 000 s of sending, stopped after 300 ms with what was sent.
+        let t0 = Instant::now();
+        let opts = SendOpts { count: 100_000, inter: Some(Duration::from_millis(100)), cancel: Some(after(300)), ..SendOpts::default() };
+        let sent = live::sendp(&dev, &[dropped], opts).unwrap().sent;
+        assert!(t0.elapsed() < Duration::from_millis(600) && (3..=5).contains(&sent), "{sent} in {:?}", t0.elapsed());
+
+        // No count, no timeout: the flag ends it.
+        let t0 = Instant::now();
+        let s = live::sniff(&dev, SniffOpts { cancel: Some(after(200)), ..SniffOpts::default() }).unwrap();
+        assert!(t0.elapsed() < Duration::from_millis(500), "{:?}", t0.elapsed());
+        assert_eq!(s.packets.len(), s.seen);
+    });
+}
+
+#[test]
 fn srp_two_answered_one_unanswered_within_timeout() {
     if !privileged("srp_two_answered_one_unanswered_within_timeout") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-s", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     let dev = lab.veth.a.clone();
     let ping = |dst: &str, seq| to_b(&lab) / Ip::new().src(IP_A).dst(dst) / Icmp::echo_request(0x77, seq);
     // 10.202.0.99 is nobody's: B (not a router) drops it.
@@ -168,7 +186,7 @@ fn arp_who_has_gets_is_at() {
     if !privileged("arp_who_has_gets_is_at") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-s", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     let dev = lab.veth.a.clone();
     let who_has = Ether::new().dst("ff:ff:ff:ff:ff:ff").src(lab.mac_a)
         / Arp::new().hwsrc(lab.mac_a).psrc(IP_A).pdst(IP_B);
@@ -187,7 +205,7 @@ fn sniff_with_filter_count_and_timeout() {
     if !privileged("sniff_with_filter_count_and_timeout") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-s", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     let dev_b = lab.veth.b.clone();
     let (ready_tx, ready_rx) = mpsc::channel();
     let capture = lab.b.spawn(move || {
@@ -275,7 +293,7 @@ fn nft_reject_gives_admin_prohibited() {
         }
         return eprintln!("skipping nft_reject_gives_admin_prohibited: nft is missing");
     }
-    let lab = lab();
+    let lab = lab("craft-s", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     lab.b.cmd("nft", &["add table inet filter"]).unwrap();
     lab.b.cmd("nft", &["add chain inet filter input { type filter hook input priority 0 ; }"]).unwrap();
     lab.b.cmd("nft", &["add rule inet filter input tcp dport 81 reject with icmpx type admin-prohibited"]).unwrap();
@@ -292,7 +310,7 @@ fn srp1_round_trip_and_sendp_rate() {
     if !privileged("srp1_round_trip_and_sendp_rate") {
         return;
     }
-    let lab = lab();
+    let lab = lab("craft-s", (IP_A, IP_B), Some((IP6_A, IP6_B)));
     let dev = lab.veth.a.clone();
     let ping = to_b(&lab) / Ip::new().src(IP_A).dst(IP_B) / Icmp::echo_request(0x55, 0);
     let blast: Vec<Packet> = (0..64u8).map(|i| to_b(&lab).r#type(0x88b5) / vec![i; 46]).collect();

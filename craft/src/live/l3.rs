@@ -2,15 +2,17 @@
 //!
 //! Each packet (which must start with IP or IPv6) is routed with [`fill_l3`]: the source
 //! address comes from the route, the Ethernet header from the egress interface and the next
-//! hop (an unresolved MAC means broadcast and a warning). Packets are then grouped by egress
-//! interface and sent with [`sendp`] / [`srp`], one interface after the other; every group of
-//! one [`sr`] call waits until one shared monotonic deadline. Requests and replies come back
-//! at the IP level, without their Ethernet header, as with scapy's `sr`.
+//! hop (an unresolved MAC means broadcast and a warning). Given an interface (scapy's
+//! `iface=`), every packet leaves by it instead (see [`fill_l3`]). Packets are then grouped by
+//! egress interface and sent with [`sendp`] / [`srp`], one interface after the other; every
+//! group of one [`sr`] call waits until one shared monotonic deadline. Requests and replies
+//! come back at the IP level, without their Ethernet header, as with scapy's `sr`.
 
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::{fill_l3, sendp, srp, Answer, Result, SendOpts, SrOpts};
+use super::route::fill_l3_cancellable;
+use super::{sendp, srp, Answer, CancelFlag, Result, SendOpts, SrOpts};
 use crate::packet::{Layer, Packet};
 
 /// What [`send`] did.
@@ -29,6 +31,8 @@ pub struct L3SrResult {
     pub answered: Vec<Answer>,
     /// The requests nothing answered (IP level, source filled), in the order given.
     pub unanswered: Vec<Packet>,
+    /// Frames received during the call, answers or not, all interfaces together.
+    pub received: usize,
     /// What did not go as planned (e.g. a MAC that could not be resolved).
     pub warnings: Vec<String>,
 }
@@ -48,8 +52,15 @@ struct Group {
     index: Vec<usize>,
 }
 
-/// Check every packet starts with IP / IPv6, route them and group them by interface.
-fn route_all(pkts: &[Packet], resolve: Duration, warnings: &mut Vec<String>) -> Result<Vec<Group>> {
+/// Check every packet starts with IP / IPv6, route them (out of `iface` when given) and
+/// group them by interface.
+fn route_all(
+    iface: Option<&str>,
+    pkts: &[Packet],
+    resolve: Duration,
+    cancel: Option<&CancelFlag>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Group>> {
     for (i, p) in pkts.iter().enumerate() {
         if !matches!(p.layers.first(), Some(Layer::Ip(_) | Layer::Ipv6(_))) {
             return Err(io::Error::new(
@@ -60,7 +71,7 @@ fn route_all(pkts: &[Packet], resolve: Duration, warnings: &mut Vec<String>) -> 
     }
     let mut groups: Vec<Group> = Vec::new();
     for (i, p) in pkts.iter().enumerate() {
-        let f = fill_l3(p, resolve).map_err(|e| io::Error::new(e.kind(), format!("packet {i}: {e}")))?;
+        let f = fill_l3_cancellable(p, iface, resolve, cancel).map_err(|e| io::Error::new(e.kind(), format!("packet {i}: {e}")))?;
         warnings.extend(f.warnings);
         match groups.iter_mut().find(|g| g.iface == f.iface.name) {
             Some(g) => {
@@ -81,25 +92,28 @@ fn strip_ether(mut p: Packet) -> Packet {
     p
 }
 
-/// Send IP / IPv6 packets, each routed as the kernel would, `opts.count` times over.
-pub fn send(pkts: &[Packet], opts: SendOpts) -> Result<L3SendReport> {
+/// Send IP / IPv6 packets, each routed as the kernel would (or out of `iface`),
+/// `opts.count` times over.
+pub fn send(iface: Option<&str>, pkts: &[Packet], opts: SendOpts) -> Result<L3SendReport> {
     let mut report = L3SendReport::default();
-    let groups = route_all(pkts, SEND_RESOLVE, &mut report.warnings)?;
+    let groups = route_all(iface, pkts, SEND_RESOLVE, opts.cancel.as_ref(), &mut report.warnings)?;
     for g in &groups {
-        report.sent += sendp(&g.iface, &g.frames, opts)?.sent;
+        report.sent += sendp(&g.iface, &g.frames, opts.clone())?.sent;
     }
     Ok(report)
 }
 
-/// Send IP / IPv6 packets, each routed as the kernel would, and collect their answers.
-pub fn sr(pkts: &[Packet], opts: &SrOpts) -> Result<L3SrResult> {
+/// Send IP / IPv6 packets, each routed as the kernel would (or out of `iface`), and collect
+/// their answers.
+pub fn sr(iface: Option<&str>, pkts: &[Packet], opts: &SrOpts) -> Result<L3SrResult> {
     let mut out = L3SrResult::default();
-    let groups = route_all(pkts, resolve_time(opts.timeout), &mut out.warnings)?;
+    let groups = route_all(iface, pkts, resolve_time(opts.timeout), opts.cancel.as_ref(), &mut out.warnings)?;
     let deadline = Instant::now() + opts.timeout;
     let mut unanswered: Vec<(usize, Packet)> = Vec::new();
     for g in &groups {
         let o = SrOpts { timeout: deadline.saturating_duration_since(Instant::now()), ..opts.clone() };
         let r = srp(&g.iface, &g.frames, &o)?;
+        out.received += r.received;
         let mut answered_here = vec![false; g.frames.len()];
         for a in r.answered {
             answered_here[a.index] = true;
@@ -124,13 +138,10 @@ pub fn sr(pkts: &[Packet], opts: &SrOpts) -> Result<L3SrResult> {
     Ok(out)
 }
 
-/// Send one IP / IPv6 packet, wait `timeout` at most for its first answer: the IP-level
-/// reply and the round-trip time.
-pub fn sr1(pkt: Packet, timeout: Duration) -> Result<Option<(Packet, Duration)>> {
+/// Send one IP / IPv6 packet (routed, or out of `iface`), wait `timeout` at most for its
+/// first answer: the IP-level reply and the round-trip time.
+pub fn sr1(iface: Option<&str>, pkt: Packet, timeout: Duration) -> Result<Option<(Packet, Duration)>> {
     let opts = SrOpts { timeout, ..SrOpts::default() };
-    let r = sr(std::slice::from_ref(&pkt), &opts)?;
-    Ok(r.answered.into_iter().next().map(|a| {
-        let rtt = a.rtt();
-        (a.reply, rtt)
-    }))
+    let r = sr(iface, std::slice::from_ref(&pkt), &opts)?;
+    Ok(r.answered.into_iter().next().map(Answer::into_reply_rtt))
 }

@@ -1,7 +1,8 @@
 //! Routing for L3 sending, as scapy does it: the egress interface and source address from the
 //! kernel's routing table, the next hop's MAC from the neighbour table or by ARP / ND.
 //!
-//! * [`route_get`]: RTM_GETROUTE for one destination (IPv4 or IPv6).
+//! * [`route_get`]: RTM_GETROUTE for one destination (IPv4 or IPv6); [`route_get_via`]: the
+//!   same out of a given interface.
 //! * [`neighbor_get`]: a usable entry of the kernel's neighbour table.
 //! * [`resolve_mac`]: neighbour table, else an ARP who-has / ND neighbor solicitation sent on
 //!   the interface's packet socket; results are cached for [`MAC_CACHE_TTL`].
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 
 mod netlink;
 
-use super::{sys, Iface, Result, SocketCache};
+use super::{sys, CancelFlag, Iface, Result, SocketCache};
 use crate::answers::answers;
 use crate::field::Mac;
 use crate::layers::{Arp, Ether, Icmpv6NdNs, Icmpv6NdOptSrcLladdr, Ipv6};
@@ -33,6 +34,8 @@ const RTA_PREFSRC: u16 = 7;
 const NDA_DST: u16 = 1;
 const NDA_LLADDR: u16 = 2;
 const IFLA_IFNAME: u16 = 3;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
 
 const NUD_REACHABLE: u16 = 0x02;
 const NUD_STALE: u16 = 0x04;
@@ -116,10 +119,24 @@ fn parse_ip(data: &[u8]) -> Option<IpAddr> {
 /// The route the kernel would use to send to `dst` (RTM_GETROUTE, as `ip route get`).
 /// "no route to 10.9.9.9" when there is none.
 pub fn route_get(dst: IpAddr) -> Result<Route> {
+    route_request(dst, None)
+}
+
+/// The route to `dst` out of interface `ifindex` (as `ip route get DST oif IF`). For IPv4 the
+/// kernel takes a destination with no route through that interface as on-link there; for
+/// IPv6 it has no route then: "no route to ...".
+pub fn route_get_via(dst: IpAddr, ifindex: i32) -> Result<Route> {
+    route_request(dst, Some(ifindex))
+}
+
+fn route_request(dst: IpAddr, oif: Option<i32>) -> Result<Route> {
     let no_route = || io::Error::new(io::ErrorKind::NotFound, format!("no route to {dst}"));
     // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags.
     let mut body = vec![family(dst), if dst.is_ipv4() { 32 } else { 128 }, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     push_attr(&mut body, RTA_DST, &ip_bytes(dst));
+    if let Some(i) = oif {
+        push_attr(&mut body, RTA_OIF, &i.to_ne_bytes());
+    }
     let msgs = netlink::request(netlink::RTM_GETROUTE, 0, &body).map_err(|e| match e.raw_os_error() {
         Some(libc::ENETUNREACH) | Some(libc::EHOSTUNREACH) => no_route(),
         _ => io::Error::new(e.kind(), format!("route to {dst}: {e}")),
@@ -163,6 +180,78 @@ pub fn ifname(ifindex: i32) -> Result<String> {
         .map(|(_, v)| String::from_utf8_lossy(v.split(|&b| b == 0).next().unwrap_or(v)).into_owned())
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no interface #{ifindex}")));
     name
+}
+
+/// The addresses of interface `ifindex` (RTM_GETADDR), each with its prefix length.
+fn iface_addrs(ifindex: i32) -> Result<Vec<(IpAddr, u8)>> {
+    // struct ifaddrmsg: family, prefixlen, flags, scope, index.
+    let body = [0u8; 8];
+    let msgs = netlink::request(netlink::RTM_GETADDR, netlink::NLM_F_DUMP, &body)
+        .map_err(|e| io::Error::new(e.kind(), format!("interface addresses: {e}")))?;
+    let mut out = Vec::new();
+    for m in msgs.iter().filter(|m| m.ty == netlink::RTM_NEWADDR && m.payload.len() >= 8) {
+        let p = &m.payload;
+        if u32::from_ne_bytes(p[4..8].try_into().unwrap()) as i32 != ifindex {
+            continue;
+        }
+        // IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer's on a
+        // point-to-point link); IPv6 has only IFA_ADDRESS.
+        let (mut local, mut address) = (None, None);
+        for (ty, v) in attrs(&p[8..]) {
+            match ty {
+                IFA_LOCAL => local = parse_ip(v),
+                IFA_ADDRESS => address = parse_ip(v),
+                _ => {}
+            }
+        }
+        if let Some(a) = local.or(address) {
+            out.push((a, p[1]));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `a` and `b` share their first `len` bits (and their family).
+fn same_prefix(a: IpAddr, b: IpAddr, len: u8) -> bool {
+    // Left-aligned in 128 bits, so a prefix is the top `len` bits for both families.
+    let top = |ip: IpAddr| match ip {
+        IpAddr::V4(x) => (u32::from(x) as u128) << 96,
+        IpAddr::V6(x) => u128::from(x),
+    };
+    let len = u32::from(len).min(if a.is_ipv4() { 32 } else { 128 });
+    a.is_ipv4() == b.is_ipv4() && (len == 0 || (top(a) ^ top(b)) >> (128 - len) == 0)
+}
+
+fn link_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_link_local(),
+        IpAddr::V6(a) => a.segments()[0] & 0xffc0 == 0xfe80,
+    }
+}
+
+/// The source address for `dst` among an interface's `addrs`, as scapy picks it: of the
+/// same family, preferably on `dst`'s subnet, else of the same scope (link-local or not),
+/// else the first.
+fn pick_src(addrs: &[(IpAddr, u8)], dst: IpAddr) -> Option<IpAddr> {
+    let same_family: Vec<&(IpAddr, u8)> = addrs.iter().filter(|(a, _)| a.is_ipv4() == dst.is_ipv4()).collect();
+    same_family
+        .iter()
+        .find(|(a, len)| same_prefix(*a, dst, *len))
+        .or_else(|| same_family.iter().find(|(a, _)| link_local(*a) == link_local(dst)))
+        .or_else(|| same_family.first())
+        .map(|(a, _)| *a)
+}
+
+/// The route to `dst` out of `iface`: the kernel's when it has one through that interface,
+/// else `dst` taken as on-link there, the source being one of the interface's addresses.
+fn route_out_of(dst: IpAddr, iface: &Iface) -> Result<Route> {
+    match route_get_via(dst, iface.ifindex) {
+        Ok(r) if r.ifindex == iface.ifindex => Ok(r),
+        _ => {
+            let src = pick_src(&iface_addrs(iface.ifindex)?, dst);
+            Ok(Route { dst, ifindex: iface.ifindex, ifname: iface.name.clone(), src, gateway: None, kind: RouteKind::Unicast })
+        }
+    }
 }
 
 /// The MAC of `ip` on interface `ifindex` from the kernel's neighbour table, if it has a
@@ -237,6 +326,17 @@ pub fn clear_mac_cache() {
 /// solicitation (IPv6) from `src`, sent on the interface's cached packet socket and
 /// repeated every 250 ms until `timeout`. Ok(None): nobody answered in time.
 pub fn resolve_mac(iface: &Iface, next_hop: IpAddr, src: IpAddr, timeout: Duration) -> Result<Option<Mac>> {
+    resolve_mac_cancellable(iface, next_hop, src, timeout, None)
+}
+
+/// [`resolve_mac`] that gives up (Ok(None)) once `cancel` is set.
+fn resolve_mac_cancellable(
+    iface: &Iface,
+    next_hop: IpAddr,
+    src: IpAddr,
+    timeout: Duration,
+    cancel: Option<&CancelFlag>,
+) -> Result<Option<Mac>> {
     if let Some(mac) = group_mac(next_hop) {
         return Ok(Some(mac));
     }
@@ -254,7 +354,7 @@ pub fn resolve_mac(iface: &Iface, next_hop: IpAddr, src: IpAddr, timeout: Durati
     }
     let found = match neighbor_get(iface.ifindex, next_hop)? {
         Some(mac) => Some(mac),
-        None => solicit(iface, next_hop, src, deadline)?,
+        None => solicit(iface, next_hop, src, deadline, cancel)?,
     };
     if let Some(mac) = found {
         mac_cache().lock().unwrap_or_else(|p| p.into_inner()).insert(key, (mac, Instant::now()));
@@ -283,7 +383,7 @@ fn solicitation(iface: &Iface, target: IpAddr, src: IpAddr) -> Result<Packet> {
     }
 }
 
-fn solicit(iface: &Iface, target: IpAddr, src: IpAddr, deadline: Instant) -> Result<Option<Mac>> {
+fn solicit(iface: &Iface, target: IpAddr, src: IpAddr, deadline: Instant, cancel: Option<&CancelFlag>) -> Result<Option<Mac>> {
     let request = solicitation(iface, target, src)?;
     let frame = request.build();
     let sock = SocketCache::global().get(&iface.name)?;
@@ -294,14 +394,14 @@ fn solicit(iface: &Iface, target: IpAddr, src: IpAddr, deadline: Instant) -> Res
     let mut next_send = Instant::now();
     loop {
         let now = Instant::now();
-        if now >= deadline {
+        if now >= deadline || super::cancelled(cancel) {
             return Ok(None);
         }
         if now >= next_send {
             sock.send(&frame)?;
             next_send = now + RETRY;
         }
-        if sock.recv(&mut buf, next_send.min(deadline))?.is_none() {
+        if sock.recv_or_cancel(&mut buf, next_send.min(deadline), cancel)?.is_none() {
             continue;
         }
         reply.dissect_into(&buf, LayerKind::Ether, &Default::default());
@@ -349,7 +449,22 @@ fn human(d: Duration) -> String {
 /// destination up, fill an unset source address with the route's, and put an Ethernet
 /// header in front addressed to the next hop, resolved within `timeout`. An unresolvable
 /// MAC is not an error: the frame goes to broadcast and `warnings` says why.
-pub fn fill_l3(packet: &Packet, timeout: Duration) -> Result<L3Frame> {
+///
+/// With `iface` (scapy's `iface=`) the packet leaves by that interface: by the kernel's route
+/// through it when there is one (IPv4: the kernel takes any destination as on-link there),
+/// else with the destination taken as on-link and the source an address of the interface.
+pub fn fill_l3(packet: &Packet, iface: Option<&str>, timeout: Duration) -> Result<L3Frame> {
+    fill_l3_cancellable(packet, iface, timeout, None)
+}
+
+/// [`fill_l3`] whose MAC resolution gives up once `cancel` is set (the frame then goes to
+/// broadcast, with the warning).
+pub(crate) fn fill_l3_cancellable(
+    packet: &Packet,
+    iface: Option<&str>,
+    timeout: Duration,
+    cancel: Option<&CancelFlag>,
+) -> Result<L3Frame> {
     let mut packet = packet.clone();
     let (dst, src) = match packet.layers.first() {
         Some(Layer::Ip(ip)) => (IpAddr::V4(ip.dst), ip.src.map(IpAddr::V4)),
@@ -361,8 +476,17 @@ pub fn fill_l3(packet: &Packet, timeout: Duration) -> Result<L3Frame> {
             ))
         }
     };
-    let route = route_get(dst)?;
-    let iface = Iface::lookup(&route.ifname)?;
+    let (route, iface) = match iface {
+        None => {
+            let route = route_get(dst)?;
+            let iface = Iface::lookup(&route.ifname)?;
+            (route, iface)
+        }
+        Some(name) => {
+            let iface = Iface::lookup_up(name)?;
+            (route_out_of(dst, &iface)?, iface)
+        }
+    };
     let mut warnings = Vec::new();
     let src = match (src, route.src) {
         (Some(s), _) => Some(s),
@@ -375,7 +499,7 @@ pub fn fill_l3(packet: &Packet, timeout: Duration) -> Result<L3Frame> {
             Some(s)
         }
         (None, None) => {
-            warnings.push(format!("no source address for {dst} on {}: the source stays unset", route.ifname));
+            warnings.push(format!("no source address for {dst} on {}: the source stays unset", iface.name));
             None
         }
     };
@@ -392,7 +516,7 @@ pub fn fill_l3(packet: &Packet, timeout: Duration) -> Result<L3Frame> {
         } else {
             IpAddr::V6(Ipv6Addr::UNSPECIFIED)
         });
-        match resolve_mac(&iface, next_hop, asker, timeout)? {
+        match resolve_mac_cancellable(&iface, next_hop, asker, timeout, cancel)? {
             Some(mac) => mac,
             None => {
                 let what = if dst.is_ipv4() { "ARP reply" } else { "neighbor advertisement" };
@@ -426,6 +550,23 @@ mod tests {
             solicited_node("fd00::12:3456:789a".parse().unwrap()),
             "ff02::1:ff56:789a".parse::<Ipv6Addr>().unwrap()
         );
+    }
+
+    #[test]
+    fn source_address_choice() {
+        let a = |s: &str, len: u8| (s.parse::<IpAddr>().unwrap(), len);
+        let addrs = [a("fe80::1", 64), a("10.0.0.1", 24), a("fd00::1", 64), a("10.1.0.1", 16), a("fd01::1", 64)];
+        let pick = |d: &str| pick_src(&addrs, d.parse().unwrap()).map(|a| a.to_string());
+        assert_eq!(pick("10.1.200.3").as_deref(), Some("10.1.0.1"), "on the subnet");
+        assert_eq!(pick("192.0.2.1").as_deref(), Some("10.0.0.1"), "the first IPv4");
+        assert_eq!(pick("fd01::7").as_deref(), Some("fd01::1"), "on the subnet");
+        assert_eq!(pick("2001:db8::1").as_deref(), Some("fd00::1"), "global for global");
+        assert_eq!(pick("fe80::9").as_deref(), Some("fe80::1"), "link-local for link-local");
+        assert_eq!(pick_src(&addrs[..2], "fd00::9".parse().unwrap()).map(|a| a.to_string()).as_deref(), Some("fe80::1"));
+        assert_eq!(pick_src(&addrs[2..3], "10.0.0.2".parse().unwrap()), None);
+        assert!(same_prefix(a("10.1.2.3", 0).0, a("192.0.2.1", 0).0, 0));
+        assert!(same_prefix(a("10.1.2.3", 0).0, a("10.1.3.1", 0).0, 22));
+        assert!(!same_prefix(a("10.1.2.3", 0).0, a("10.1.4.1", 0).0, 22));
     }
 
     #[test]

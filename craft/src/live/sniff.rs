@@ -6,11 +6,13 @@
 //! filter, and is capturing from then on: create it, then start the traffic, then
 //! [`Sniffer::run`] — no frame sent after `Sniffer::new` returned is missed (unlike scapy's
 //! AsyncSniffer, whose start races with the traffic). [`sniff`] does both at once.
+//! [`Sniffer::next_frame`] hands the raw frames out one by one instead (e.g. to write them
+//! to a capture file as they come).
 
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::{filter, PacketSocket, PktType, Result, SocketOptions};
+use super::{cancelled, filter, CancelFlag, PacketSocket, PktType, RecvMeta, Result, SocketOptions};
 use crate::packet::{LayerKind, Packet};
 
 /// Which frames of the interface to capture.
@@ -29,8 +31,8 @@ pub type StopFn = Box<dyn FnMut(&Packet) -> bool + Send>;
 /// Called on every captured frame with its kernel timestamp (CLOCK_REALTIME ns).
 pub type CallbackFn = Box<dyn FnMut(u64, &Packet) + Send>;
 
-/// What [`sniff`] captures and when it stops. With neither `count`, `timeout` nor `stop` it
-/// runs until an error: always give one of them.
+/// What [`sniff`] captures and when it stops. With neither `count`, `timeout`, `stop` nor
+/// `cancel` it runs until an error: always give one of them.
 pub struct SniffOpts {
     /// Stop after this many frames (that passed the filter and the direction).
     pub count: Option<usize>,
@@ -45,6 +47,8 @@ pub struct SniffOpts {
     pub store: bool,
     /// Receive buffer in bytes.
     pub rcvbuf: usize,
+    /// Stop when set (looked at every 50 ms at least); what was captured is returned.
+    pub cancel: Option<CancelFlag>,
 }
 
 impl Default for SniffOpts {
@@ -58,6 +62,7 @@ impl Default for SniffOpts {
             callback: None,
             store: true,
             rcvbuf: SocketOptions::default().rcvbuf,
+            cancel: None,
         }
     }
 }
@@ -72,6 +77,8 @@ impl std::fmt::Debug for SniffOpts {
             .field("stop", &self.stop.is_some())
             .field("callback", &self.callback.is_some())
             .field("store", &self.store)
+            .field("rcvbuf", &self.rcvbuf)
+            .field("cancel", &self.cancel)
             .finish()
     }
 }
@@ -91,6 +98,10 @@ pub struct SniffResult {
 pub struct Sniffer {
     sock: PacketSocket,
     opts: SniffOpts,
+    /// When the capture ends (`timeout` after the first `next_frame`); set then.
+    deadline: Option<Instant>,
+    /// Frames handed out so far.
+    seen: usize,
 }
 
 impl Sniffer {
@@ -106,7 +117,7 @@ impl Sniffer {
         if let Some(p) = prog {
             sock.attach_filter(&p)?;
         }
-        Ok(Sniffer { sock, opts })
+        Ok(Sniffer { sock, opts, deadline: None, seen: 0 })
     }
 
     /// The socket capturing (e.g. for its interface).
@@ -114,21 +125,21 @@ impl Sniffer {
         &self.sock
     }
 
-    /// Capture until `count`, `timeout` or `stop` says so.
-    pub fn run(mut self) -> Result<SniffResult> {
-        let start = Instant::now();
+    /// The next frame captured (of the direction asked for) into `buf`, with what the kernel
+    /// said about it; Ok(None) once `count` frames were handed out, `timeout` passed since
+    /// the first call, or `cancel` was set. Does not apply `stop`, `callback` or `store`.
+    pub fn next_frame(&mut self, buf: &mut Vec<u8>) -> Result<Option<RecvMeta>> {
         // No timeout: wake up once in a while anyway (the loop just goes on).
         let far = Duration::from_secs(3600);
-        let deadline = start + self.opts.timeout.unwrap_or(far);
-        let mut res = SniffResult::default();
-        let mut buf = Vec::new();
+        let deadline = *self.deadline.get_or_insert_with(|| Instant::now() + self.opts.timeout.unwrap_or(far));
+        let cancel = self.opts.cancel.as_ref();
         loop {
-            if self.opts.count.is_some_and(|c| res.seen >= c) {
-                break;
+            if self.opts.count.is_some_and(|c| self.seen >= c) || cancelled(cancel) {
+                return Ok(None);
             }
-            let Some(meta) = self.sock.recv(&mut buf, deadline)? else {
+            let Some(meta) = self.sock.recv_or_cancel(buf, deadline, cancel)? else {
                 if self.opts.timeout.is_some() {
-                    break;
+                    return Ok(None);
                 }
                 continue;
             };
@@ -137,11 +148,19 @@ impl Sniffer {
                 Direction::Out => meta.pkttype == PktType::Outgoing,
                 Direction::Both => true,
             };
-            if !keep {
-                continue;
+            if keep {
+                self.seen += 1;
+                return Ok(Some(meta));
             }
+        }
+    }
+
+    /// Capture until `count`, `timeout`, `stop` or `cancel` says so.
+    pub fn run(mut self) -> Result<SniffResult> {
+        let mut res = SniffResult::default();
+        let mut buf = Vec::new();
+        while let Some(meta) = self.next_frame(&mut buf)? {
             let pkt = Packet::dissect(&buf, LayerKind::Ether);
-            res.seen += 1;
             if let Some(cb) = self.opts.callback.as_mut() {
                 cb(meta.ts_ns, &pkt);
             }
@@ -153,6 +172,7 @@ impl Sniffer {
                 break;
             }
         }
+        res.seen = self.seen;
         res.kernel_drops = self.sock.stats()?.drops;
         Ok(res)
     }
@@ -160,8 +180,8 @@ impl Sniffer {
 
 /// Capture on `iface`: [`Sniffer::new`] then [`Sniffer::run`].
 pub fn sniff(iface: &str, opts: SniffOpts) -> Result<SniffResult> {
-    if opts.count.is_none() && opts.timeout.is_none() && opts.stop.is_none() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "sniff needs a count, a timeout or a stop function"));
+    if opts.count.is_none() && opts.timeout.is_none() && opts.stop.is_none() && opts.cancel.is_none() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "sniff needs a count, a timeout, a stop function or a cancel flag"));
     }
     Sniffer::new(iface, opts)?.run()
 }

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
-use super::sys::{self, TpacketStats};
-use super::{Iface, Result};
+use super::sys::{self, realtime_ns, TpacketStats};
+use super::{cancelled, down, if_ioctl, CancelFlag, Iface, Result, CANCEL_CHECK};
 
 /// How a packet socket is set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,7 +105,10 @@ impl PacketSocket {
         // Protocol 0 at first: no frames are queued until bind names the interface.
         let fd = sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0).map_err(|e| {
             if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) {
-                io::Error::new(io::ErrorKind::PermissionDenied, "opening a packet socket needs root or CAP_NET_RAW")
+                io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("opening a packet socket on '{name}': permission denied (needs root or CAP_NET_RAW)"),
+                )
             } else {
                 io::Error::new(e.kind(), format!("opening a packet socket: {e}"))
             }
@@ -153,19 +156,13 @@ impl PacketSocket {
     fn still_current(&self) -> Result<bool> {
         let name = self.iface.name.as_str();
         let mut req = sys::IfReq::new(name)?;
-        if let Err(e) = req.ioctl(&self.fd, libc::SIOCGIFINDEX) {
-            return Err(if e.raw_os_error() == Some(libc::ENODEV) {
-                io::Error::new(io::ErrorKind::NotFound, format!("no such interface '{name}'"))
-            } else {
-                io::Error::new(e.kind(), format!("interface '{name}': {e}"))
-            });
-        }
+        if_ioctl(&mut req, &self.fd, libc::SIOCGIFINDEX, name)?;
         if req.ifindex() != self.iface.ifindex {
             return Ok(false);
         }
-        req.ioctl(&self.fd, libc::SIOCGIFFLAGS).map_err(|e| io::Error::new(e.kind(), format!("interface '{name}': {e}")))?;
+        if_ioctl(&mut req, &self.fd, libc::SIOCGIFFLAGS, name)?;
         if req.flags() & libc::IFF_UP as u16 == 0 {
-            return Err(io::Error::new(io::ErrorKind::NotConnected, format!("interface '{name}' is down")));
+            return Err(down(name));
         }
         Ok(true)
     }
@@ -233,6 +230,27 @@ impl PacketSocket {
         }
     }
 
+    /// [`PacketSocket::recv`] that also gives up, with Ok(None), once `cancel` is set: it
+    /// looks at the flag at least every [`CANCEL_CHECK`] while it waits.
+    pub fn recv_or_cancel(&self, buf: &mut Vec<u8>, deadline: Instant, cancel: Option<&CancelFlag>) -> Result<Option<RecvMeta>> {
+        if cancel.is_none() {
+            return self.recv(buf, deadline);
+        }
+        loop {
+            if cancelled(cancel) {
+                buf.clear();
+                return Ok(None);
+            }
+            let step = (Instant::now() + CANCEL_CHECK).min(deadline);
+            if let Some(m) = self.recv(buf, step)? {
+                return Ok(Some(m));
+            }
+            if step >= deadline {
+                return Ok(None);
+            }
+        }
+    }
+
     /// Receive until nothing is queued, returning how many frames were thrown away.
     pub fn drain(&self) -> Result<usize> {
         let mut buf = vec![0u8; 64];
@@ -280,10 +298,6 @@ impl PacketSocket {
     pub fn drop_count(&self) -> Result<u64> {
         Ok(self.stats()?.drops)
     }
-}
-
-fn realtime_ns() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
 type Key = (u64, String, SocketOptions);

@@ -12,6 +12,9 @@
 //!   `(retry + 1) * (timeout + sending time)`, never hangs.
 //! * **O(1) matching.** Requests are filed in a `HashMap` under [`match_key`]; a received
 //!   frame looks its [`reply_keys`] up and [`answers`] confirms each candidate.
+//! * **Cancellable.** With a [`CancelFlag`] in the options, a call stops within ~50 ms of the
+//!   flag being set and returns what it has: the frames sent so far, the answers so far and
+//!   every other request as unanswered.
 //! * **Observable.** Send and receive timestamps are kept (CLOCK_REALTIME nanoseconds, as the
 //!   kernel stamps received frames), and an [`Observer`] sees every send, every received
 //!   frame and the result: the hook a kernel drop-reason tracer attaches to.
@@ -20,29 +23,37 @@
 //! sending on one interface cannot take each other's replies.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
-use super::{filter, PacketSocket, Result, SocketCache, SocketOptions};
+use super::sys::realtime_ns;
+use super::{cancelled, filter, sleep_until, CancelFlag, PacketSocket, Result, SocketCache, SocketOptions};
 use crate::answers::{answers, match_key, reply_keys, MatchKey};
 use crate::packet::{Layer, LayerKind, Packet};
 
 /// How [`sendp`] sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SendOpts {
     /// How many times the whole list is sent (scapy's `count`; 1 by default).
     pub count: usize,
-    /// Pause between frames; `None`: as fast as possible, in sendmmsg batches.
+    /// Time between frames, kept on a fixed schedule (frame i leaves `i * inter` after the
+    /// first); `None`: as fast as possible, in sendmmsg batches.
     pub inter: Option<Duration>,
     /// PACKET_QDISC_BYPASS: straight to the driver, skipping the qdisc; such frames are not
     /// seen by this host's own capture sockets.
     pub qdisc_bypass: bool,
+    /// Stop early when set; the report counts what was sent.
+    pub cancel: Option<CancelFlag>,
+    /// Frames sent so far are added here as they go (for a progress display).
+    pub progress: Option<Arc<AtomicUsize>>,
 }
 
 impl Default for SendOpts {
     fn default() -> SendOpts {
-        SendOpts { count: 1, inter: None, qdisc_bypass: false }
+        SendOpts { count: 1, inter: None, qdisc_bypass: false, cancel: None, progress: None }
     }
 }
 
@@ -73,11 +84,13 @@ pub struct SrOpts {
     pub inter: Option<Duration>,
     /// A tcpdump filter the kernel applies to received frames during the call.
     pub filter: Option<String>,
+    /// Stop early when set: the answers so far, every other request unanswered.
+    pub cancel: Option<CancelFlag>,
 }
 
 impl Default for SrOpts {
     fn default() -> SrOpts {
-        SrOpts { timeout: Duration::from_secs(2), retry: 0, multi: false, inter: None, filter: None }
+        SrOpts { timeout: Duration::from_secs(2), retry: 0, multi: false, inter: None, filter: None, cancel: None }
     }
 }
 
@@ -100,6 +113,12 @@ impl Answer {
     pub fn rtt(&self) -> Duration {
         Duration::from_nanos(self.recv_ns.saturating_sub(self.sent_ns))
     }
+
+    /// The reply and the round-trip time (what srp1 and sr1 return).
+    pub fn into_reply_rtt(self) -> (Packet, Duration) {
+        let rtt = self.rtt();
+        (self.reply, rtt)
+    }
 }
 
 /// What [`srp`] found.
@@ -108,6 +127,8 @@ pub struct SrResult {
     pub answered: Vec<Answer>,
     /// The requests nothing answered, in the order given.
     pub unanswered: Vec<Packet>,
+    /// Frames received during the call, answers or not (scapy's "Received N packets").
+    pub received: usize,
 }
 
 /// Hooks into [`srp_observed`]: every frame sent, every frame received, the result. All
@@ -160,33 +181,38 @@ pub fn sendp(iface: &str, pkts: &[Packet], opts: SendOpts) -> Result<SendReport>
     }
     let t0 = Instant::now();
     report.first_ns = realtime_ns();
+    let cancel = opts.cancel.as_ref();
+    let sent = |report: &mut SendReport, n: usize, bytes: usize| {
+        report.sent += n;
+        report.bytes += bytes;
+        if let Some(p) = &opts.progress {
+            p.fetch_add(n, Ordering::Relaxed);
+        }
+    };
+    let total = frames.len() * opts.count;
     match opts.inter {
         None => {
             // One list of references, repeated, sent in chunks sendmmsg takes at once.
             const CHUNK: usize = 1024;
             let per_chunk = CHUNK.max(frames.len());
-            let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).cycle().take(per_chunk.min(frames.len() * opts.count)).collect();
-            let total = frames.len() * opts.count;
-            while report.sent < total {
+            let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).cycle().take(per_chunk.min(total)).collect();
+            while report.sent < total && !cancelled(cancel) {
                 // Keep chunk boundaries aligned with the list so the order stays the same.
                 let start = report.sent % frames.len();
                 let n = (total - report.sent).min(refs.len() - start);
                 let chunk = &refs[start..start + n];
                 sock.send_batch(chunk)?;
-                report.sent += n;
-                report.bytes += chunk.iter().map(|f| f.len()).sum::<usize>();
+                sent(&mut report, n, chunk.iter().map(|f| f.len()).sum());
             }
         }
         Some(gap) => {
-            for i in 0..opts.count {
-                for (j, f) in frames.iter().enumerate() {
-                    if i + j > 0 && !gap.is_zero() {
-                        std::thread::sleep(gap);
-                    }
-                    sock.send(f)?;
-                    report.sent += 1;
-                    report.bytes += f.len();
+            for (i, f) in frames.iter().cycle().take(total).enumerate() {
+                // A fixed schedule: time spent sending does not slow the rate down.
+                if !sleep_until(t0 + gap.mul_f64(i as f64), cancel) {
+                    break;
                 }
+                sock.send(f)?;
+                sent(&mut report, 1, f.len());
             }
         }
     }
@@ -205,10 +231,7 @@ pub fn srp(iface: &str, pkts: &[Packet], opts: &SrOpts) -> Result<SrResult> {
 pub fn srp1(iface: &str, pkt: Packet, timeout: Duration) -> Result<Option<(Packet, Duration)>> {
     let opts = SrOpts { timeout, ..SrOpts::default() };
     let r = srp(iface, std::slice::from_ref(&pkt), &opts)?;
-    Ok(r.answered.into_iter().next().map(|a| {
-        let rtt = a.rtt();
-        (a.reply, rtt)
-    }))
+    Ok(r.answered.into_iter().next().map(Answer::into_reply_rtt))
 }
 
 /// [`srp`] with an [`Observer`].
@@ -247,6 +270,8 @@ fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
             index.entry(k).or_default().push(i);
         }
     }
+    let cancel = opts.cancel.as_ref();
+    let mut received = 0usize;
     let mut sent_ns = vec![0u64; requests.len()];
     let mut n_answers = vec![0usize; requests.len()];
     let mut answered: Vec<Answer> = Vec::new();
@@ -264,7 +289,8 @@ fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
                              obs: &mut dyn Observer|
      -> Result<()> {
         while opts.multi || *waiting > 0 {
-            let Some(meta) = sock.recv(&mut buf, deadline)? else { return Ok(()) };
+            let Some(meta) = sock.recv_or_cancel(&mut buf, deadline, cancel)? else { return Ok(()) };
+            received += 1;
             reply.dissect_into(&buf, LayerKind::Ether, &Default::default());
             hits.clear();
             'keys: for k in reply_keys(&reply) {
@@ -301,7 +327,7 @@ fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
 
     for round in 0..=opts.retry {
         let todo: Vec<usize> = (0..requests.len()).filter(|&i| n_answers[i] == 0).collect();
-        if todo.is_empty() || (round > 0 && waiting == 0) {
+        if todo.is_empty() || (round > 0 && waiting == 0) || cancelled(cancel) {
             break;
         }
         match opts.inter {
@@ -319,7 +345,9 @@ fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
                     if j > 0 {
                         let until = Instant::now() + gap;
                         receive_until(until, &mut n_answers, &sent_ns, &mut answered, &mut waiting, obs)?;
-                        std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                        if !sleep_until(until, cancel) {
+                            break;
+                        }
                     }
                     let now = realtime_ns();
                     sent_ns[i] = now;
@@ -333,10 +361,5 @@ fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
     }
     answered.sort_by_key(|a| (a.index, a.recv_ns));
     let unanswered = requests.iter().zip(&n_answers).filter(|(_, &n)| n == 0).map(|(p, _)| p.clone()).collect();
-    Ok(SrResult { answered, unanswered })
-}
-
-/// CLOCK_REALTIME in nanoseconds, the clock the kernel stamps received frames with.
-pub(crate) fn realtime_ns() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    Ok(SrResult { answered, unanswered, received })
 }

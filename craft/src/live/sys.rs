@@ -235,6 +235,11 @@ pub fn recvmsg_uninit(fd: &OwnedFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<O
     Ok(Some(Received { len, pkttype: sll.sll_pkttype, ts_ns }))
 }
 
+/// CLOCK_REALTIME in nanoseconds, the clock the kernel stamps received frames with.
+pub fn realtime_ns() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
 /// Identity of the calling thread's network namespace (inode of /proc/thread-self/ns/net).
 pub fn netns_id() -> u64 {
     use std::os::unix::fs::MetadataExt;

@@ -2,24 +2,23 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use craft::field::Mac;
-use craft::live::{self, filter, Direction, Iface, Observer, PacketSocket, PktType, SendOpts, SocketCache, SocketOptions, SrOpts};
-use craft::packet::{Layer, LayerKind, Packet};
+use craft::live::{self, filter, CancelFlag, Direction, SendOpts, SniffOpts, Sniffer, SrOpts, SrResult};
+use craft::packet::{LayerKind, Packet};
 use craft::pcap::{self, WriteFormat};
-use craft::prelude::Ether;
 use craft::text;
 
 use crate::{emit, for_each_source_packet, io_err, Format};
 
 #[derive(Args)]
 pub struct SendArgs {
-    /// Interface to send on (required for Ether frames; for IP/IPv6 it replaces the route's).
+    /// Interface to send on (required for Ether frames; IP/IPv6 packets leave by it instead of
+    /// by their route, the source address being the interface's when unset).
     #[arg(long, short)]
     iface: Option<String>,
     /// An expression, a .ron file, or - (stdin, one expression per line).
@@ -37,7 +36,8 @@ pub struct SendArgs {
 
 #[derive(Args)]
 pub struct SrArgs {
-    /// Interface to send on (required for Ether frames; for IP/IPv6 it replaces the route's).
+    /// Interface to send on (required for Ether frames; IP/IPv6 packets leave by it instead of
+    /// by their route, the source address being the interface's when unset).
     #[arg(long, short)]
     iface: Option<String>,
     /// An expression, a .ron file, or - (stdin, one expression per line).
@@ -92,25 +92,38 @@ pub struct SniffArgs {
 // ---------------------------------------------------------------------------------------
 // Ctrl-C
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static SIGINT: OnceLock<CancelFlag> = OnceLock::new();
 
 extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::Relaxed);
+    // An atomic load and an atomic store: async-signal-safe.
+    if let Some(flag) = SIGINT.get() {
+        flag.cancel();
+    }
 }
 
-/// From now on Ctrl-C sets a flag the loops check instead of killing the process.
-fn catch_sigint() {
-    let handler = on_sigint as extern "C" fn(libc::c_int);
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe { libc::signal(libc::SIGINT, handler as libc::sighandler_t) };
+/// From now on the first Ctrl-C sets the flag returned (the live call stops and returns what
+/// it has) instead of killing the process; a second Ctrl-C kills it as usual.
+fn cancel_on_sigint() -> CancelFlag {
+    let flag = SIGINT.get_or_init(CancelFlag::new).clone();
+    // SAFETY: sigaction is plain old data (all-zero is valid); the handler is async-signal-safe
+    // and SA_RESETHAND puts the default action back once it ran.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        sa.sa_flags = libc::SA_RESETHAND;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+    }
+    flag
 }
 
-fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::Relaxed)
+/// 130 (128 + SIGINT, as shells report it) when Ctrl-C stopped the call, else `code`.
+fn exit_code(cancel: &CancelFlag, code: u8) -> ExitCode {
+    ExitCode::from(if cancel.is_cancelled() { 130 } else { code })
 }
 
 // ---------------------------------------------------------------------------------------
-// Packets to frames
+// Packets
 
 fn secs(s: f64, what: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(s).map_err(|_| format!("{what}: {s} is not a number of seconds"))
@@ -128,172 +141,115 @@ fn read_packets(source: &str) -> Result<Vec<Packet>, String> {
     Ok(all)
 }
 
-/// Frames ready to send on one interface.
-struct Frames {
-    iface: String,
-    frames: Vec<Packet>,
-}
-
-/// Ether frames go as they are (on --iface); IP / IPv6 packets are routed (fill_l3), or put
-/// on --iface when given. Warnings go to stderr. All frames must leave by one interface.
-fn to_frames(pkts: Vec<Packet>, iface: Option<&str>, resolve: Duration) -> Result<Frames, String> {
-    if let Some(name) = iface {
-        Iface::lookup_up(name).map_err(|e| e.to_string())?;
-        // Fails early and clearly without root or CAP_NET_RAW.
-        SocketCache::global().get(name).map_err(|e| e.to_string())?;
-    }
-    let mut out_iface: Option<String> = iface.map(str::to_string);
-    let mut frames = Vec::with_capacity(pkts.len());
+/// The interface Ether frames go out on as built (Some), or None when the packets are IP /
+/// IPv6, to be routed by craft::live's L3 calls (out of --iface when given).
+fn layer2<'a>(pkts: &[Packet], iface: Option<&'a str>) -> Result<Option<&'a str>, String> {
+    let kind = |p: &Packet| p.layers.first().map(|l| l.kind());
     for p in pkts {
-        let (dev, frame, warnings) = match p.layers.first().map(|l| l.kind()) {
-            Some(LayerKind::Ether) => {
-                let dev = iface.ok_or_else(|| format!("{}: sending Ether frames needs --iface", p.summary()))?;
-                (dev.to_string(), p, Vec::new())
-            }
-            Some(LayerKind::Ip | LayerKind::Ipv6) => match iface {
-                None => {
-                    let f = live::fill_l3(&p, resolve).map_err(|e| e.to_string())?;
-                    (f.iface.name, f.frame, f.warnings)
-                }
-                Some(dev) => fill_l3_on(&p, dev, resolve).map_err(|e| e.to_string())?,
-            },
-            _ => return Err(format!("{}: a packet to send must start with Ether, IP or IPv6", p.summary())),
-        };
-        for w in warnings {
-            eprintln!("craft: warning: {w}");
+        if !matches!(kind(p), Some(LayerKind::Ether | LayerKind::Ip | LayerKind::Ipv6)) {
+            return Err(format!("{}: a packet to send must start with Ether, IP or IPv6", p.summary()));
         }
-        match &out_iface {
-            Some(d) if *d != dev => {
-                return Err(format!("packets leave by different interfaces ({d} and {dev}): give --iface"))
-            }
-            Some(_) => {}
-            None => out_iface = Some(dev),
-        }
-        frames.push(frame);
     }
-    Ok(Frames { iface: out_iface.expect("at least one packet"), frames })
+    let ether = pkts.iter().filter(|p| kind(p) == Some(LayerKind::Ether)).count();
+    if ether == 0 {
+        return Ok(None);
+    }
+    if ether < pkts.len() {
+        return Err("the packets mix Ether frames and IP packets: send them separately".into());
+    }
+    iface.map(Some).ok_or_else(|| format!("{}: sending Ether frames needs --iface", pkts[0].summary()))
 }
 
-/// fill_l3 on a given interface: the route's own resolution when the route goes through it,
-/// else the destination is taken as on-link there.
-fn fill_l3_on(p: &Packet, dev: &str, resolve: Duration) -> io::Result<(String, Packet, Vec<String>)> {
-    let (dst, src) = match p.layers.first() {
-        Some(Layer::Ip(ip)) => (IpAddr::V4(ip.dst), ip.src.map(IpAddr::V4)),
-        Some(Layer::Ipv6(ip)) => (IpAddr::V6(ip.dst), ip.src.map(IpAddr::V6)),
-        _ => unreachable!("checked by the caller"),
-    };
-    if live::route_get(dst).is_ok_and(|r| r.ifname == dev) {
-        let f = live::fill_l3(p, resolve)?;
-        return Ok((f.iface.name, f.frame, f.warnings));
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("craft: warning: {w}");
     }
-    let iface = Iface::lookup_up(dev)?;
-    let mut warnings = Vec::new();
-    if src.is_none() {
-        warnings.push(format!("the route to {dst} does not go through {dev}: the source address stays unset"));
-    }
-    let asker = src.unwrap_or(if dst.is_ipv4() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V6(Ipv6Addr::UNSPECIFIED) });
-    let mac = match live::group_mac(dst) {
-        Some(m) => m,
-        None => match live::resolve_mac(&iface, dst, asker, resolve)? {
-            Some(m) => m,
-            None => {
-                warnings.push(format!("could not resolve the MAC of {dst} on {dev}; sending to broadcast"));
-                Mac::BROADCAST
-            }
-        },
-    };
-    let frame = Packet::from(Layer::Ether(Ether::new().src(iface.mac).dst(mac))) / p.clone();
-    Ok((dev.to_string(), frame, warnings))
 }
 
 // ---------------------------------------------------------------------------------------
 // send
 
+/// Seconds since `t0` and packets per second for `n` packets sent since then.
+fn rate(n: usize, t0: Instant) -> (f64, f64) {
+    let el = t0.elapsed().as_secs_f64();
+    (el, if el > 0.0 { n as f64 / el } else { 0.0 })
+}
+
+/// Run `send` while a progress line on stderr (a tty only) shows `progress` every 200 ms.
+fn with_progress<T>(total: usize, progress: &AtomicUsize, send: impl FnOnce() -> T) -> T {
+    if !io::stderr().is_terminal() {
+        return send();
+    }
+    let t0 = Instant::now();
+    let draw = || {
+        let sent = progress.load(Ordering::Relaxed);
+        let (_, rate) = rate(sent, t0);
+        eprint!("\r\x1b[Ksent {sent}/{total} packets, {rate:.0} pps");
+    };
+    let (done, wait) = mpsc::channel::<()>();
+    let out = std::thread::scope(|s| {
+        let draw = &draw;
+        s.spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(Duration::from_millis(200)) {
+                draw();
+            }
+        });
+        let out = send();
+        drop(done);
+        out
+    });
+    draw();
+    eprintln!();
+    out
+}
+
 pub fn send(a: SendArgs) -> Result<ExitCode, String> {
-    let gap = match (a.rate, a.interval) {
+    let inter = match (a.rate, a.interval) {
         (Some(r), _) if !(r > 0.0 && r.is_finite()) => return Err(format!("--rate {r}: must be more than 0")),
         (Some(r), _) => Some(secs(1.0 / r, "--rate")?),
         (None, Some(i)) => Some(secs(i, "--interval")?),
         (None, None) => None,
     };
     let pkts = read_packets(&a.source)?;
-    let Frames { iface, frames } = to_frames(pkts, a.iface.as_deref(), Duration::from_secs(1))?;
-    let total = frames.len() * a.count;
-    let tty = io::stderr().is_terminal();
-    catch_sigint();
+    let l2 = layer2(&pkts, a.iface.as_deref())?;
+    let cancel = cancel_on_sigint();
+    let progress = Arc::new(AtomicUsize::new(0));
+    let opts = SendOpts { count: a.count, inter, cancel: Some(cancel.clone()), progress: Some(progress.clone()), ..SendOpts::default() };
     let t0 = Instant::now();
-    let mut sent = 0usize;
-    let mut last_draw = t0;
-    let mut progress = |sent: usize, force: bool| {
-        if tty && (force || last_draw.elapsed() >= Duration::from_millis(200)) {
-            last_draw = Instant::now();
-            let el = t0.elapsed().as_secs_f64();
-            let rate = if el > 0.0 { sent as f64 / el } else { 0.0 };
-            eprint!("\r\x1b[Ksent {sent}/{total} packets, {rate:.0} pps");
-        }
-    };
-    let err = |e: io::Error| e.to_string();
-    match gap {
-        Some(gap) => {
-            for i in 0..total {
-                if interrupted() {
-                    break;
-                }
-                let at = t0 + gap.mul_f64(i as f64);
-                let now = Instant::now();
-                if at > now {
-                    std::thread::sleep(at - now);
-                }
-                let j = i % frames.len();
-                sent += live::sendp(&iface, &frames[j..=j], SendOpts::default()).map_err(err)?.sent;
-                progress(sent, false);
-            }
-        }
-        None => {
-            // Chunks of whole lists, so the progress line moves and Ctrl-C is heard.
-            let per_chunk = (4096 / frames.len()).max(1);
-            let mut done = 0;
-            while done < a.count && !interrupted() {
-                let n = per_chunk.min(a.count - done);
-                sent += live::sendp(&iface, &frames, SendOpts { count: n, ..SendOpts::default() }).map_err(err)?.sent;
-                done += n;
-                progress(sent, false);
-            }
-        }
-    }
-    progress(sent, true);
-    if tty {
-        eprintln!();
-    }
-    let el = t0.elapsed().as_secs_f64();
-    let rate = if el > 0.0 { sent as f64 / el } else { 0.0 };
+    let sent = with_progress(pkts.len() * a.count, &progress, || match l2 {
+        Some(dev) => live::sendp(dev, &pkts, opts).map(|r| r.sent),
+        None => live::send(a.iface.as_deref(), &pkts, opts).map(|r| {
+            warn(&r.warnings);
+            r.sent
+        }),
+    })
+    .map_err(|e| e.to_string())?;
+    let (el, rate) = rate(sent, t0);
     eprintln!("sent {sent} packets in {el:.3} s ({rate:.0} pps)");
-    Ok(if interrupted() { ExitCode::from(130) } else { ExitCode::SUCCESS })
+    Ok(exit_code(&cancel, 0))
 }
 
 // ---------------------------------------------------------------------------------------
 // sr
 
-#[derive(Default)]
-struct CountRecv(usize);
-
-impl Observer for CountRecv {
-    fn on_recv(&mut self, _frame: &[u8], _ts_ns: u64, _answered: &[usize]) {
-        self.0 += 1;
-    }
-}
-
 pub fn sr(out: &mut impl Write, a: SrArgs) -> Result<ExitCode, String> {
     let timeout = secs(a.timeout, "--timeout")?;
     if let Some(f) = &a.filter {
+        // Before any routing or sending.
         filter::compile(f).map_err(|e| e.to_string())?;
     }
     let pkts = read_packets(&a.source)?;
-    let resolve = timeout.clamp(Duration::from_millis(200), Duration::from_secs(2));
-    let Frames { iface, frames } = to_frames(pkts, a.iface.as_deref(), resolve)?;
-    let opts = SrOpts { timeout, retry: a.retry, multi: a.multi, inter: None, filter: a.filter.clone() };
-    let mut recv = CountRecv::default();
-    let res = live::srp_observed(&iface, &frames, &opts, &mut recv).map_err(|e| e.to_string())?;
+    let l2 = layer2(&pkts, a.iface.as_deref())?;
+    let cancel = cancel_on_sigint();
+    let opts = SrOpts { timeout, retry: a.retry, multi: a.multi, filter: a.filter.clone(), cancel: Some(cancel.clone()), ..SrOpts::default() };
+    let res = match l2 {
+        Some(dev) => live::srp(dev, &pkts, &opts),
+        None => live::sr(a.iface.as_deref(), &pkts, &opts).map(|r| {
+            warn(&r.warnings);
+            SrResult { answered: r.answered, unanswered: r.unanswered, received: r.received }
+        }),
+    }
+    .map_err(|e| e.to_string())?;
     for ans in &res.answered {
         let req = ans.request.summary();
         let rtt = ans.rtt().as_micros();
@@ -321,11 +277,11 @@ pub fn sr(out: &mut impl Write, a: SrArgs) -> Result<ExitCode, String> {
     out.flush().map_err(io_err)?;
     eprintln!(
         "Received {} packets, got {} answers, remaining {} packets",
-        recv.0,
+        res.received,
         res.answered.len(),
         res.unanswered.len()
     );
-    Ok(if res.unanswered.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(exit_code(&cancel, if res.unanswered.is_empty() { 0 } else { 1 }))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -337,60 +293,34 @@ fn ts(ns: u64) -> String {
 
 pub fn sniff(out: &mut impl Write, a: SniffArgs) -> Result<ExitCode, String> {
     let timeout = a.timeout.map(|t| secs(t, "--timeout")).transpose()?;
-    let prog = a.filter.as_deref().map(filter::compile).transpose().map_err(|e| e.to_string())?;
     let direction = match a.direction {
         Dir::In => Direction::In,
         Dir::Out => Direction::Out,
         Dir::Both => Direction::Both,
     };
-    let sopts = SocketOptions { ignore_outgoing: direction == Direction::In, ..SocketOptions::default() };
-    let sock = PacketSocket::open_with(&a.iface, sopts).map_err(|e| e.to_string())?;
-    if let Some(p) = &prog {
-        sock.attach_filter(p).map_err(|e| e.to_string())?;
-    }
+    let cancel = cancel_on_sigint();
+    let opts = SniffOpts { count: a.count, timeout, filter: a.filter.clone(), direction, cancel: Some(cancel.clone()), ..SniffOpts::default() };
+    let mut sniffer = Sniffer::new(&a.iface, opts).map_err(|e| e.to_string())?;
+    let path = a.write.as_deref().unwrap_or("");
     let mut writer = match &a.write {
-        Some(path) => {
+        Some(_) => {
             let format = if path.ends_with(".pcapng") { WriteFormat::PcapNg } else { WriteFormat::PcapNanos };
             let file = File::create(path).map_err(|e| format!("{path}: {e}"))?;
-            let snap = sock.options().snaplen as u32;
+            let snap = sniffer.socket().options().snaplen as u32;
             Some(pcap::Writer::new(BufWriter::new(file), format, pcap::LINKTYPE_ETHERNET, snap).map_err(|e| format!("{path}: {e}"))?)
         }
         None => None,
     };
-    catch_sigint();
     eprintln!("craft: sniffing on {}", a.iface);
-    let start = Instant::now();
-    let deadline = timeout.map(|t| start + t);
     let mut buf = Vec::new();
     let mut seen = 0usize;
     let mut pkt = [Packet::new()];
     let cx = craft::layer::DissectCx::default();
-    loop {
-        if interrupted() || a.count.is_some_and(|c| seen >= c) {
-            break;
-        }
-        let now = Instant::now();
-        if deadline.is_some_and(|d| now >= d) {
-            break;
-        }
-        // Short waits, so Ctrl-C is heard within 100 ms.
-        let mut until = now + Duration::from_millis(100);
-        if let Some(d) = deadline {
-            until = until.min(d);
-        }
-        let Some(meta) = sock.recv(&mut buf, until).map_err(|e| e.to_string())? else { continue };
-        let keep = match direction {
-            Direction::In => meta.pkttype != PktType::Outgoing,
-            Direction::Out => meta.pkttype == PktType::Outgoing,
-            Direction::Both => true,
-        };
-        if !keep {
-            continue;
-        }
+    while let Some(meta) = sniffer.next_frame(&mut buf).map_err(|e| e.to_string())? {
         seen += 1;
         if let Some(w) = writer.as_mut() {
             let orig = meta.orig_len.unwrap_or(meta.len) as u32;
-            w.write(meta.ts_ns, &buf, orig).map_err(|e| format!("{}: {e}", a.write.as_deref().unwrap_or("")))?;
+            w.write(meta.ts_ns, &buf, orig).map_err(|e| format!("{path}: {e}"))?;
         }
         pkt[0].dissect_into(&buf, LayerKind::Ether, &cx);
         let t = ts(meta.ts_ns);
@@ -412,10 +342,9 @@ pub fn sniff(out: &mut impl Write, a: SniffArgs) -> Result<ExitCode, String> {
         out.flush().map_err(io_err)?;
     }
     if let Some(w) = writer {
-        let path = a.write.as_deref().unwrap_or("");
         w.into_inner().and_then(|mut b| b.flush()).map_err(|e| format!("{path}: {e}"))?;
     }
-    let drops = sock.stats().map_err(|e| e.to_string())?.drops;
+    let drops = sniffer.socket().stats().map_err(|e| e.to_string())?.drops;
     eprintln!("{seen} packets captured, {drops} dropped by the kernel");
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(&cancel, 0))
 }
