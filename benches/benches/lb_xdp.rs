@@ -197,7 +197,7 @@ fn veth_rate() {
         .collect();
     let packets: Vec<craft::packet::Packet> =
         frames.iter().map(|f| craft::packet::Packet::dissect(f, craft::packet::LayerKind::Ether)).collect();
-    let opts = SendOpts { count: 400, inter: None, qdisc_bypass: false };
+    let opts = SendOpts { count: 400, qdisc_bypass: true, ..SendOpts::default() };
     let before = (director.maps.stats().unwrap().counters, decap.maps.counters().unwrap());
     let t0 = Instant::now();
     live::sendp(&lab.dev_a, &packets, opts).expect("sendp");

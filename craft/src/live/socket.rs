@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::sys::{self, realtime_ns, TpacketStats};
 use super::{cancelled, down, if_ioctl, CancelFlag, Iface, Result, CANCEL_CHECK};
@@ -169,22 +169,29 @@ impl PacketSocket {
 
     /// Send one frame (Ethernet header included).
     pub fn send(&self, frame: &[u8]) -> Result<()> {
-        loop {
-            match sys::send(&self.fd, frame) {
-                Ok(_) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ctx("send", &self.iface.name, e)),
-            }
-        }
+        self.send_batch(&[frame])
     }
 
     /// Send many frames with as few sendmmsg calls as possible; Ok(()) once all were sent.
+    ///
+    /// ENOBUFS (the device's queue is full: a veth whose peer runs XDP, a noqueue device)
+    /// is backpressure, not failure: the call waits and goes on, and fails only when the
+    /// device takes nothing for a whole second.
     pub fn send_batch(&self, frames: &[&[u8]]) -> Result<()> {
         let mut rest = frames;
+        let mut stalled_since: Option<Instant> = None;
         while !rest.is_empty() {
             match sys::sendmmsg(&self.fd, rest) {
-                Ok(n) => rest = &rest[n..],
+                Ok(n) => {
+                    rest = &rest[n..];
+                    stalled_since = None;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS)
+                    && stalled_since.get_or_insert_with(Instant::now).elapsed() < Duration::from_secs(1) =>
+                {
+                    std::thread::sleep(Duration::from_micros(20));
+                }
                 Err(e) => {
                     let sent = frames.len() - rest.len();
                     return Err(ctx(&format!("sendmmsg (after {sent} of {} frames)", frames.len()), &self.iface.name, e));
