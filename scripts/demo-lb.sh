@@ -34,7 +34,9 @@ in_ns() { local n=$1; shift; nsenter --net="/var/run/netns/$(ns "$n")" -- "$@"; 
 show() { printf '\033[2m[%s]$ %s\033[0m\n' "$1" "${*:2}" >&2; in_ns "$@"; }
 daemon() {  # namespace, log name, lb-xdp arguments...: start and wait until it runs
     local n=$1 log=$tmp/$2.log; shift 2
-    in_ns "$n" "$lbxdp" "$@" >"$log" 2>&1 &
+    : >"$log"
+    # nsenter execs the program: $! is its pid, for cleanup to stop.
+    nsenter --net="/var/run/netns/$(ns "$n")" -- "$lbxdp" "$@" >"$log" 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do grep -q 'Ctrl-C to stop' "$log" && { head -1 "$log"; return; }; sleep 0.05; done
     cat "$log"; exit 1
@@ -81,7 +83,7 @@ daemon director director director --iface eth0 --config "$tmp/lb.ron"
 daemon b1 decap1 decap --iface eth0
 daemon b2 decap2 decap --iface eth0
 for b in b1 b2; do
-    in_ns $b python3 -c "
+    nsenter --net="/var/run/netns/$(ns $b)" -- python3 -c "
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('$VIP', 80)); s.listen(64)
 while True:
@@ -94,24 +96,25 @@ done
 sleep 0.3
 
 say "Captures at every hop (craft sniff), then SYNs crafted with craft to the VIP"
-capture() {  # namespace, device, file, count
-    in_ns "$1" "$craft" sniff --iface "$2" --count "$4" --timeout 5 -w "$tmp/$3.pcap" --format summary >/dev/null 2>&1 &
+echo "(the client's kernel resets each SYN-ACK: craft's SYNs have no socket behind them)"
+capture() {  # namespace, device, file, filter
+    nsenter --net="/var/run/netns/$(ns "$1")" -- "$craft" sniff --iface "$2" --direction both --timeout 4 --filter "$4" \
+        -w "$tmp/$3.pcap" --format summary >/dev/null 2>&1 &
     pids+=($!)
 }
-capture router r-client 1-client-to-router 8
-capture router r-dir 2-director-to-router 4
-capture router r-b1 3-router-to-backend1 4
-capture b1 eth0 4-backend1-after-decap 4
+capture router r-client 1-client-to-router "tcp port 80"
+capture router r-dir 2-director-to-router "udp port 6080"
+capture router r-b1 3-router-to-backend1 "udp port 6080"
+capture b1 eth0 4-backend1-after-decap "tcp port 80"
 sleep 0.5
 show client "$craft" sr "IP(dst='$VIP')/TCP(sport=[40000, 40001, 40002, 40003], dport=80, flags='S')" --format summary
-wait_for() { for _ in $(seq 100); do [ -s "$tmp/$1.pcap" ] && return; sleep 0.05; done; }
-sleep 1
+sleep 4
 for hop in 1-client-to-router 2-director-to-router 3-router-to-backend1 4-backend1-after-decap; do
     say "hop $hop"
     "$craft" dissect --pcap "$tmp/$hop.pcap" --format summary || true
 done
 say "One encapsulated packet in full, as the director sent it"
-"$craft" dissect --pcap "$tmp/2-director-to-router.pcap" --format show 2>/dev/null | sed -n '1,/###\[ TCP \]###/p' | head -60 || true
+"$craft" dissect --pcap "$tmp/2-director-to-router.pcap" --format show | awk '/###\[ Ethernet/ {n++} n == 1' 
 
 say "A real TCP client through the load balancer: curl, answered directly by the backend (DSR)"
 for i in 1 2 3 4; do show client curl -sS --max-time 5 "http://$VIP/"; done

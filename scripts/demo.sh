@@ -83,3 +83,6 @@ sleep 0.5
 in_a send "IP(dst='10.77.0.2')/ICMP(seq=(1, 5))"
 wait "$sniffer"
 run dissect --pcap "$tmp/b.pcap" --format summary
+
+say "lb-xdp: client → router → director (XDP, GUE) → backends (XDP decap), DSR back"
+bash scripts/demo-lb.sh

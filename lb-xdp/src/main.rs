@@ -222,6 +222,10 @@ impl Pins {
 impl Drop for Pins {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        // The namespace's directory too, once no instance is left in it.
+        if let Some(netns_dir) = self.0.parent() {
+            let _ = std::fs::remove_dir(netns_dir);
+        }
     }
 }
 

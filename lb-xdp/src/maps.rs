@@ -33,7 +33,9 @@ impl Maps {
 
     /// Pins every map as DIR/NAME; DIR must not exist yet (one instance per interface).
     pub fn pin(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir.parent().unwrap_or(dir))?;
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
         std::fs::create_dir(dir).with_context(|| {
             format!("cannot create {} (is an instance already running on this interface? if not, remove the directory)", dir.display())
         })?;
@@ -66,7 +68,11 @@ impl Maps {
     }
 }
 
-/// Where an instance on `iface` pins its maps.
+/// Where an instance on `iface` pins its maps: bpffs is shared by all network namespaces,
+/// interface names are not, so the directory names the calling thread's namespace too
+/// (`/sys/fs/bpf/lb-xdp/net4026531840/eth0`).
 pub fn pin_dir(iface: &str) -> PathBuf {
-    Path::new(crate::sys::BPFFS).join("lb-xdp").join(iface)
+    use std::os::unix::fs::MetadataExt;
+    let netns = std::fs::metadata("/proc/thread-self/ns/net").map_or(0, |m| m.ino());
+    Path::new(crate::sys::BPFFS).join("lb-xdp").join(format!("net{netns}")).join(iface)
 }

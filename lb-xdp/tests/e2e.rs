@@ -357,6 +357,10 @@ fn tcp_through_director_and_decap_with_dsr_and_a_backend_added_mid_run() {
         text.lines().find_map(|l| l.trim().strip_prefix(name).map(|n| n.trim().parse().unwrap_or(0))).unwrap_or(0)
     };
     assert!(count(&stats, "encap ") > 40 && count(&stats, "lru_hit ") > 0, "{stats}");
+    for backend in ["10.3.1.2", "10.3.2.2", "10.3.3.2"] {
+        let line = stats.lines().find(|l| l.trim_start().starts_with(backend)).unwrap_or_else(|| panic!("{stats}"));
+        assert!(!line.contains(" 0 packets"), "{backend} served nothing: {stats}");
+    }
     let decap_stats = run_lb_xdp(&lab.backends[2].ns, &["stats", "--iface", &lab.backends[2].link.b]);
     assert!(count(&decap_stats, "decap_v0 ") > 0, "{decap_stats}");
 }
