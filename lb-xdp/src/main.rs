@@ -35,9 +35,13 @@ enum Command {
     Decap {
         #[arg(long)]
         iface: String,
-        /// Send decapsulated packets to this interface instead of the stack.
+        /// Send decapsulated packets out of this interface instead of to the stack.
         #[arg(long)]
         redirect: Option<String>,
+        /// Their Ether destination: the MAC of whoever receives them (default: the
+        /// redirect interface's own, right for lo-like devices; for a veth, its peer's).
+        #[arg(long, requires = "redirect")]
+        redirect_mac: Option<lb_xdp::config::Mac>,
         #[arg(long, default_value_t = lb_xdp_common::DEFAULT_GUE_PORT)]
         port: u16,
         #[arg(long, value_enum, default_value_t = Mode::Auto)]
@@ -118,7 +122,9 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Director { iface, config, mode } => director(&iface, &config, mode.into()),
-        Command::Decap { iface, redirect, port, mode } => decap(&iface, redirect.as_deref(), port, mode.into()),
+        Command::Decap { iface, redirect, redirect_mac, port, mode } => {
+            decap(&iface, redirect.as_deref(), redirect_mac, port, mode.into())
+        }
         Command::Pass { iface, mode } => {
             Interface::lookup(&iface)?;
             let mut d = Decap::load()?;
@@ -162,9 +168,12 @@ fn director(iface: &str, config_path: &std::path::Path, mode: XdpMode) -> Result
     wait_for_signal()
 }
 
-fn decap(iface: &str, redirect: Option<&str>, port: u16, mode: XdpMode) -> Result<()> {
+fn decap(iface: &str, redirect: Option<&str>, mac: Option<lb_xdp::config::Mac>, port: u16, mode: XdpMode) -> Result<()> {
     Interface::lookup(iface)?;
-    let target = redirect.map(Interface::lookup).transpose()?;
+    let mut target = redirect.map(Interface::lookup).transpose()?;
+    if let (Some(target), Some(mac)) = (target.as_mut(), mac) {
+        target.mac = mac.0;
+    }
     let mut decap = Decap::load()?;
     decap.maps.configure(port, target.as_ref())?;
     let pins = Pins::create(iface, |dir| decap.maps.0.pin(dir))?;

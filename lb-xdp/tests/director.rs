@@ -284,3 +284,18 @@ fn flows_keep_their_backend_when_one_is_added_and_move_when_theirs_is_removed() 
     }
     assert!(d.maps.remove_backend(vip, "10.0.1.2".parse().unwrap()).is_err());
 }
+
+#[test]
+fn redirect_through_the_devmap_instead_of_tx() {
+    let config = config(0);
+    let Some(mut d) = director(&config) else { return };
+    let lo = lb_xdp::sys::Interface::lookup("lo").unwrap();
+    d.maps.apply(&config, OWN_MAC.parse::<lb_xdp::config::Mac>().unwrap().0, Some(lo.index)).unwrap();
+    let input = bytes(&format!("Ether(dst='{OWN_MAC}')/IP(src='198.51.100.7', dst='10.100.0.1')/TCP(sport=1, dport=80)"));
+    let (verdict, out) = run(d.program(), &input);
+    assert_eq!(verdict, XDP_REDIRECT);
+    let want = expected_frame(&input, expected_backend(&config, 0, &flow("198.51.100.7", "10.100.0.1", 1, 80, PROTO_TCP)), &flow("198.51.100.7", "10.100.0.1", 1, 80, PROTO_TCP), &config);
+    assert_eq!(out, want);
+    let s = stats(&mut d);
+    assert_eq!((s.counter("redirect"), s.counter("tx")), (1, 0));
+}

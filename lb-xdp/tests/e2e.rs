@@ -167,13 +167,15 @@ struct Lab {
     client_link: VethPair,
     config_path: std::path::PathBuf,
     config: Config,
+    /// Extra arguments for the backends' `lb-xdp decap`.
+    decap_args: Vec<String>,
     client: Netns,
     director_ns: Netns,
     router: Netns,
 }
 
 impl Lab {
-    fn new(backends: usize) -> Lab {
+    fn new(backends: usize, decap_args: &[&str]) -> Lab {
         let router = Netns::new("lbr");
         let client = Netns::new("lbc");
         let director_ns = Netns::new("lbd");
@@ -215,6 +217,7 @@ impl Lab {
             client_link,
             config_path,
             config,
+            decap_args: decap_args.iter().map(|a| a.to_string()).collect(),
             client,
             director_ns,
             router,
@@ -227,10 +230,14 @@ impl Lab {
 
     /// A backend namespace 10.3.N.2 behind the router, with decap, the VIP on lo and a server.
     fn add_backend_host(&mut self, i: usize) {
-        const NAMES: [&str; 4] = ["backend-1", "backend-2", "backend-3", "backend-4"];
         let ns = Netns::new("lbb");
         sysctl(&ns, "net.ipv4.conf.all.rp_filter=0");
         sysctl(&ns, "net.ipv4.conf.default.rp_filter=0");
+        self.add_backend_host_in(ns, i);
+    }
+
+    fn add_backend_host_in(&mut self, ns: Netns, i: usize) {
+        const NAMES: [&str; 4] = ["backend-1", "backend-2", "backend-3", "backend-4"];
         let link = VethPair::new(&self.router, &ns);
         for (n, dev) in [(&self.router, &link.a), (&ns, &link.b)] {
             ip(&["-n", &n.name, "link", "set", dev, "mtu", "1600"]);
@@ -239,7 +246,9 @@ impl Lab {
         ip(&["-n", &ns.name, "route", "add", "default", "via", &format!("10.3.{i}.1")]);
         ip(&["-n", &ns.name, "addr", "add", &format!("{VIP}/32"), "dev", "lo"]);
         ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
-        let decap = Daemon::start(&ns, &["decap", "--iface", &link.b]);
+        let mut args = vec!["decap", "--iface", &link.b];
+        args.extend(self.decap_args.iter().map(String::as_str));
+        let decap = Daemon::start(&ns, &args);
         let server = Server::start(&ns, NAMES[i - 1]);
         self.backends.push(Backend { _server: server, _decap: decap, link, ns, name: NAMES[i - 1], addr: format!("10.3.{i}.2") });
     }
@@ -248,6 +257,12 @@ impl Lab {
         std::fs::write(&self.config_path, self.config_text()).unwrap();
         let path = self.config_path.to_str().unwrap().to_string();
         self.director = Some(Daemon::start(&self.director_ns, &["director", "--iface", &self.director_link.b, "--config", &path]));
+        // LB_XDP_E2E_HOLD=1: keep the topology up a minute, to look at it with ip, tcpdump, lb-xdp stats.
+        if std::env::var_os("LB_XDP_E2E_HOLD").is_some() {
+            let backends: Vec<&str> = self.backends.iter().map(|b| b.ns.name.as_str()).collect();
+            eprintln!("holding: client {} router {} director {} backends {backends:?}", self.client.name, self.router.name, self.director_ns.name);
+            std::thread::sleep(Duration::from_secs(60));
+        }
     }
 
     fn config_text(&self) -> String {
@@ -271,12 +286,8 @@ fn tcp_through_director_and_decap_with_dsr_and_a_backend_added_mid_run() {
     if !privileged("lb-xdp end to end") {
         return;
     }
-    let mut lab = Lab::new(2);
+    let mut lab = Lab::new(2, &[]);
     lab.start_director();
-    if std::env::var_os("LB_XDP_E2E_HOLD").is_some() {
-        eprintln!("holding: client {} router {} director {}", lab.client.name, lab.router.name, lab.director_ns.name);
-        std::thread::sleep(Duration::from_secs(60));
-    }
 
     // Ten connections, each to the backend the Maglev table gives its flow.
     let config = lab.config.clone();
@@ -363,4 +374,41 @@ fn tcp_through_director_and_decap_with_dsr_and_a_backend_added_mid_run() {
     }
     let decap_stats = run_lb_xdp(&lab.backends[2].ns, &["stats", "--iface", &lab.backends[2].link.b]);
     assert!(count(&decap_stats, "decap_v0 ") > 0, "{decap_stats}");
+}
+
+/// Decap redirects into a veth pair inside the backend (as toward a container): the frames
+/// leave by one end and arrive at the other, whose MAC they must carry.
+#[test]
+fn decap_redirects_into_a_veth_with_the_receivers_mac() {
+    if !privileged("lb-xdp decap --redirect") {
+        return;
+    }
+    let mut lab = Lab::new(0, &[]);
+    let ns = Netns::new("lbb");
+    sysctl(&ns, "net.ipv4.conf.all.rp_filter=0");
+    sysctl(&ns, "net.ipv4.conf.default.rp_filter=0");
+    ns.exec(&["link", "add", "app0", "type", "veth", "peer", "name", "app1"]);
+    ns.exec(&["link", "set", "app0", "up"]);
+    ns.exec(&["link", "set", "app1", "up"]);
+    let app1_mac = mac_of(&ns, "app1");
+    // The receiving end needs an XDP program for veth to hand it redirected frames.
+    let _pass = Daemon::start(&ns, &["pass", "--iface", "app1"]);
+    lab.decap_args = ["--redirect", "app0", "--redirect-mac", app1_mac.as_str()].iter().map(|a| a.to_string()).collect();
+    lab.add_backend_host_in(ns, 1);
+    lab.config.vips[0].backends.push(lb_xdp::config::BackendConfig { addr: "10.3.1.2".parse().unwrap(), weight: 1 });
+    lab.start_director();
+    let answers = lab.client.run(T, || {
+        (0..5)
+            .map(|i| {
+                let (mut conn, _) = connect();
+                ask(&mut conn, &format!("via app0 {i}"))
+            })
+            .collect::<Vec<_>>()
+    });
+    assert!(answers.iter().all(|a| a == "backend-1"), "{answers:?}");
+    let backend = &lab.backends[0];
+    let stats = run_lb_xdp(&backend.ns, &["stats", "--iface", &backend.link.b]);
+    let redirected: u64 =
+        stats.lines().find_map(|l| l.trim().strip_prefix("redirect").map(|n| n.trim().parse().unwrap())).unwrap();
+    assert!(redirected >= 10, "{stats}");
 }
