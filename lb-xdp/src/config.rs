@@ -123,7 +123,8 @@ impl Config {
     /// Reads and checks a config file; errors name the file, line and column.
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Config::parse(&text).with_context(|| format!("in {}", path.display()))
+        // parse's errors start with line:col, so this reads path:line:col: what.
+        Config::parse(&text).map_err(|e| anyhow::anyhow!("{}:{e:#}", path.display()))
     }
 
     pub fn parse(text: &str) -> Result<Config> {

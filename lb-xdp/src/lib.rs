@@ -16,9 +16,7 @@ use aya::Ebpf;
 /// Loads an object, then `program` into the kernel (with the verifier's log when it
 /// refuses), and takes the maps out of the object.
 pub fn load(object: &[u8], program: &str, map_names: &[&'static str]) -> Result<(Ebpf, maps::Maps)> {
-    let mut ebpf = Ebpf::load(object)
-        .map_err(|e| sys::explain(anyhow::Error::new(e)))
-        .with_context(|| format!("cannot load the {program} object"))?;
+    let mut ebpf = Ebpf::load(object).with_context(|| format!("cannot load the {program} object"))?;
     load_program(&mut ebpf, program)?;
     let maps = maps::Maps::take(&mut ebpf, map_names)?;
     Ok((ebpf, maps))
@@ -31,9 +29,9 @@ pub fn load_program(ebpf: &mut Ebpf, program: &str) -> Result<()> {
         .try_into()?;
     match xdp.load() {
         Ok(()) => Ok(()),
-        Err(ProgramError::LoadError { io_error, verifier_log }) => Err(sys::explain(anyhow::anyhow!(
+        Err(ProgramError::LoadError { io_error, verifier_log }) => Err(anyhow::anyhow!(
             "the kernel refused the {program} program: {io_error}\nverifier log:\n{verifier_log}"
-        ))),
-        Err(e) => Err(sys::explain(e.into())).with_context(|| format!("cannot load the {program} program")),
+        )),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot load the {program} program"))),
     }
 }

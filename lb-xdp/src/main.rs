@@ -114,7 +114,7 @@ impl From<Mode> for XdpMode {
 
 fn main() {
     if let Err(err) = run(Cli::parse()) {
-        eprintln!("lb-xdp: {:#}", sys::explain(err));
+        eprintln!("lb-xdp: {}", sys::describe(&err));
         std::process::exit(1);
     }
 }

@@ -37,13 +37,31 @@ pub fn ensure_bpffs() -> Result<()> {
     Ok(())
 }
 
-/// The error to show when the kernel refuses a BPF operation for lack of privileges.
-pub fn explain(err: anyhow::Error) -> anyhow::Error {
-    let text = format!("{err:#}");
-    if text.contains("Operation not permitted") || text.contains("EPERM") {
-        return err.context("lb-xdp needs root (or CAP_BPF and CAP_NET_ADMIN)");
+/// An error as one line for humans: its chain joined with ": ", without the repeats
+/// aya's nested errors make, and what is missing when the kernel said EPERM.
+pub fn describe(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if parts.last().is_some_and(|last| last.ends_with(&text) || last == &text) {
+            continue;
+        }
+        // "map error: failed to create map X" followed by "failed to create map X: ...".
+        if let Some(last) = parts.last_mut() {
+            if let Some(stripped) = text.strip_prefix(last.rsplit(": ").next().unwrap_or("")) {
+                if !stripped.is_empty() && stripped.starts_with(':') {
+                    *last = format!("{}{stripped}", last);
+                    continue;
+                }
+            }
+        }
+        parts.push(text);
     }
-    err
+    let mut line = parts.join(": ");
+    if line.contains("Operation not permitted") {
+        line.push_str(" (lb-xdp needs root, or CAP_BPF and CAP_NET_ADMIN)");
+    }
+    line
 }
 
 /// Whether an XDP program is attached to the interface (as `ip link` reports it).

@@ -1,0 +1,66 @@
+//! The lb-xdp command's errors: what went wrong, in one message, non-zero exit.
+mod common;
+
+use common::netns::privileged;
+use std::process::Command;
+
+const LB_XDP: &str = env!("CARGO_BIN_EXE_lb-xdp");
+
+fn lb_xdp(args: &[&str]) -> (i32, String) {
+    let out = Command::new(LB_XDP).args(args).output().expect("run lb-xdp");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn bad_input_says_what_and_where() {
+    let dir = std::env::temp_dir().join(format!("lb-xdp-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("lb.ron");
+    std::fs::write(&config, "(\n  next_hop_mac: \"02:00:00:00:00:01\",\n  vips: [(addr: \"10.0.0.1\", port: 80, proto: tcp, backends: [(addr: \"10.0.1.1\", wieght: 2)])],\n)\n").unwrap();
+    let (code, err) = lb_xdp(&["director", "--iface", "lo", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("{}:3:81: ", config.display())) && err.contains("wieght"), "{err}");
+    let (code, err) = lb_xdp(&["director", "--iface", "no-such-if0", "--config", "/nonexistent.ron"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot read /nonexistent.ron"), "{err}");
+    std::fs::write(&config, "(next_hop_mac: \"02:00:00:00:00:01\")").unwrap();
+    let (code, err) = lb_xdp(&["director", "--iface", "no-such-if0", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no such interface 'no-such-if0'"), "{err}");
+    let (code, err) = lb_xdp(&["backend", "add", "--iface", "lo", "--vip", "10.0.0.1/tcp", "--backend", "10.0.1.1"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("10.0.0.1/tcp") && err.contains("ADDR:PORT"), "{err}");
+    let (code, err) = lb_xdp(&["stats", "--iface", "no-such-if0"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no director runs on no-such-if0"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn without_privileges_it_says_what_it_needs() {
+    if !privileged("lb-xdp without privileges") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    // A copy nobody can run: the target directory need not be readable by others.
+    let dir = std::env::temp_dir().join(format!("lb-xdp-noroot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("lb-xdp");
+    std::fs::copy(LB_XDP, &bin).unwrap();
+    for p in [&dir, &bin] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for args in [&["decap", "--iface", "lo"][..], &["pass", "--iface", "lo"]] {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+            .arg(&bin)
+            .args(args)
+            .output()
+            .expect("setpriv (util-linux)");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("Operation not permitted (lb-xdp needs root, or CAP_BPF and CAP_NET_ADMIN)"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
