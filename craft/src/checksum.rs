@@ -51,6 +51,14 @@ pub fn addr_sum(b: &[u8]) -> u32 {
     s as u32
 }
 
+/// Partial sum of a 64-bit value (four 16-bit words). Headers built as big-endian words
+/// are summed whole: 2^16 = 1 in one's complement arithmetic, so the halves of a word
+/// add up to the same folded sum as its 16-bit words.
+#[inline]
+pub fn word64(v: u64) -> u64 {
+    (v >> 32) + (v & 0xffff_ffff)
+}
+
 /// Partial sum of a 32-bit value as two 16-bit words.
 #[inline]
 pub fn word32(v: u32) -> u64 {
@@ -72,6 +80,13 @@ mod tests {
     fn odd_length_pads_with_zero() {
         assert_eq!(partial(&[0x12]), 0x1200);
         assert_eq!(partial(&[0x12, 0x34, 0x56]), 0x1234 + 0x5600);
+    }
+
+    #[test]
+    fn words_sum_like_their_bytes() {
+        let v = 0x1234_5678_9abc_def0u64;
+        assert_eq!(fold(word64(v)), fold(partial(&v.to_be_bytes())));
+        assert_eq!(fold(word32(0xfedc_ba98)), fold(partial(&0xfedc_ba98u32.to_be_bytes())));
     }
 
     #[test]

@@ -98,34 +98,31 @@ macro_rules! registry {
             pub fn header_len(&self) -> usize {
                 match self { $( Layer::$V(l) => l.header_len(), )* }
             }
-            /// The pseudo-header this layer sets up for the next one (see [`Proto::pseudo`]).
-            fn pseudo_after(layers: &[Layer], i: usize) -> Option<Pseudo> {
-                match &layers[i] { $( Layer::$V(l) => {
-                    let outer = if <$T as Proto>::EXTENDS_PSEUDO && i > 0 {
-                        Layer::pseudo_after(layers, i - 1)
-                    } else {
-                        None
-                    };
-                    l.pseudo(outer)
-                } )* }
+            /// The pseudo-header this layer sets up for the next one, given `outer`, the one
+            /// set up for it (see [`Proto::pseudo`]).
+            #[inline(always)]
+            fn pseudo_for_next(&self, outer: Option<&Pseudo>) -> Option<Pseudo> {
+                match self { $( Layer::$V(l) => pseudo_for_next(l, outer), )* }
+            }
+            /// Builds `layers[i..]` into `out`, this layer's header at `start`: see
+            /// [`build_layer`]. Returns where the lengths of the layers before end.
+            #[inline(always)]
+            fn build_from(
+                layers: &[Layer], i: usize, start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>,
+            ) -> usize {
+                match layers.get(i) {
+                    $( Some(Layer::$V(l)) => build_layer(l, layers, i, start, outer, out), )*
+                    None => {
+                        // All headers measured: the packet is `start` bytes long.
+                        out.clear();
+                        out.resize(start, 0);
+                        start
+                    }
+                }
             }
             /// Writes layer `i`'s header at the start of `seg`, whose payload is written.
-            #[inline]
-            fn emit(layers: &[Layer], i: usize, seg: &mut [u8], hlen: usize) {
-                let next = layers.get(i + 1);
-                match &layers[i] { $( Layer::$V(l) => {
-                    // Computed only for the layers that use it: no state carried along.
-                    let pseudo = if <$T as Proto>::USES_PSEUDO && i > 0 {
-                        Layer::pseudo_after(layers, i - 1)
-                    } else {
-                        None
-                    };
-                    let pseudo = pseudo.as_ref();
-                    let (hdr, payload) = seg.split_at_mut(hlen);
-                    let cx = WriteCx { payload_len: payload.len(), payload, next, pseudo };
-                    l.write(hdr, &cx);
-                    l.finish(seg, pseudo);
-                } )* }
+            fn emit(layers: &[Layer], i: usize, seg: &mut [u8], hlen: usize, pseudo: Option<&Pseudo>) {
+                match &layers[i] { $( Layer::$V(l) => write_layer(l, seg, hlen, layers.get(i + 1), pseudo), )* }
             }
             /// This layer's part of the summary line.
             pub fn summary(&self) -> String {
@@ -198,6 +195,44 @@ registry! {
     Padding(Padding),
 }
 
+/// See [`Layer::pseudo_for_next`].
+#[inline(always)]
+fn pseudo_for_next<T: Proto>(l: &T, outer: Option<&Pseudo>) -> Option<Pseudo> {
+    l.pseudo(if T::EXTENDS_PSEUDO { outer.copied() } else { None })
+}
+
+/// Builds layer `i` and the layers after it, recursively: measures this header, builds the
+/// rest behind it (the innermost call sizes `out`), then writes this header over its
+/// complete payload, so its lengths and checksums come right away. One dispatch per layer;
+/// each layer's code is its own function with its own registers. `outer` is the
+/// pseudo-header set up for this layer by the ones before. Returns where the lengths of
+/// the layers before end: at the first trailing Padding, as in scapy.
+#[inline(never)]
+fn build_layer<T: Proto>(
+    l: &T, layers: &[Layer], i: usize, start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>,
+) -> usize {
+    let hlen = l.header_len();
+    let pseudo = pseudo_for_next(l, outer);
+    let end = Layer::build_from(layers, i + 1, start + hlen, pseudo.as_ref(), out);
+    write_layer(l, &mut out[start..end], hlen, layers.get(i + 1), outer);
+    if matches!(layers[i], Layer::Padding(_)) {
+        start
+    } else {
+        end
+    }
+}
+
+/// Writes one header at the start of `seg`, whose payload is already written.
+#[inline(always)]
+fn write_layer<T: Proto>(l: &T, seg: &mut [u8], hlen: usize, next: Option<&Layer>, pseudo: Option<&Pseudo>) {
+    // Passed only to the layers that use it.
+    let pseudo = if T::USES_PSEUDO { pseudo } else { None };
+    let (hdr, payload) = seg.split_at_mut(hlen);
+    let cx = WriteCx { payload_len: payload.len(), payload, next, pseudo };
+    l.write(hdr, &cx);
+    l.finish(seg, pseudo);
+}
+
 /// The field an old name stands for.
 fn alias<T: Proto>(name: &str) -> &str {
     T::ALIASES.iter().find(|(old, _)| *old == name).map_or(name, |(_, new)| new)
@@ -257,8 +292,9 @@ impl Div<Packet> for Packet {
     }
 }
 
-/// Layers built with their header lengths on the stack; deeper packets use the heap.
-const STACK_LAYERS: usize = 8;
+/// Packets up to this many layers are built by recursion ([`build_layer`]), one stack frame
+/// per layer; deeper ones by a loop with the same results.
+const RECURSE_LAYERS: usize = 64;
 
 impl Packet {
     pub fn new() -> Packet {
@@ -272,24 +308,26 @@ impl Packet {
 
     /// Builds into `out` (cleared first), reusing its allocation.
     pub fn build_into(&self, out: &mut Vec<u8>) {
-        let n = self.layers.len();
-        if n <= STACK_LAYERS {
-            self.build_with(&mut [0; STACK_LAYERS][..n], out);
+        if self.layers.len() <= RECURSE_LAYERS {
+            Layer::build_from(&self.layers, 0, 0, None, out);
         } else {
-            self.build_with(&mut vec![0; n], out);
+            self.build_deep(out);
         }
     }
 
-    /// Measures the headers, then writes them back to front: a header is written when its
-    /// payload is complete, so its lengths and checksum are computed right away.
-    fn build_with(&self, hlens: &mut [usize], out: &mut Vec<u8>) {
+    /// [`build_into`](Self::build_into) for deep packets, without recursion: measures the
+    /// headers and sets up the pseudo-headers, then writes the headers back to front.
+    #[cold]
+    fn build_deep(&self, out: &mut Vec<u8>) {
         let layers = &self.layers[..];
+        let mut hlens = Vec::with_capacity(layers.len());
+        // pseudos[i]: the pseudo-header layer i sets up for layer i + 1.
+        let mut pseudos: Vec<Option<Pseudo>> = Vec::with_capacity(layers.len());
         let mut total = 0;
-        let mut padded = false;
-        for (hlen, l) in hlens.iter_mut().zip(layers) {
-            *hlen = l.header_len();
-            total += *hlen;
-            padded |= matches!(l, Layer::Padding(_));
+        for l in layers {
+            hlens.push(l.header_len());
+            total += l.header_len();
+            pseudos.push(l.pseudo_for_next(pseudos.last().and_then(Option::as_ref)));
         }
         out.clear();
         out.resize(total, 0);
@@ -298,8 +336,9 @@ impl Packet {
         let mut end = total;
         for (i, &hlen) in hlens.iter().enumerate().rev() {
             start -= hlen;
-            Layer::emit(layers, i, &mut out[start..end], hlen);
-            if padded && matches!(layers[i], Layer::Padding(_)) {
+            let outer = if i > 0 { pseudos[i - 1].as_ref() } else { None };
+            Layer::emit(layers, i, &mut out[start..end], hlen, outer);
+            if matches!(layers[i], Layer::Padding(_)) {
                 end = start;
             }
         }
@@ -404,6 +443,27 @@ impl Packet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The loop for deep packets gives the recursion's bytes.
+    #[test]
+    fn deep_build_matches_recursive_build() {
+        let ip = || Ip::new().src("10.0.0.1").dst("10.0.0.2");
+        let mut packets = vec![
+            Ether::new() / ip() / Udp::new() / Gue::new() / ip().len(60) / Tcp::new() / &b"ab"[..] / Padding::new().load(b"xy"),
+            Ether::new() / Ipv6::new() / HopByHop::new() / Routing::new() / Udp::new() / &b"payload"[..],
+        ];
+        let mut deep = Packet::from(Layer::from(Ether::new()));
+        for _ in 0..RECURSE_LAYERS {
+            deep = deep / ip();
+        }
+        packets.push(deep / Tcp::new() / Padding::new().load(b"pad") / &b"raw"[..]);
+        for p in packets {
+            let (mut rec, mut looped) = (Vec::new(), Vec::new());
+            Layer::build_from(&p.layers, 0, 0, None, &mut rec);
+            p.build_deep(&mut looped);
+            assert_eq!(rec, looped, "{p:?}");
+        }
+    }
 
     #[test]
     fn layer_stays_small() {

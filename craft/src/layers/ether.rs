@@ -52,7 +52,8 @@ impl Proto for Ether {
         14
     }
 
-    #[inline]
+    // Inlined into the per-layer build step (`packet::build_layer`).
+    #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         hdr[0..6].copy_from_slice(&self.dst.unwrap_or(Mac::BROADCAST).0);
         hdr[6..12].copy_from_slice(&self.src.unwrap_or(Mac::ZERO).0);

@@ -161,7 +161,8 @@ impl Proto for Ip {
         20 + self.options_len()
     }
 
-    #[inline]
+    // Inlined into the per-layer build step (`packet::build_layer`).
+    #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         let (fixed, opts) = hdr.split_at_mut(20);
         let h: &mut [u8; 20] = fixed.try_into().expect("header_len is at least 20");
@@ -171,31 +172,20 @@ impl Proto for Ip {
         let proto = auto_proto(self.proto, cx, 0);
         let src = u32::from(self.src_or_default());
         let dst = u32::from(self.dst);
-        h[0] = ver_ihl;
-        h[1] = self.tos;
-        h[2..4].copy_from_slice(&len.to_be_bytes());
-        h[4..6].copy_from_slice(&self.id.to_be_bytes());
-        h[6..8].copy_from_slice(&ff.to_be_bytes());
-        h[8] = self.ttl;
-        h[9] = proto;
-        h[12..16].copy_from_slice(&src.to_be_bytes());
-        h[16..20].copy_from_slice(&dst.to_be_bytes());
+        // The header as big-endian words (checksum field zero), stored whole and summed
+        // whole: the checksum comes from the values held, not from re-reading the bytes.
+        let w0 = (ver_ihl as u64) << 56 | (self.tos as u64) << 48 | (len as u64) << 32 | (self.id as u64) << 16 | ff as u64;
+        let w1 = (self.ttl as u64) << 56 | (proto as u64) << 48 | src as u64;
         if !self.options.is_empty() {
             opts[..self.options.len()].copy_from_slice(&self.options);
         }
         let ck = self.chksum.unwrap_or_else(|| {
-            // From the values held, not by re-reading the bytes just stored.
-            let words = u16::from_be_bytes([ver_ihl, self.tos]) as u64
-                + len as u64
-                + self.id as u64
-                + ff as u64
-                + u16::from_be_bytes([self.ttl, proto]) as u64
-                + checksum::word32(src)
-                + checksum::word32(dst);
             let options = if self.options.is_empty() { 0 } else { checksum::partial(&self.options) };
-            checksum::fold(words + options)
+            checksum::fold(checksum::word64(w0) + checksum::word64(w1) + dst as u64 + options)
         });
-        h[10..12].copy_from_slice(&ck.to_be_bytes());
+        h[0..8].copy_from_slice(&w0.to_be_bytes());
+        h[8..16].copy_from_slice(&(w1 | (ck as u64) << 32).to_be_bytes());
+        h[16..20].copy_from_slice(&dst.to_be_bytes());
     }
 
     #[inline]

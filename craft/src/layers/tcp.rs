@@ -299,19 +299,19 @@ impl Proto for Tcp {
         20 + self.options.len().div_ceil(4) * 4
     }
 
-    #[inline]
+    // Inlined into the per-layer build step (`packet::build_layer`).
+    #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         let (fixed, opts) = hdr.split_at_mut(20);
         let h: &mut [u8; 20] = fixed.try_into().expect("header_len is at least 20");
         let dataofs = self.dataofs.unwrap_or(((20 + opts.len()) / 4) as u8);
         let word = ((dataofs as u16 & 0xf) << 12) | ((self.reserved as u16 & 7) << 9) | (self.flags.0 & 0x1ff);
-        h[0..2].copy_from_slice(&self.sport.to_be_bytes());
-        h[2..4].copy_from_slice(&self.dport.to_be_bytes());
-        h[4..8].copy_from_slice(&self.seq.to_be_bytes());
-        h[8..12].copy_from_slice(&self.ack.to_be_bytes());
-        h[12..14].copy_from_slice(&word.to_be_bytes());
-        h[14..16].copy_from_slice(&self.window.to_be_bytes());
-        h[18..20].copy_from_slice(&self.urgptr.to_be_bytes());
+        // The fixed header as big-endian words, stored whole and summed whole: the
+        // checksum comes from the values held, not from re-reading the bytes just stored.
+        let w0 = (self.sport as u64) << 48 | (self.dport as u64) << 32 | self.seq as u64;
+        let w1 = (self.ack as u64) << 32 | (word as u64) << 16 | self.window as u64;
+        h[0..8].copy_from_slice(&w0.to_be_bytes());
+        h[8..16].copy_from_slice(&w1.to_be_bytes());
         let mut at = 0;
         for o in &self.options.0 {
             o.write(&mut opts[at..]);
@@ -322,20 +322,13 @@ impl Proto for Tcp {
             // No IP header to sum over (TCP in GUE, or alone): 0, as scapy.
             (None, None) => 0,
             (None, Some(p)) => {
-                // From the values held, not by re-reading the bytes just stored.
-                let fields = self.sport as u64
-                    + self.dport as u64
-                    + checksum::word32(self.seq)
-                    + checksum::word32(self.ack)
-                    + word as u64
-                    + self.window as u64
-                    + self.urgptr as u64;
+                let fields = checksum::word64(w0) + checksum::word64(w1) + self.urgptr as u64;
                 let options = if opts.is_empty() { 0 } else { checksum::partial(opts) };
                 let seg_len = 20 + opts.len() + cx.payload_len;
                 checksum::fold(fields + options + checksum::partial(cx.payload) + p.sum(6, seg_len) as u64)
             }
         };
-        h[16..18].copy_from_slice(&ck.to_be_bytes());
+        h[16..20].copy_from_slice(&((ck as u32) << 16 | self.urgptr as u32).to_be_bytes());
     }
 
     #[inline]

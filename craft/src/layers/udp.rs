@@ -40,7 +40,8 @@ impl Proto for Udp {
         8
     }
 
-    #[inline]
+    // Inlined into the per-layer build step (`packet::build_layer`).
+    #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         let dport = self.dport_for(cx.next);
         let len = self.len.unwrap_or((8 + cx.payload_len) as u16);
