@@ -52,25 +52,23 @@ macro_rules! registry {
             pub fn new_layer(self) -> Layer {
                 match self { $( LayerKind::$V => Layer::$V(<$T>::default()), )* }
             }
-            /// Dissects one header into `layers[n]`: a layer of the same kind already there is
-            /// overwritten in place (no enum drop, one move), else it is replaced or pushed.
-            #[inline]
-            fn dissect_at(
-                self, data: &[u8], cx: &DissectCx, layers: &mut SmallVec<[Layer; 4]>, n: usize,
-            ) -> Result<(usize, Option<usize>, Next), Truncated> {
+            /// Dissects `data` as this kind into `layers[n]` and what follows into the
+            /// layers after it (see [`dissect_layer`]); returns the number of layers used.
+            #[inline(always)]
+            fn dissect_from<'a>(
+                self, layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &'a [u8], cx: &DissectCx,
+                pads: &mut SmallVec<[&'a [u8]; 2]>,
+            ) -> usize {
+                if n >= MAX_DEPTH {
+                    put_raw(layers, n, data, None);
+                    return n + 1;
+                }
                 match self {
-                    $( LayerKind::$V => {
-                        if let Some(Layer::$V(slot)) = layers.get_mut(n) {
-                            let s = slot.dissect_in_place(data, cx)?;
-                            return Ok((s.hlen, s.total_len, s.next));
-                        }
-                        let d = <$T as Proto>::dissect(data, cx)?;
-                        match layers.get_mut(n) {
-                            Some(other) => *other = Layer::$V(d.layer),
-                            None => layers.push(Layer::$V(d.layer)),
-                        }
-                        Ok((d.hlen, d.total_len, d.next))
-                    } )*
+                    $( LayerKind::$V => dissect_layer::<$T>(
+                        layers, n, data, cx, pads,
+                        |l| match l { Layer::$V(l) => Some(l), _ => None },
+                        Layer::$V,
+                    ), )*
                 }
             }
             pub fn dissect(self, data: &[u8], cx: &DissectCx) -> Result<Decoded<Layer>, Truncated> {
@@ -366,77 +364,117 @@ impl Packet {
     /// Dissects into `self`, reusing its storage: layers of the same kind as before are
     /// overwritten in place, and a Raw payload reuses the previous one's allocation.
     pub fn dissect_into(&mut self, bytes: &[u8], start: LayerKind, cx: &DissectCx) {
-        // Padding after each length-limited payload, outermost first.
+        // Padding after each length-limited payload, innermost first.
         let mut pads: SmallVec<[&[u8]; 2]> = SmallVec::new();
-        let mut data = bytes;
-        let mut kind = start;
-        let mut n = 0;
-        loop {
-            if n >= MAX_DEPTH {
-                self.put_raw(n, data, None);
-                n += 1;
-                break;
-            }
-            let (hlen, total_len, mut next) = match kind.dissect_at(data, cx, &mut self.layers, n) {
-                Ok(d) => d,
-                Err(Truncated) => {
-                    self.put_raw(n, data, Some(kind.name()));
-                    n += 1;
-                    break;
-                }
-            };
-            n += 1;
-            let hlen = hlen.min(data.len());
-            let end = match total_len {
-                Some(t) if t >= hlen && t < data.len() => t,
-                _ => data.len(),
-            };
-            if end < data.len() {
-                pads.push(&data[end..]);
-            }
-            let payload = &data[hlen..end];
-            while let Next::Peek(classify) = next {
-                next = classify(payload);
-            }
-            match next {
-                Next::Layer(k) if !payload.is_empty() => {
-                    data = payload;
-                    kind = k;
-                }
-                _ => {
-                    if !payload.is_empty() {
-                        self.put_raw(n, payload, None);
-                        n += 1;
-                    }
-                    break;
-                }
-            }
-        }
+        let mut n = start.dissect_from(&mut self.layers, 0, bytes, cx, &mut pads);
         if !pads.is_empty() {
-            // In the frame the innermost padding comes first.
-            let load: Vec<u8> = pads.iter().rev().flat_map(|p| p.iter().copied()).collect();
-            self.put_layer(n, Padding::new().load(load).into());
+            put_padding(&mut self.layers, n, &pads);
             n += 1;
         }
         self.layers.truncate(n);
     }
+}
 
-    /// Raw bytes at `n`, reusing the allocation of a Raw already there.
-    fn put_raw(&mut self, n: usize, data: &[u8], truncated: Option<&'static str>) {
-        if let Some(Layer::Raw(r)) = self.layers.get_mut(n) {
-            r.load.clear();
-            r.load.extend_from_slice(data);
-            r.truncated = truncated;
-        } else {
-            self.put_layer(n, Layer::Raw(Raw { load: data.to_vec(), truncated }));
+/// Dissects one header of type `T` into `layers[n]`, then its payload into the layers after
+/// it, recursively (at most [`MAX_DEPTH`] deep): one dispatch per layer, and the code for
+/// each type is its own function, where what the type's header can say (a length field or
+/// not, a fixed next layer) folds away. A layer of the same kind already at `n` (from an
+/// earlier packet) is overwritten in place: no enum drop, allocations reused. `slot` and
+/// `wrap` convert between `T` and its [`Layer`] variant. Padding past a length field is
+/// pushed to `pads` on the way back, so the innermost comes first. Returns the number of
+/// layers used.
+#[inline(never)]
+fn dissect_layer<'a, T: Proto>(
+    layers: &mut SmallVec<[Layer; 4]>,
+    n: usize,
+    data: &'a [u8],
+    cx: &DissectCx,
+    pads: &mut SmallVec<[&'a [u8]; 2]>,
+    slot: impl Fn(&mut Layer) -> Option<&mut T>,
+    wrap: impl Fn(T) -> Layer,
+) -> usize {
+    let l = match layers.get_mut(n).and_then(&slot) {
+        Some(l) => l,
+        None => put_default(layers, n, wrap, slot),
+    };
+    let span = l.dissect_in_place(data, cx);
+    let Ok(span) = span else {
+        put_raw(layers, n, data, Some(T::NAME));
+        return n + 1;
+    };
+    let n = n + 1;
+    let hlen = span.hlen.min(data.len());
+    let end = match span.total_len {
+        Some(t) if t >= hlen && t < data.len() => t,
+        _ => data.len(),
+    };
+    let payload = &data[hlen..end];
+    let next = match span.next {
+        Next::Peek(classify) => peek(classify, payload),
+        next => next,
+    };
+    let used = match next {
+        Next::Layer(k) if !payload.is_empty() => k.dissect_from(layers, n, payload, cx, pads),
+        _ if !payload.is_empty() => {
+            put_raw(layers, n, payload, None);
+            n + 1
+        }
+        _ => n,
+    };
+    if end < data.len() {
+        pads.push(&data[end..]);
+    }
+    used
+}
+
+/// [`dissect_layer`] when `layers[n]` is not a `T` to overwrite: a default one there, which
+/// `dissect_in_place` then fills like a fresh dissect would. Out of line, so that the
+/// in-place path does not carry a layer-sized temporary.
+#[cold]
+#[inline(never)]
+fn put_default<T: Proto>(
+    layers: &mut SmallVec<[Layer; 4]>,
+    n: usize,
+    wrap: impl Fn(T) -> Layer,
+    slot: impl Fn(&mut Layer) -> Option<&mut T>,
+) -> &mut T {
+    put_layer(layers, n, wrap(T::default()));
+    slot(&mut layers[n]).expect("a T was just put at n")
+}
+
+/// The layer that the payload's own first bytes announce (see [`Next::Peek`]).
+#[inline(never)]
+fn peek(mut classify: fn(&[u8]) -> Next, payload: &[u8]) -> Next {
+    loop {
+        match classify(payload) {
+            Next::Peek(c) => classify = c,
+            next => return next,
         }
     }
+}
 
-    fn put_layer(&mut self, n: usize, l: Layer) {
-        match self.layers.get_mut(n) {
-            Some(slot) => *slot = l,
-            None => self.layers.push(l),
-        }
+/// The Padding layer at `n`: `pads` in the order of the frame (innermost first).
+#[cold]
+fn put_padding(layers: &mut SmallVec<[Layer; 4]>, n: usize, pads: &[&[u8]]) {
+    let load: Vec<u8> = pads.iter().flat_map(|p| p.iter().copied()).collect();
+    put_layer(layers, n, Padding::new().load(load).into());
+}
+
+/// Raw bytes at `n`, reusing the allocation of a Raw already there.
+fn put_raw(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], truncated: Option<&'static str>) {
+    if let Some(Layer::Raw(r)) = layers.get_mut(n) {
+        r.load.clear();
+        r.load.extend_from_slice(data);
+        r.truncated = truncated;
+    } else {
+        put_layer(layers, n, Layer::Raw(Raw { load: data.to_vec(), truncated }));
+    }
+}
+
+fn put_layer(layers: &mut SmallVec<[Layer; 4]>, n: usize, l: Layer) {
+    match layers.get_mut(n) {
+        Some(slot) => *slot = l,
+        None => layers.push(l),
     }
 }
 
@@ -463,6 +501,22 @@ mod tests {
             p.build_deep(&mut looped);
             assert_eq!(rec, looped, "{p:?}");
         }
+    }
+
+    /// Padding past an inner length (UDP) comes before padding past an outer one (IP).
+    #[test]
+    fn nested_padding_is_one_layer_innermost_first() {
+        let mut b = (Ether::new() / Ip::new().dst("10.0.0.2") / Udp::new() / &b"data"[..]).build();
+        b[14 + 20 + 5] -= 2; // UDP len 12 -> 10: "ta" is UDP padding
+        b.extend_from_slice(b"zz"); // past the IP length
+        let p = Packet::dissect(&b, LayerKind::Ether);
+        let Some(Layer::Padding(pad)) = p.layers.last() else { panic!("{p:?}") };
+        assert_eq!(pad.load, b"tazz");
+        assert_eq!(p.build(), b);
+        // And again into the same tree, in place.
+        let mut q = p.clone();
+        q.dissect_into(&b, LayerKind::Ether, &DissectCx::default());
+        assert_eq!(q, p);
     }
 
     #[test]
