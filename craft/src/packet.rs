@@ -112,8 +112,7 @@ macro_rules! registry {
                     $( Some(Layer::$V(l)) => build_layer(l, layers, i, start, outer, out), )*
                     None => {
                         // All headers measured: the packet is `start` bytes long.
-                        out.clear();
-                        out.resize(start, 0);
+                        size_buffer(out, start);
                         start
                     }
                 }
@@ -220,12 +219,22 @@ fn build_layer<T: Proto>(
     }
 }
 
+/// Makes `out` `len` bytes long, reusing its allocation. What it held is left in place
+/// rather than zeroed: every header is written whole over it (see [`Proto::WRITES_ALL`]).
+#[inline(always)]
+fn size_buffer(out: &mut Vec<u8>, len: usize) {
+    out.resize(len, 0);
+}
+
 /// Writes one header at the start of `seg`, whose payload is already written.
 #[inline(always)]
 fn write_layer<T: Proto>(l: &T, seg: &mut [u8], hlen: usize, next: Option<&Layer>, pseudo: Option<&Pseudo>) {
     // Passed only to the layers that use it.
     let pseudo = if T::USES_PSEUDO { pseudo } else { None };
     let (hdr, payload) = seg.split_at_mut(hlen);
+    if !T::WRITES_ALL {
+        hdr.fill(0);
+    }
     let cx = WriteCx { payload_len: payload.len(), payload, next, pseudo };
     l.write(hdr, &cx);
     l.finish(seg, pseudo);
@@ -327,8 +336,7 @@ impl Packet {
             total += l.header_len();
             pseudos.push(l.pseudo_for_next(pseudos.last().and_then(Option::as_ref)));
         }
-        out.clear();
-        out.resize(total, 0);
+        size_buffer(out, total);
         let mut start = total;
         // Lengths stop where the first trailing Padding after a layer starts, as in scapy.
         let mut end = total;

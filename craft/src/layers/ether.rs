@@ -47,6 +47,7 @@ pub fn auto_type(set: Option<u16>, cx: &WriteCx, default: u16) -> u16 {
 }
 
 impl Proto for Ether {
+    const WRITES_ALL: bool = true;
     #[inline]
     fn header_len(&self) -> usize {
         14

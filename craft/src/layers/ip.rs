@@ -155,6 +155,7 @@ impl Ip {
 impl Proto for Ip {
     const ETHERTYPE: Option<u16> = Some(0x0800);
     const IP_PROTO: Option<u8> = Some(4);
+    const WRITES_ALL: bool = true;
 
     #[inline]
     fn header_len(&self) -> usize {
@@ -176,8 +177,10 @@ impl Proto for Ip {
         // whole: the checksum comes from the values held, not from re-reading the bytes.
         let w0 = (ver_ihl as u64) << 56 | (self.tos as u64) << 48 | (len as u64) << 32 | (self.id as u64) << 16 | ff as u64;
         let w1 = (self.ttl as u64) << 56 | (proto as u64) << 48 | src as u64;
-        if !self.options.is_empty() {
-            opts[..self.options.len()].copy_from_slice(&self.options);
+        if !opts.is_empty() {
+            let (set, pad) = opts.split_at_mut(self.options.len());
+            set.copy_from_slice(&self.options);
+            pad.fill(0);
         }
         let ck = self.chksum.unwrap_or_else(|| {
             let options = if self.options.is_empty() { 0 } else { checksum::partial(&self.options) };

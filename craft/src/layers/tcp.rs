@@ -293,6 +293,7 @@ layer! {
 impl Proto for Tcp {
     const IP_PROTO: Option<u8> = Some(6);
     const USES_PSEUDO: bool = true;
+    const WRITES_ALL: bool = true;
 
     #[inline]
     fn header_len(&self) -> usize {
@@ -312,10 +313,13 @@ impl Proto for Tcp {
         let w1 = (self.ack as u64) << 32 | (word as u64) << 16 | self.window as u64;
         h[0..8].copy_from_slice(&w0.to_be_bytes());
         h[8..16].copy_from_slice(&w1.to_be_bytes());
-        let mut at = 0;
-        for o in &self.options.0 {
-            o.write(&mut opts[at..]);
-            at += o.len();
+        if !opts.is_empty() {
+            let mut at = 0;
+            for o in &self.options.0 {
+                o.write(&mut opts[at..]);
+                at += o.len();
+            }
+            opts[at..].fill(0);
         }
         let ck = match (self.chksum, cx.pseudo) {
             (Some(ck), _) => ck,

@@ -34,6 +34,7 @@ impl Udp {
 impl Proto for Udp {
     const IP_PROTO: Option<u8> = Some(17);
     const USES_PSEUDO: bool = true;
+    const WRITES_ALL: bool = true;
 
     #[inline]
     fn header_len(&self) -> usize {
