@@ -102,14 +102,14 @@ macro_rules! registry {
             fn pseudo_for_next(&self, outer: Option<&Pseudo>) -> Option<Pseudo> {
                 match self { $( Layer::$V(l) => pseudo_for_next(l, outer), )* }
             }
-            /// Builds `layers[i..]` into `out`, this layer's header at `start`: see
+            /// Builds `layers` into `out`, the first one's header at `start`: see
             /// [`build_layer`]. Returns where the lengths of the layers before end.
             #[inline(always)]
-            fn build_from(
-                layers: &[Layer], i: usize, start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>,
-            ) -> usize {
-                match layers.get(i) {
-                    $( Some(Layer::$V(l)) => build_layer(l, layers, i, start, outer, out), )*
+            fn build_from(layers: &[Layer], start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>) -> usize {
+                match layers.split_first() {
+                    $( Some((Layer::$V(l), rest)) => {
+                        build_layer::<$T, { matches!(LayerKind::$V, LayerKind::Padding) }>(l, rest, start, outer, out)
+                    } )*
                     None => {
                         // All headers measured: the packet is `start` bytes long.
                         size_buffer(out, start);
@@ -198,21 +198,22 @@ fn pseudo_for_next<T: Proto>(l: &T, outer: Option<&Pseudo>) -> Option<Pseudo> {
     l.pseudo(if T::EXTENDS_PSEUDO { outer.copied() } else { None })
 }
 
-/// Builds layer `i` and the layers after it, recursively: measures this header, builds the
-/// rest behind it (the innermost call sizes `out`), then writes this header over its
-/// complete payload, so its lengths and checksums come right away. One dispatch per layer;
-/// each layer's code is its own function with its own registers. `outer` is the
-/// pseudo-header set up for this layer by the ones before. Returns where the lengths of
-/// the layers before end: at the first trailing Padding, as in scapy.
+/// Builds layer `l`, its header at `start`, and the layers after it (`rest`), recursively:
+/// measures this header, builds the rest behind it (the innermost call sizes `out`), then
+/// writes this header over its complete payload, so its lengths and checksums come right
+/// away. One dispatch per layer; each layer's code is its own function with its own
+/// registers. `outer` is the pseudo-header set up for this layer by the ones before.
+/// Returns where the lengths of the layers before end: at the first trailing Padding
+/// (`PADDING`: this layer is one), as in scapy.
 #[inline(never)]
-fn build_layer<T: Proto>(
-    l: &T, layers: &[Layer], i: usize, start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>,
+fn build_layer<T: Proto, const PADDING: bool>(
+    l: &T, rest: &[Layer], start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>,
 ) -> usize {
     let hlen = l.header_len();
     let pseudo = pseudo_for_next(l, outer);
-    let end = Layer::build_from(layers, i + 1, start + hlen, pseudo.as_ref(), out);
-    write_layer(l, &mut out[start..end], hlen, layers.get(i + 1), outer);
-    if matches!(layers[i], Layer::Padding(_)) {
+    let end = Layer::build_from(rest, start + hlen, pseudo.as_ref(), out);
+    write_layer(l, &mut out[start..end], hlen, rest.first(), outer);
+    if PADDING {
         start
     } else {
         end
@@ -316,7 +317,7 @@ impl Packet {
     /// Builds into `out` (cleared first), reusing its allocation.
     pub fn build_into(&self, out: &mut Vec<u8>) {
         if self.layers.len() <= RECURSE_LAYERS {
-            Layer::build_from(&self.layers, 0, 0, None, out);
+            Layer::build_from(&self.layers, 0, None, out);
         } else {
             self.build_deep(out);
         }
@@ -505,7 +506,7 @@ mod tests {
         packets.push(deep / Tcp::new() / Padding::new().load(b"pad") / &b"raw"[..]);
         for p in packets {
             let (mut rec, mut looped) = (Vec::new(), Vec::new());
-            Layer::build_from(&p.layers, 0, 0, None, &mut rec);
+            Layer::build_from(&p.layers, 0, None, &mut rec);
             p.build_deep(&mut looped);
             assert_eq!(rec, looped, "{p:?}");
         }
