@@ -70,6 +70,17 @@ layer! {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IpOptions(pub Vec<u8>);
 
+impl IpOptions {
+    /// These bytes, reusing the allocation. Out of line: a header without options (the
+    /// dissect loop's common case) then keeps its values in registers.
+    #[cold]
+    #[inline(never)]
+    fn set_from(&mut self, bytes: &[u8]) {
+        self.0.clear();
+        self.0.extend_from_slice(bytes);
+    }
+}
+
 impl std::ops::Deref for IpOptions {
     type Target = Vec<u8>;
     fn deref(&self) -> &Vec<u8> {
@@ -232,8 +243,9 @@ impl Proto for Ip {
         self.chksum = Some(u16::from_be_bytes([h[10], h[11]]));
         self.src = Some(Ipv4Addr::new(h[12], h[13], h[14], h[15]));
         self.dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
-        self.options.0.clear();
-        self.options.0.extend_from_slice(options);
+        if !options.is_empty() || !self.options.is_empty() {
+            self.options.set_from(options);
+        }
         // Like scapy: a later fragment's payload is not a header.
         let next = if self.frag != 0 { Next::Raw } else { next_for_ip_proto(h[9]) };
         Ok(Span { hlen, total_len: Some(len as usize), next })

@@ -204,6 +204,15 @@ impl TcpOptions {
     fn len(&self) -> usize {
         self.0.iter().map(TcpOption::len).sum()
     }
+
+    /// The options parsed from their bytes, reusing the list. Out of line: a header without
+    /// options (the dissect loop's common case) then keeps its values in registers.
+    #[cold]
+    #[inline(never)]
+    fn set_from(&mut self, bytes: &[u8]) {
+        self.0.clear();
+        TcpOption::parse_into(bytes, &mut self.0);
+    }
 }
 
 impl FieldType for TcpOptions {
@@ -360,9 +369,8 @@ impl Proto for Tcp {
         self.window = word(14);
         self.chksum = Some(word(16));
         self.urgptr = word(18);
-        self.options.0.clear();
-        if !options.is_empty() {
-            TcpOption::parse_into(options, &mut self.options.0);
+        if !options.is_empty() || !self.options.0.is_empty() {
+            self.options.set_from(options);
         }
         Ok(Span { hlen, total_len: None, next: Next::Raw })
     }
