@@ -314,7 +314,7 @@ impl Packet {
         self.layers.iter().find(|l| l.kind() == kind)
     }
 
-    /// Builds into `out` (cleared first), reusing its allocation.
+    /// Builds into `out`, replacing what it held and reusing its allocation.
     pub fn build_into(&self, out: &mut Vec<u8>) {
         if self.layers.len() <= RECURSE_LAYERS {
             Layer::build_from(&self.layers, 0, None, out);
@@ -333,8 +333,9 @@ impl Packet {
         let mut pseudos: Vec<Option<Pseudo>> = Vec::with_capacity(layers.len());
         let mut total = 0;
         for l in layers {
-            hlens.push(l.header_len());
-            total += l.header_len();
+            let hlen = l.header_len();
+            hlens.push(hlen);
+            total += hlen;
             pseudos.push(l.pseudo_for_next(pseudos.last().and_then(Option::as_ref)));
         }
         size_buffer(out, total);
