@@ -27,12 +27,11 @@ pub fn partial(data: &[u8]) -> u64 {
 /// Folds a partial sum and complements it: the value to put in a checksum field.
 #[inline]
 pub fn fold(sum: u64) -> u16 {
-    // Branch-free end-around carries: 64 -> 33 -> 17 -> 16 bits (and a last carry).
-    let sum = (sum & 0xffff_ffff) + (sum >> 32);
-    let sum = (sum & 0xffff) + (sum >> 16);
-    let sum = (sum & 0xffff) + (sum >> 16);
-    let sum = (sum & 0xffff) + (sum >> 16);
-    !(sum as u16)
+    // End-around carries: 64 -> 32 -> 16 bits, each an add plus its carry.
+    let (s, c) = (sum as u32).overflowing_add((sum >> 32) as u32);
+    let s = s + c as u32;
+    let (s, c) = (s as u16).overflowing_add((s >> 16) as u16);
+    !(s + c as u16)
 }
 
 /// Checksum of `data` alone.
@@ -49,6 +48,14 @@ pub fn addr_sum(b: &[u8]) -> u32 {
         s = (s & 0xffff) + (s >> 16);
     }
     s as u32
+}
+
+/// Partial sum of a 64-bit value (four 16-bit words). Headers built as big-endian words
+/// are summed whole: 2^16 = 1 in one's complement arithmetic, so the halves of a word
+/// add up to the same folded sum as its 16-bit words.
+#[inline]
+pub fn word64(v: u64) -> u64 {
+    (v >> 32) + (v & 0xffff_ffff)
 }
 
 /// Partial sum of a 32-bit value as two 16-bit words.
@@ -72,6 +79,33 @@ mod tests {
     fn odd_length_pads_with_zero() {
         assert_eq!(partial(&[0x12]), 0x1200);
         assert_eq!(partial(&[0x12, 0x34, 0x56]), 0x1234 + 0x5600);
+    }
+
+    #[test]
+    fn fold_carries_all_the_way() {
+        assert_eq!(fold(0), 0xffff);
+        assert_eq!(fold(0xffff), 0);
+        assert_eq!(fold(0x1_0000), !1);
+        assert_eq!(fold(0xffff_ffff), 0);
+        assert_eq!(fold(0xffff_ffff_ffff_ffff), 0);
+        assert_eq!(fold(0x0001_0000_ffff_0001), !0x0002);
+        // Against a plain 16-bit fold.
+        let slow = |mut s: u64| {
+            while s > 0xffff {
+                s = (s & 0xffff) + (s >> 16);
+            }
+            !(s as u16)
+        };
+        for v in [1u64, 0x1234_5678_9abc_def0, 0xfffe_0001_8000_7fff, u64::MAX - 1, 0x8000_0000_8000_0000] {
+            assert_eq!(fold(v), slow(v), "{v:#x}");
+        }
+    }
+
+    #[test]
+    fn words_sum_like_their_bytes() {
+        let v = 0x1234_5678_9abc_def0u64;
+        assert_eq!(fold(word64(v)), fold(partial(&v.to_be_bytes())));
+        assert_eq!(fold(word32(0xfedc_ba98)), fold(partial(&0xfedc_ba98u32.to_be_bytes())));
     }
 
     #[test]

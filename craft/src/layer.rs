@@ -144,6 +144,10 @@ pub trait Proto: Fields + Sized {
     fn pseudo(&self, _outer: Option<Pseudo>) -> Option<Pseudo> {
         None
     }
+    /// Whether `write` stores every byte of `hdr`, padding included. The build does not zero
+    /// the packet's buffer up front (it is reused, with the last packet's bytes in it): the
+    /// header of a layer that leaves this false is zeroed before its `write`.
+    const WRITES_ALL: bool = false;
     /// Whether `write`/`finish` use `cx.pseudo` (TCP, UDP, ICMPv6): it is computed only then.
     const USES_PSEUDO: bool = false;
     /// Whether `pseudo` passes on the pseudo-header of the layer before (IPv6 extension

@@ -52,25 +52,23 @@ macro_rules! registry {
             pub fn new_layer(self) -> Layer {
                 match self { $( LayerKind::$V => Layer::$V(<$T>::default()), )* }
             }
-            /// Dissects one header into `layers[n]`: a layer of the same kind already there is
-            /// overwritten in place (no enum drop, one move), else it is replaced or pushed.
-            #[inline]
-            fn dissect_at(
-                self, data: &[u8], cx: &DissectCx, layers: &mut SmallVec<[Layer; 4]>, n: usize,
-            ) -> Result<(usize, Option<usize>, Next), Truncated> {
+            /// Dissects `data` as this kind into `layers[n]` and what follows into the
+            /// layers after it (see [`dissect_layer`]); returns the number of layers used.
+            #[inline(always)]
+            fn dissect_from<'a>(
+                self, layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &'a [u8], cx: &DissectCx,
+                pads: &mut SmallVec<[&'a [u8]; 2]>,
+            ) -> usize {
+                if n >= MAX_DEPTH {
+                    put_raw(layers, n, data, None);
+                    return n + 1;
+                }
                 match self {
-                    $( LayerKind::$V => {
-                        if let Some(Layer::$V(slot)) = layers.get_mut(n) {
-                            let s = slot.dissect_in_place(data, cx)?;
-                            return Ok((s.hlen, s.total_len, s.next));
-                        }
-                        let d = <$T as Proto>::dissect(data, cx)?;
-                        match layers.get_mut(n) {
-                            Some(other) => *other = Layer::$V(d.layer),
-                            None => layers.push(Layer::$V(d.layer)),
-                        }
-                        Ok((d.hlen, d.total_len, d.next))
-                    } )*
+                    $( LayerKind::$V => dissect_layer::<$T>(
+                        layers, n, data, cx, pads,
+                        |l| match l { Layer::$V(l) => Some(l), _ => None },
+                        Layer::$V,
+                    ), )*
                 }
             }
             pub fn dissect(self, data: &[u8], cx: &DissectCx) -> Result<Decoded<Layer>, Truncated> {
@@ -98,34 +96,30 @@ macro_rules! registry {
             pub fn header_len(&self) -> usize {
                 match self { $( Layer::$V(l) => l.header_len(), )* }
             }
-            /// The pseudo-header this layer sets up for the next one (see [`Proto::pseudo`]).
-            fn pseudo_after(layers: &[Layer], i: usize) -> Option<Pseudo> {
-                match &layers[i] { $( Layer::$V(l) => {
-                    let outer = if <$T as Proto>::EXTENDS_PSEUDO && i > 0 {
-                        Layer::pseudo_after(layers, i - 1)
-                    } else {
-                        None
-                    };
-                    l.pseudo(outer)
-                } )* }
+            /// The pseudo-header this layer sets up for the next one, given `outer`, the one
+            /// set up for it (see [`Proto::pseudo`]).
+            #[inline(always)]
+            fn pseudo_for_next(&self, outer: Option<&Pseudo>) -> Option<Pseudo> {
+                match self { $( Layer::$V(l) => pseudo_for_next(l, outer), )* }
+            }
+            /// Builds `layers` into `out`, the first one's header at `start`: see
+            /// [`build_layer`]. Returns where the lengths of the layers before end.
+            #[inline(always)]
+            fn build_from(layers: &[Layer], start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>) -> usize {
+                match layers.split_first() {
+                    $( Some((Layer::$V(l), rest)) => {
+                        build_layer::<$T, { matches!(LayerKind::$V, LayerKind::Padding) }>(l, rest, start, outer, out)
+                    } )*
+                    None => {
+                        // All headers measured: the packet is `start` bytes long.
+                        size_buffer(out, start);
+                        start
+                    }
+                }
             }
             /// Writes layer `i`'s header at the start of `seg`, whose payload is written.
-            #[inline]
-            fn emit(layers: &[Layer], i: usize, seg: &mut [u8], hlen: usize) {
-                let next = layers.get(i + 1);
-                match &layers[i] { $( Layer::$V(l) => {
-                    // Computed only for the layers that use it: no state carried along.
-                    let pseudo = if <$T as Proto>::USES_PSEUDO && i > 0 {
-                        Layer::pseudo_after(layers, i - 1)
-                    } else {
-                        None
-                    };
-                    let pseudo = pseudo.as_ref();
-                    let (hdr, payload) = seg.split_at_mut(hlen);
-                    let cx = WriteCx { payload_len: payload.len(), payload, next, pseudo };
-                    l.write(hdr, &cx);
-                    l.finish(seg, pseudo);
-                } )* }
+            fn emit(layers: &[Layer], i: usize, seg: &mut [u8], hlen: usize, pseudo: Option<&Pseudo>) {
+                match &layers[i] { $( Layer::$V(l) => write_layer(l, seg, hlen, layers.get(i + 1), pseudo), )* }
             }
             /// This layer's part of the summary line.
             pub fn summary(&self) -> String {
@@ -198,6 +192,55 @@ registry! {
     Padding(Padding),
 }
 
+/// See [`Layer::pseudo_for_next`].
+#[inline(always)]
+fn pseudo_for_next<T: Proto>(l: &T, outer: Option<&Pseudo>) -> Option<Pseudo> {
+    l.pseudo(if T::EXTENDS_PSEUDO { outer.copied() } else { None })
+}
+
+/// Builds layer `l`, its header at `start`, and the layers after it (`rest`), recursively:
+/// measures this header, builds the rest behind it (the innermost call sizes `out`), then
+/// writes this header over its complete payload, so its lengths and checksums come right
+/// away. One dispatch per layer; each layer's code is its own function with its own
+/// registers. `outer` is the pseudo-header set up for this layer by the ones before.
+/// Returns where the lengths of the layers before end: at the first trailing Padding
+/// (`PADDING`: this layer is one), as in scapy.
+#[inline(never)]
+fn build_layer<T: Proto, const PADDING: bool>(
+    l: &T, rest: &[Layer], start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>,
+) -> usize {
+    let hlen = l.header_len();
+    let pseudo = pseudo_for_next(l, outer);
+    let end = Layer::build_from(rest, start + hlen, pseudo.as_ref(), out);
+    write_layer(l, &mut out[start..end], hlen, rest.first(), outer);
+    if PADDING {
+        start
+    } else {
+        end
+    }
+}
+
+/// Makes `out` `len` bytes long, reusing its allocation. What it held is left in place
+/// rather than zeroed: every header is written whole over it (see [`Proto::WRITES_ALL`]).
+#[inline(always)]
+fn size_buffer(out: &mut Vec<u8>, len: usize) {
+    out.resize(len, 0);
+}
+
+/// Writes one header at the start of `seg`, whose payload is already written.
+#[inline(always)]
+fn write_layer<T: Proto>(l: &T, seg: &mut [u8], hlen: usize, next: Option<&Layer>, pseudo: Option<&Pseudo>) {
+    // Passed only to the layers that use it.
+    let pseudo = if T::USES_PSEUDO { pseudo } else { None };
+    let (hdr, payload) = seg.split_at_mut(hlen);
+    if !T::WRITES_ALL {
+        hdr.fill(0);
+    }
+    let cx = WriteCx { payload_len: payload.len(), payload, next, pseudo };
+    l.write(hdr, &cx);
+    l.finish(seg, pseudo);
+}
+
 /// The field an old name stands for.
 fn alias<T: Proto>(name: &str) -> &str {
     T::ALIASES.iter().find(|(old, _)| *old == name).map_or(name, |(_, new)| new)
@@ -257,8 +300,9 @@ impl Div<Packet> for Packet {
     }
 }
 
-/// Layers built with their header lengths on the stack; deeper packets use the heap.
-const STACK_LAYERS: usize = 8;
+/// Packets up to this many layers are built by recursion ([`build_layer`]), one stack frame
+/// per layer; deeper ones by a loop with the same results.
+const RECURSE_LAYERS: usize = 64;
 
 impl Packet {
     pub fn new() -> Packet {
@@ -270,36 +314,39 @@ impl Packet {
         self.layers.iter().find(|l| l.kind() == kind)
     }
 
-    /// Builds into `out` (cleared first), reusing its allocation.
+    /// Builds into `out`, replacing what it held and reusing its allocation.
     pub fn build_into(&self, out: &mut Vec<u8>) {
-        let n = self.layers.len();
-        if n <= STACK_LAYERS {
-            self.build_with(&mut [0; STACK_LAYERS][..n], out);
+        if self.layers.len() <= RECURSE_LAYERS {
+            Layer::build_from(&self.layers, 0, None, out);
         } else {
-            self.build_with(&mut vec![0; n], out);
+            self.build_deep(out);
         }
     }
 
-    /// Measures the headers, then writes them back to front: a header is written when its
-    /// payload is complete, so its lengths and checksum are computed right away.
-    fn build_with(&self, hlens: &mut [usize], out: &mut Vec<u8>) {
+    /// [`build_into`](Self::build_into) for deep packets, without recursion: measures the
+    /// headers and sets up the pseudo-headers, then writes the headers back to front.
+    #[cold]
+    fn build_deep(&self, out: &mut Vec<u8>) {
         let layers = &self.layers[..];
+        let mut hlens = Vec::with_capacity(layers.len());
+        // pseudos[i]: the pseudo-header layer i sets up for layer i + 1.
+        let mut pseudos: Vec<Option<Pseudo>> = Vec::with_capacity(layers.len());
         let mut total = 0;
-        let mut padded = false;
-        for (hlen, l) in hlens.iter_mut().zip(layers) {
-            *hlen = l.header_len();
-            total += *hlen;
-            padded |= matches!(l, Layer::Padding(_));
+        for l in layers {
+            let hlen = l.header_len();
+            hlens.push(hlen);
+            total += hlen;
+            pseudos.push(l.pseudo_for_next(pseudos.last().and_then(Option::as_ref)));
         }
-        out.clear();
-        out.resize(total, 0);
+        size_buffer(out, total);
         let mut start = total;
         // Lengths stop where the first trailing Padding after a layer starts, as in scapy.
         let mut end = total;
         for (i, &hlen) in hlens.iter().enumerate().rev() {
             start -= hlen;
-            Layer::emit(layers, i, &mut out[start..end], hlen);
-            if padded && matches!(layers[i], Layer::Padding(_)) {
+            let outer = if i > 0 { pseudos[i - 1].as_ref() } else { None };
+            Layer::emit(layers, i, &mut out[start..end], hlen, outer);
+            if matches!(layers[i], Layer::Padding(_)) {
                 end = start;
             }
         }
@@ -327,83 +374,160 @@ impl Packet {
     /// Dissects into `self`, reusing its storage: layers of the same kind as before are
     /// overwritten in place, and a Raw payload reuses the previous one's allocation.
     pub fn dissect_into(&mut self, bytes: &[u8], start: LayerKind, cx: &DissectCx) {
-        // Padding after each length-limited payload, outermost first.
+        // Padding after each length-limited payload, innermost first.
         let mut pads: SmallVec<[&[u8]; 2]> = SmallVec::new();
-        let mut data = bytes;
-        let mut kind = start;
-        let mut n = 0;
-        loop {
-            if n >= MAX_DEPTH {
-                self.put_raw(n, data, None);
-                n += 1;
-                break;
-            }
-            let (hlen, total_len, mut next) = match kind.dissect_at(data, cx, &mut self.layers, n) {
-                Ok(d) => d,
-                Err(Truncated) => {
-                    self.put_raw(n, data, Some(kind.name()));
-                    n += 1;
-                    break;
-                }
-            };
-            n += 1;
-            let hlen = hlen.min(data.len());
-            let end = match total_len {
-                Some(t) if t >= hlen && t < data.len() => t,
-                _ => data.len(),
-            };
-            if end < data.len() {
-                pads.push(&data[end..]);
-            }
-            let payload = &data[hlen..end];
-            while let Next::Peek(classify) = next {
-                next = classify(payload);
-            }
-            match next {
-                Next::Layer(k) if !payload.is_empty() => {
-                    data = payload;
-                    kind = k;
-                }
-                _ => {
-                    if !payload.is_empty() {
-                        self.put_raw(n, payload, None);
-                        n += 1;
-                    }
-                    break;
-                }
-            }
-        }
+        let mut n = start.dissect_from(&mut self.layers, 0, bytes, cx, &mut pads);
         if !pads.is_empty() {
-            // In the frame the innermost padding comes first.
-            let load: Vec<u8> = pads.iter().rev().flat_map(|p| p.iter().copied()).collect();
-            self.put_layer(n, Padding::new().load(load).into());
+            put_padding(&mut self.layers, n, &pads);
             n += 1;
         }
         self.layers.truncate(n);
     }
+}
 
-    /// Raw bytes at `n`, reusing the allocation of a Raw already there.
-    fn put_raw(&mut self, n: usize, data: &[u8], truncated: Option<&'static str>) {
-        if let Some(Layer::Raw(r)) = self.layers.get_mut(n) {
-            r.load.clear();
-            r.load.extend_from_slice(data);
-            r.truncated = truncated;
-        } else {
-            self.put_layer(n, Layer::Raw(Raw { load: data.to_vec(), truncated }));
+/// Dissects one header of type `T` into `layers[n]`, then its payload into the layers after
+/// it, recursively (at most [`MAX_DEPTH`] deep): one dispatch per layer, and the code for
+/// each type is its own function, where what the type's header can say (a length field or
+/// not, a fixed next layer) folds away. A layer of the same kind already at `n` (from an
+/// earlier packet) is overwritten in place: no enum drop, allocations reused. `slot` and
+/// `wrap` convert between `T` and its [`Layer`] variant. Padding past a length field is
+/// pushed to `pads` on the way back, so the innermost comes first. Returns the number of
+/// layers used.
+#[inline(never)]
+fn dissect_layer<'a, T: Proto>(
+    layers: &mut SmallVec<[Layer; 4]>,
+    n: usize,
+    data: &'a [u8],
+    cx: &DissectCx,
+    pads: &mut SmallVec<[&'a [u8]; 2]>,
+    slot: impl Fn(&mut Layer) -> Option<&mut T>,
+    wrap: impl Fn(T) -> Layer,
+) -> usize {
+    let l = match layers.get_mut(n).and_then(&slot) {
+        Some(l) => l,
+        None => put_default(layers, n, wrap, slot),
+    };
+    let span = l.dissect_in_place(data, cx);
+    let Ok(span) = span else {
+        put_raw(layers, n, data, Some(T::NAME));
+        return n + 1;
+    };
+    let n = n + 1;
+    let hlen = span.hlen.min(data.len());
+    let end = match span.total_len {
+        Some(t) if t >= hlen && t < data.len() => t,
+        _ => data.len(),
+    };
+    let payload = &data[hlen..end];
+    let next = match span.next {
+        Next::Peek(classify) => peek(classify, payload),
+        next => next,
+    };
+    let used = match next {
+        Next::Layer(k) if !payload.is_empty() => k.dissect_from(layers, n, payload, cx, pads),
+        _ if !payload.is_empty() => {
+            put_raw(layers, n, payload, None);
+            n + 1
+        }
+        _ => n,
+    };
+    if end < data.len() {
+        pads.push(&data[end..]);
+    }
+    used
+}
+
+/// [`dissect_layer`] when `layers[n]` is not a `T` to overwrite: a default one there, which
+/// `dissect_in_place` then fills like a fresh dissect would. Out of line, so that the
+/// in-place path does not carry a layer-sized temporary.
+#[cold]
+#[inline(never)]
+fn put_default<T: Proto>(
+    layers: &mut SmallVec<[Layer; 4]>,
+    n: usize,
+    wrap: impl Fn(T) -> Layer,
+    slot: impl Fn(&mut Layer) -> Option<&mut T>,
+) -> &mut T {
+    put_layer(layers, n, wrap(T::default()));
+    slot(&mut layers[n]).expect("a T was just put at n")
+}
+
+/// The layer that the payload's own first bytes announce (see [`Next::Peek`]).
+#[inline(never)]
+fn peek(mut classify: fn(&[u8]) -> Next, payload: &[u8]) -> Next {
+    loop {
+        match classify(payload) {
+            Next::Peek(c) => classify = c,
+            next => return next,
         }
     }
+}
 
-    fn put_layer(&mut self, n: usize, l: Layer) {
-        match self.layers.get_mut(n) {
-            Some(slot) => *slot = l,
-            None => self.layers.push(l),
-        }
+/// The Padding layer at `n`: `pads` in the order of the frame (innermost first).
+#[cold]
+fn put_padding(layers: &mut SmallVec<[Layer; 4]>, n: usize, pads: &[&[u8]]) {
+    let load: Vec<u8> = pads.iter().flat_map(|p| p.iter().copied()).collect();
+    put_layer(layers, n, Padding::new().load(load).into());
+}
+
+/// Raw bytes at `n`, reusing the allocation of a Raw already there.
+fn put_raw(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], truncated: Option<&'static str>) {
+    if let Some(Layer::Raw(r)) = layers.get_mut(n) {
+        r.load.clear();
+        r.load.extend_from_slice(data);
+        r.truncated = truncated;
+    } else {
+        put_layer(layers, n, Layer::Raw(Raw { load: data.to_vec(), truncated }));
+    }
+}
+
+fn put_layer(layers: &mut SmallVec<[Layer; 4]>, n: usize, l: Layer) {
+    match layers.get_mut(n) {
+        Some(slot) => *slot = l,
+        None => layers.push(l),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The loop for deep packets gives the recursion's bytes.
+    #[test]
+    fn deep_build_matches_recursive_build() {
+        let ip = || Ip::new().src("10.0.0.1").dst("10.0.0.2");
+        let mut packets = vec![
+            Ether::new() / ip() / Udp::new() / Gue::new() / ip().len(60) / Tcp::new() / &b"ab"[..] / Padding::new().load(b"xy"),
+            Ether::new() / Ipv6::new() / HopByHop::new() / Routing::new() / Udp::new() / &b"payload"[..],
+        ];
+        let mut deep = Packet::from(Layer::from(Ether::new()));
+        for _ in 0..RECURSE_LAYERS {
+            deep = deep / ip();
+        }
+        packets.push(deep / Tcp::new() / Padding::new().load(b"pad") / &b"raw"[..]);
+        for p in packets {
+            let (mut rec, mut looped) = (Vec::new(), Vec::new());
+            Layer::build_from(&p.layers, 0, None, &mut rec);
+            p.build_deep(&mut looped);
+            assert_eq!(rec, looped, "{p:?}");
+        }
+    }
+
+    /// Padding past an inner length (UDP) comes before padding past an outer one (IP).
+    #[test]
+    fn nested_padding_is_one_layer_innermost_first() {
+        let mut b = (Ether::new() / Ip::new().dst("10.0.0.2") / Udp::new() / &b"data"[..]).build();
+        b[14 + 20 + 5] -= 2; // UDP len 12 -> 10: "ta" is UDP padding
+        b.extend_from_slice(b"zz"); // past the IP length
+        let p = Packet::dissect(&b, LayerKind::Ether);
+        let Some(Layer::Padding(pad)) = p.layers.last() else { panic!("{p:?}") };
+        assert_eq!(pad.load, b"tazz");
+        assert_eq!(p.build(), b);
+        // And again into the same tree, in place.
+        let mut q = p.clone();
+        q.dissect_into(&b, LayerKind::Ether, &DissectCx::default());
+        assert_eq!(q, p);
+    }
 
     #[test]
     fn layer_stays_small() {

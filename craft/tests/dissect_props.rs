@@ -39,6 +39,10 @@ fn assert_lossless(bytes: &[u8], start: LayerKind) {
     let p = Packet::dissect(bytes, start);
     assert!(p.layers.len() <= craft::packet::MAX_DEPTH + 2);
     assert_eq!(p.build(), bytes, "dissect then build changed the bytes of {p:?}");
+    // Into a reused buffer holding other bytes: the build writes every byte.
+    let mut dirty = vec![0xa5; bytes.len() + 64];
+    p.build_into(&mut dirty);
+    assert_eq!(dirty, bytes, "build_into a used buffer differs for {p:?}");
     let _ = p.summary();
     let _ = p.show();
     let _ = check_bytes(bytes, start, &DissectCx::default());

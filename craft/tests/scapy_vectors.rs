@@ -112,6 +112,12 @@ fn every_expression_builds_scapys_bytes() {
                 if got != want {
                     failures.push(format!("{name}: {expr}\n    scapy {want}\n    craft {got}"));
                 }
+                // The build does not zero a reused buffer: every byte must be written.
+                let mut dirty = vec![0xa5; 2 * want.len()];
+                pkts[0].build_into(&mut dirty);
+                if hex(&dirty) != got {
+                    failures.push(format!("{name}: {expr}\n    fresh {got}\n    dirty {}", hex(&dirty)));
+                }
             }
         }
     }

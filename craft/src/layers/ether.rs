@@ -47,12 +47,14 @@ pub fn auto_type(set: Option<u16>, cx: &WriteCx, default: u16) -> u16 {
 }
 
 impl Proto for Ether {
+    const WRITES_ALL: bool = true;
     #[inline]
     fn header_len(&self) -> usize {
         14
     }
 
-    #[inline]
+    // Inlined into the per-layer build step (`packet::build_layer`).
+    #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         hdr[0..6].copy_from_slice(&self.dst.unwrap_or(Mac::BROADCAST).0);
         hdr[6..12].copy_from_slice(&self.src.unwrap_or(Mac::ZERO).0);

@@ -70,6 +70,17 @@ layer! {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IpOptions(pub Vec<u8>);
 
+impl IpOptions {
+    /// These bytes, reusing the allocation. Out of line: a header without options (the
+    /// dissect loop's common case) then keeps its values in registers.
+    #[cold]
+    #[inline(never)]
+    fn set_from(&mut self, bytes: &[u8]) {
+        self.0.clear();
+        self.0.extend_from_slice(bytes);
+    }
+}
+
 impl std::ops::Deref for IpOptions {
     type Target = Vec<u8>;
     fn deref(&self) -> &Vec<u8> {
@@ -155,13 +166,15 @@ impl Ip {
 impl Proto for Ip {
     const ETHERTYPE: Option<u16> = Some(0x0800);
     const IP_PROTO: Option<u8> = Some(4);
+    const WRITES_ALL: bool = true;
 
     #[inline]
     fn header_len(&self) -> usize {
         20 + self.options_len()
     }
 
-    #[inline]
+    // Inlined into the per-layer build step (`packet::build_layer`).
+    #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         let (fixed, opts) = hdr.split_at_mut(20);
         let h: &mut [u8; 20] = fixed.try_into().expect("header_len is at least 20");
@@ -171,31 +184,22 @@ impl Proto for Ip {
         let proto = auto_proto(self.proto, cx, 0);
         let src = u32::from(self.src_or_default());
         let dst = u32::from(self.dst);
-        h[0] = ver_ihl;
-        h[1] = self.tos;
-        h[2..4].copy_from_slice(&len.to_be_bytes());
-        h[4..6].copy_from_slice(&self.id.to_be_bytes());
-        h[6..8].copy_from_slice(&ff.to_be_bytes());
-        h[8] = self.ttl;
-        h[9] = proto;
-        h[12..16].copy_from_slice(&src.to_be_bytes());
-        h[16..20].copy_from_slice(&dst.to_be_bytes());
-        if !self.options.is_empty() {
-            opts[..self.options.len()].copy_from_slice(&self.options);
+        // The header as big-endian words (checksum field zero), stored whole and summed
+        // whole: the checksum comes from the values held, not from re-reading the bytes.
+        let w0 = (ver_ihl as u64) << 56 | (self.tos as u64) << 48 | (len as u64) << 32 | (self.id as u64) << 16 | ff as u64;
+        let w1 = (self.ttl as u64) << 56 | (proto as u64) << 48 | src as u64;
+        if !opts.is_empty() {
+            let (set, pad) = opts.split_at_mut(self.options.len());
+            set.copy_from_slice(&self.options);
+            pad.fill(0);
         }
         let ck = self.chksum.unwrap_or_else(|| {
-            // From the values held, not by re-reading the bytes just stored.
-            let words = u16::from_be_bytes([ver_ihl, self.tos]) as u64
-                + len as u64
-                + self.id as u64
-                + ff as u64
-                + u16::from_be_bytes([self.ttl, proto]) as u64
-                + checksum::word32(src)
-                + checksum::word32(dst);
             let options = if self.options.is_empty() { 0 } else { checksum::partial(&self.options) };
-            checksum::fold(words + options)
+            checksum::fold(checksum::word64(w0) + checksum::word64(w1) + dst as u64 + options)
         });
-        h[10..12].copy_from_slice(&ck.to_be_bytes());
+        h[0..8].copy_from_slice(&w0.to_be_bytes());
+        h[8..16].copy_from_slice(&(w1 | (ck as u64) << 32).to_be_bytes());
+        h[16..20].copy_from_slice(&dst.to_be_bytes());
     }
 
     #[inline]
@@ -239,8 +243,9 @@ impl Proto for Ip {
         self.chksum = Some(u16::from_be_bytes([h[10], h[11]]));
         self.src = Some(Ipv4Addr::new(h[12], h[13], h[14], h[15]));
         self.dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
-        self.options.0.clear();
-        self.options.0.extend_from_slice(options);
+        if !options.is_empty() || !self.options.is_empty() {
+            self.options.set_from(options);
+        }
         // Like scapy: a later fragment's payload is not a header.
         let next = if self.frag != 0 { Next::Raw } else { next_for_ip_proto(h[9]) };
         Ok(Span { hlen, total_len: Some(len as usize), next })

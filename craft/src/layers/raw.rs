@@ -33,6 +33,7 @@ impl Raw {
 macro_rules! bytes_proto {
     ($t:ty) => {
         impl Proto for $t {
+            const WRITES_ALL: bool = true;
             fn header_len(&self) -> usize {
                 self.load.len()
             }

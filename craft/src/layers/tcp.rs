@@ -204,6 +204,15 @@ impl TcpOptions {
     fn len(&self) -> usize {
         self.0.iter().map(TcpOption::len).sum()
     }
+
+    /// The options parsed from their bytes, reusing the list. Out of line: a header without
+    /// options (the dissect loop's common case) then keeps its values in registers.
+    #[cold]
+    #[inline(never)]
+    fn set_from(&mut self, bytes: &[u8]) {
+        self.0.clear();
+        TcpOption::parse_into(bytes, &mut self.0);
+    }
 }
 
 impl FieldType for TcpOptions {
@@ -293,49 +302,46 @@ layer! {
 impl Proto for Tcp {
     const IP_PROTO: Option<u8> = Some(6);
     const USES_PSEUDO: bool = true;
+    const WRITES_ALL: bool = true;
 
     #[inline]
     fn header_len(&self) -> usize {
         20 + self.options.len().div_ceil(4) * 4
     }
 
-    #[inline]
+    // Inlined into the per-layer build step (`packet::build_layer`).
+    #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         let (fixed, opts) = hdr.split_at_mut(20);
         let h: &mut [u8; 20] = fixed.try_into().expect("header_len is at least 20");
         let dataofs = self.dataofs.unwrap_or(((20 + opts.len()) / 4) as u8);
         let word = ((dataofs as u16 & 0xf) << 12) | ((self.reserved as u16 & 7) << 9) | (self.flags.0 & 0x1ff);
-        h[0..2].copy_from_slice(&self.sport.to_be_bytes());
-        h[2..4].copy_from_slice(&self.dport.to_be_bytes());
-        h[4..8].copy_from_slice(&self.seq.to_be_bytes());
-        h[8..12].copy_from_slice(&self.ack.to_be_bytes());
-        h[12..14].copy_from_slice(&word.to_be_bytes());
-        h[14..16].copy_from_slice(&self.window.to_be_bytes());
-        h[18..20].copy_from_slice(&self.urgptr.to_be_bytes());
-        let mut at = 0;
-        for o in &self.options.0 {
-            o.write(&mut opts[at..]);
-            at += o.len();
+        // The fixed header as big-endian words, stored whole and summed whole: the
+        // checksum comes from the values held, not from re-reading the bytes just stored.
+        let w0 = (self.sport as u64) << 48 | (self.dport as u64) << 32 | self.seq as u64;
+        let w1 = (self.ack as u64) << 32 | (word as u64) << 16 | self.window as u64;
+        h[0..8].copy_from_slice(&w0.to_be_bytes());
+        h[8..16].copy_from_slice(&w1.to_be_bytes());
+        if !opts.is_empty() {
+            let mut at = 0;
+            for o in &self.options.0 {
+                o.write(&mut opts[at..]);
+                at += o.len();
+            }
+            opts[at..].fill(0);
         }
         let ck = match (self.chksum, cx.pseudo) {
             (Some(ck), _) => ck,
             // No IP header to sum over (TCP in GUE, or alone): 0, as scapy.
             (None, None) => 0,
             (None, Some(p)) => {
-                // From the values held, not by re-reading the bytes just stored.
-                let fields = self.sport as u64
-                    + self.dport as u64
-                    + checksum::word32(self.seq)
-                    + checksum::word32(self.ack)
-                    + word as u64
-                    + self.window as u64
-                    + self.urgptr as u64;
+                let fields = checksum::word64(w0) + checksum::word64(w1) + self.urgptr as u64;
                 let options = if opts.is_empty() { 0 } else { checksum::partial(opts) };
                 let seg_len = 20 + opts.len() + cx.payload_len;
                 checksum::fold(fields + options + checksum::partial(cx.payload) + p.sum(6, seg_len) as u64)
             }
         };
-        h[16..18].copy_from_slice(&ck.to_be_bytes());
+        h[16..20].copy_from_slice(&((ck as u32) << 16 | self.urgptr as u32).to_be_bytes());
     }
 
     #[inline]
@@ -363,9 +369,8 @@ impl Proto for Tcp {
         self.window = word(14);
         self.chksum = Some(word(16));
         self.urgptr = word(18);
-        self.options.0.clear();
-        if !options.is_empty() {
-            TcpOption::parse_into(options, &mut self.options.0);
+        if !options.is_empty() || !self.options.0.is_empty() {
+            self.options.set_from(options);
         }
         Ok(Span { hlen, total_len: None, next: Next::Raw })
     }

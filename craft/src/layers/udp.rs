@@ -34,13 +34,15 @@ impl Udp {
 impl Proto for Udp {
     const IP_PROTO: Option<u8> = Some(17);
     const USES_PSEUDO: bool = true;
+    const WRITES_ALL: bool = true;
 
     #[inline]
     fn header_len(&self) -> usize {
         8
     }
 
-    #[inline]
+    // Inlined into the per-layer build step (`packet::build_layer`).
+    #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         let dport = self.dport_for(cx.next);
         let len = self.len.unwrap_or((8 + cx.payload_len) as u16);
