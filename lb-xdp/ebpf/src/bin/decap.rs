@@ -132,12 +132,6 @@ fn try_decap(ctx: &XdpContext) -> Result<(u32, C), C> {
     Ok((XDP_PASS, reason))
 }
 
-#[cfg(not(test))]
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
 #[unsafe(link_section = "license")]
 #[unsafe(no_mangle)]
 static LICENSE: [u8; 4] = *b"GPL\0";

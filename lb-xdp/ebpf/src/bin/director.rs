@@ -226,14 +226,7 @@ fn parse_v4(pkt: Packet) -> Option<Parsed> {
     }
     let l4 = ETH_LEN + ihl;
     match p.flow.proto {
-        PROTO_TCP | PROTO_UDP => match pkt.bytes::<4>(l4) {
-            Some(ports) => {
-                let ports = unsafe { &*ports };
-                p.flow.sport = be16(ports, 0);
-                p.flow.dport = be16(ports, 2);
-            }
-            None => p.cut = true,
-        },
+        PROTO_TCP | PROTO_UDP => read_ports(pkt, l4, &mut p),
         PROTO_ICMP => {
             let icmp = unsafe { &*pkt.bytes::<8>(l4)? };
             // Destination unreachable, fragmentation needed: about the quoted flow.
@@ -245,6 +238,19 @@ fn parse_v4(pkt: Packet) -> Option<Parsed> {
         _ => {}
     }
     Some(p)
+}
+
+/// The ports of the TCP/UDP header at `l4`, or the mark that it is cut short.
+#[inline(always)]
+fn read_ports(pkt: Packet, l4: usize, p: &mut Parsed) {
+    match pkt.bytes::<4>(l4) {
+        Some(ports) => {
+            let ports = unsafe { &*ports };
+            p.flow.sport = be16(ports, 0);
+            p.flow.dport = be16(ports, 2);
+        }
+        None => p.cut = true,
+    }
 }
 
 /// Turns the IPv4 packet quoted at `at` (sent by the VIP) into the flow it belongs to.
@@ -277,14 +283,7 @@ fn parse_v6(pkt: Packet) -> Option<Parsed> {
     let mut p = Parsed { flow, id: 0, tos, fragment: false, cut: false };
     let l4 = ETH_LEN + IPV6_LEN;
     match p.flow.proto {
-        PROTO_TCP | PROTO_UDP => match pkt.bytes::<4>(l4) {
-            Some(ports) => {
-                let ports = unsafe { &*ports };
-                p.flow.sport = be16(ports, 0);
-                p.flow.dport = be16(ports, 2);
-            }
-            None => p.cut = true,
-        },
+        PROTO_TCP | PROTO_UDP => read_ports(pkt, l4, &mut p),
         44 => {
             let frag = unsafe { &*pkt.bytes::<8>(l4)? };
             p.flow.proto = frag[0];
@@ -418,12 +417,6 @@ fn write_ipv6(ip: &mut [u8; IPV6_LEN], src: &[u8; 16], dst: &[u8; 16], payload_l
     ip[7] = OUTER_TTL;
     ip[8..24].copy_from_slice(src);
     ip[24..40].copy_from_slice(dst);
-}
-
-#[cfg(not(test))]
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
 }
 
 #[unsafe(link_section = "license")]
