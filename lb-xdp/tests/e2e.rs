@@ -275,6 +275,19 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Each backend's address and the name its server answers with.
+    fn names(&self) -> Vec<(std::net::IpAddr, &'static str)> {
+        self.backends.iter().map(|b| (b.addr.parse().unwrap(), b.name)).collect()
+    }
+}
+
+/// The name of the backend Maglev gives the client's flow from `port`.
+fn expected_name(names: &[(std::net::IpAddr, &'static str)], config: &Config, port: u16) -> &'static str {
+    let backend = expected_backend(config, 0, &common::flow(CLIENT, VIP, port, 80, PROTO_TCP));
+    names.iter().find(|n| n.0 == backend).expect("a backend of the lab").1
+}
+
 impl Drop for Lab {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.config_path);
@@ -290,19 +303,13 @@ fn tcp_through_director_and_decap_with_dsr_and_a_backend_added_mid_run() {
     lab.start_director();
 
     // Ten connections, each to the backend the Maglev table gives its flow.
-    let config = lab.config.clone();
-    let names: Vec<(std::net::IpAddr, &str)> = lab.backends.iter().map(|b| (b.addr.parse().unwrap(), b.name)).collect();
-    let name_of = move |addr: std::net::IpAddr| names.iter().find(|n| n.0 == addr).map(|n| n.1).unwrap();
-    let expect = move |config: &Config, port: u16| {
-        let flow = common::flow(CLIENT, VIP, port, 80, PROTO_TCP);
-        name_of(expected_backend(config, 0, &flow)).to_string()
-    };
+    let (config, names) = (lab.config.clone(), lab.names());
     let (mut conns, config) = lab.client.run(T, move || {
         let mut conns = Vec::new();
         for i in 0..10 {
             let (mut conn, port) = connect();
             let name = ask(&mut conn, &format!("hello {i}"));
-            assert_eq!(name, expect(&config, port), "connection from port {port}");
+            assert_eq!(name, expected_name(&names, &config, port), "connection from port {port}");
             conns.push((conn, name));
         }
         (conns, config)
@@ -312,7 +319,7 @@ fn tcp_through_director_and_decap_with_dsr_and_a_backend_added_mid_run() {
 
     // A third backend joins while the connections stay open.
     lab.add_backend_host(3);
-    let names3: Vec<(std::net::IpAddr, &'static str)> = lab.backends.iter().map(|b| (b.addr.parse().unwrap(), b.name)).collect();
+    let names = lab.names();
     let out = run_lb_xdp(&lab.director_ns, &["backend", "add", "--iface", &lab.director_link.b, "--vip", &format!("{VIP}:80/tcp"), "--backend", "10.3.3.2"]);
     assert!(out.contains("10.3.3.2"), "{out}");
     let mut bigger = config.clone();
@@ -321,16 +328,14 @@ fn tcp_through_director_and_decap_with_dsr_and_a_backend_added_mid_run() {
         for (conn, name) in conns.iter_mut() {
             assert_eq!(&ask(conn, "still there?"), name, "an established connection keeps its backend");
         }
-        let mut names = Vec::new();
+        let mut answered = Vec::new();
         for i in 0..30 {
             let (mut conn, port) = connect();
             let name = ask(&mut conn, &format!("new {i}"));
-            let flow = common::flow(CLIENT, VIP, port, 80, PROTO_TCP);
-            let want = names3.iter().find(|n| n.0 == expected_backend(&bigger, 0, &flow)).unwrap().1;
-            assert_eq!(name, want, "new connection from port {port}");
-            names.push(name);
+            assert_eq!(name, expected_name(&names, &bigger, port), "new connection from port {port}");
+            answered.push(name);
         }
-        names
+        answered
     });
     assert!(new_names.iter().any(|n| n == "backend-3"), "the new backend gets new flows: {new_names:?}");
 
