@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const VIP: &str = "10.100.0.1";
+const VIP6: &str = "fd00:100::1";
+const CLIENT6: &str = "fd01::2";
 const CLIENT: &str = "10.1.0.2";
 const T: Duration = Duration::from_secs(20);
 
@@ -77,15 +79,22 @@ impl Server {
         let flag = stop.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = ns.spawn(move || {
-            let listener = TcpListener::bind((VIP, 80)).expect("bind the VIP");
-            listener.set_nonblocking(true).unwrap();
+            let listeners = [VIP, VIP6].map(|vip| {
+                let listener = TcpListener::bind((vip, 80)).unwrap_or_else(|e| panic!("bind {vip}: {e}"));
+                listener.set_nonblocking(true).unwrap();
+                listener
+            });
             ready_tx.send(()).unwrap();
             while !flag.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((conn, _)) => {
+                let mut idle = true;
+                for listener in &listeners {
+                    if let Ok((conn, _)) = listener.accept() {
                         std::thread::spawn(move || serve(conn, name));
+                        idle = false;
                     }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+                if idle {
+                    std::thread::sleep(Duration::from_millis(5));
                 }
             }
         });
@@ -131,7 +140,11 @@ fn ask(conn: &mut BufReader<TcpStream>, what: &str) -> String {
 }
 
 fn connect() -> (BufReader<TcpStream>, u16) {
-    let addr: SocketAddr = format!("{VIP}:80").parse().unwrap();
+    connect_to(VIP)
+}
+
+fn connect_to(vip: &str) -> (BufReader<TcpStream>, u16) {
+    let addr = SocketAddr::new(vip.parse().unwrap(), 80);
     let conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect to the VIP");
     conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let port = conn.local_addr().unwrap().port();
@@ -184,7 +197,9 @@ impl Lab {
             sysctl(ns, "net.ipv4.conf.all.rp_filter=0");
             sysctl(ns, "net.ipv4.conf.default.rp_filter=0");
         }
-        let client_link = VethPair::new(&router, &client).with_addrs("10.1.0.1/24", "10.1.0.2/24");
+        sysctl(&router, "net.ipv6.conf.all.forwarding=1");
+        let client_link =
+            VethPair::new(&router, &client).with_v6("fd01::1/64", "fd01::2/64").with_addrs("10.1.0.1/24", "10.1.0.2/24");
         // veth offloads the TCP checksum: the client's packets would reach the director's
         // XDP program with only the pseudo-header sum in the field, and XDP hands them on
         // as they are (a NIC would have filled it in on the wire).
@@ -193,19 +208,23 @@ impl Lab {
         for (ns, dev) in [(&router, &director_link.a), (&director_ns, &director_link.b)] {
             ip(&["-n", &ns.name, "link", "set", dev, "mtu", "1600"]);
         }
-        let director_link = director_link.with_addrs("10.2.0.1/24", "10.2.0.2/24");
+        let director_link = director_link.with_v6("fd02::1/64", "fd02::2/64").with_addrs("10.2.0.1/24", "10.2.0.2/24");
         ip(&["-n", &client.name, "route", "add", "default", "via", "10.1.0.1"]);
+        ip(&["-n", &client.name, "-6", "route", "add", "default", "via", "fd01::1"]);
         ip(&["-n", &director_ns.name, "route", "add", "default", "via", "10.2.0.1"]);
+        ip(&["-n", &director_ns.name, "-6", "route", "add", "default", "via", "fd02::1"]);
         ip(&["-n", &router.name, "route", "add", &format!("{VIP}/32"), "via", "10.2.0.2"]);
+        ip(&["-n", &router.name, "-6", "route", "add", &format!("{VIP6}/128"), "via", "fd02::2"]);
         // The router end of the director's link receives XDP_TX'd frames: veth hands them
         // only to a peer that has an XDP program.
         let router_pass = Daemon::start(&router, &["pass", "--iface", &director_link.a]);
 
         let config = Config::parse(&format!(
             r#"(next_hop_mac: "{}", src_v4: "10.2.0.2",
-                vips: [(addr: "{VIP}", port: 80, proto: tcp, backends: [{}])])"#,
+                vips: [(addr: "{VIP}", port: 80, proto: tcp, backends: [{backends}]),
+                       (addr: "{VIP6}", port: 80, proto: tcp, backends: [{backends}])])"#,
             mac_of(&router, &director_link.a),
-            (1..=backends).map(|i| format!("(addr: \"10.3.{i}.2\")")).collect::<Vec<_>>().join(", ")
+            backends = (1..=backends).map(|i| format!("(addr: \"10.3.{i}.2\")")).collect::<Vec<_>>().join(", ")
         ))
         .unwrap();
         let config_path = std::env::temp_dir().join(format!("lb-xdp-e2e-{}-{}.ron", std::process::id(), director_link.b));
@@ -242,9 +261,13 @@ impl Lab {
         for (n, dev) in [(&self.router, &link.a), (&ns, &link.b)] {
             ip(&["-n", &n.name, "link", "set", dev, "mtu", "1600"]);
         }
-        let link = link.with_addrs(&format!("10.3.{i}.1/24"), &format!("10.3.{i}.2/24"));
+        let link = link
+            .with_v6(&format!("fd03:{i}::1/64"), &format!("fd03:{i}::2/64"))
+            .with_addrs(&format!("10.3.{i}.1/24"), &format!("10.3.{i}.2/24"));
         ip(&["-n", &ns.name, "route", "add", "default", "via", &format!("10.3.{i}.1")]);
+        ip(&["-n", &ns.name, "-6", "route", "add", "default", "via", &format!("fd03:{i}::1")]);
         ip(&["-n", &ns.name, "addr", "add", &format!("{VIP}/32"), "dev", "lo"]);
+        ip(&["-n", &ns.name, "addr", "add", &format!("{VIP6}/128"), "dev", "lo", "nodad"]);
         ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
         let mut args = vec!["decap", "--iface", &link.b];
         args.extend(self.decap_args.iter().map(String::as_str));
@@ -266,12 +289,16 @@ impl Lab {
     }
 
     fn config_text(&self) -> String {
-        let backends: Vec<String> = self.config.vips[0].backends.iter().map(|b| format!("(addr: \"{}\")", b.addr)).collect();
-        format!(
-            "(next_hop_mac: \"{}\", src_v4: \"10.2.0.2\", vips: [(addr: \"{VIP}\", port: 80, proto: tcp, backends: [{}])])",
-            self.config.next_hop_mac,
-            backends.join(", ")
-        )
+        let vips: Vec<String> = self
+            .config
+            .vips
+            .iter()
+            .map(|vip| {
+                let backends: Vec<String> = vip.backends.iter().map(|b| format!("(addr: \"{}\")", b.addr)).collect();
+                format!("(addr: \"{}\", port: 80, proto: tcp, backends: [{}])", vip.addr, backends.join(", "))
+            })
+            .collect();
+        format!("(next_hop_mac: \"{}\", src_v4: \"10.2.0.2\", vips: [{}])", self.config.next_hop_mac, vips.join(", "))
     }
 }
 
@@ -282,9 +309,19 @@ impl Lab {
     }
 }
 
-/// The name of the backend Maglev gives the client's flow from `port`.
+/// The name of the backend Maglev gives the client's flow from `port` to the IPv4 VIP.
 fn expected_name(names: &[(std::net::IpAddr, &'static str)], config: &Config, port: u16) -> &'static str {
-    let backend = expected_backend(config, 0, &common::flow(CLIENT, VIP, port, 80, PROTO_TCP));
+    expected_name_for(names, config, 0, (CLIENT, VIP), port)
+}
+
+fn expected_name_for(
+    names: &[(std::net::IpAddr, &'static str)],
+    config: &Config,
+    vip: usize,
+    (client, vip_addr): (&str, &str),
+    port: u16,
+) -> &'static str {
+    let backend = expected_backend(config, vip, &common::flow(client, vip_addr, port, 80, PROTO_TCP));
     names.iter().find(|n| n.0 == backend).expect("a backend of the lab").1
 }
 
@@ -316,6 +353,20 @@ fn tcp_through_director_and_decap_with_dsr_and_a_backend_added_mid_run() {
     });
     let used: std::collections::HashSet<&String> = conns.iter().map(|c| &c.1).collect();
     assert_eq!(used.len(), 2, "both backends serve");
+
+    // The IPv6 VIP: inner IPv6 in GUE proto 41 over IPv4, the backends answer over IPv6.
+    let (config6, names6) = (config.clone(), lab.names());
+    let answered6 = lab.client.run(T, move || {
+        (0..8)
+            .map(|i| {
+                let (mut conn, port) = connect_to(VIP6);
+                let name = ask(&mut conn, &format!("v6 {i}"));
+                assert_eq!(name, expected_name_for(&names6, &config6, 1, (CLIENT6, VIP6), port), "IPv6 connection from port {port}");
+                name
+            })
+            .collect::<std::collections::HashSet<_>>()
+    });
+    assert_eq!(answered6.len(), 2, "both backends serve the IPv6 VIP: {answered6:?}");
 
     // A third backend joins while the connections stay open.
     lab.add_backend_host(3);
