@@ -171,6 +171,15 @@ fn director(iface: &str, config_path: &std::path::Path, mode: XdpMode) -> Result
 fn decap(iface: &str, redirect: Option<&str>, mac: Option<lb_xdp::config::Mac>, port: u16, mode: XdpMode) -> Result<()> {
     Interface::lookup(iface)?;
     let mut target = redirect.map(Interface::lookup).transpose()?;
+    if let Some(lo) = target.as_ref().filter(|t| t.loopback) {
+        bail!(
+            "cannot redirect to {}: native XDP cannot transmit on a loopback device, and generic XDP's \
+             packets arrive there marked for another host and are dropped (skb:kfree_skb reason \
+             OTHERHOST); leave out --redirect to pass decapsulated packets to the stack, which \
+             delivers them to a VIP on lo",
+            lo.name
+        );
+    }
     if let (Some(target), Some(mac)) = (target.as_mut(), mac) {
         target.mac = mac.0;
     }

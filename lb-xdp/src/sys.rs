@@ -7,6 +7,7 @@ pub struct Interface {
     pub name: String,
     pub index: u32,
     pub mac: [u8; 6],
+    pub loopback: bool,
 }
 
 impl Interface {
@@ -14,7 +15,8 @@ impl Interface {
     /// (sysfs shows the namespace it was mounted in).
     pub fn lookup(name: &str) -> Result<Interface> {
         let iface = craft::live::Iface::lookup(name)?;
-        Ok(Interface { name: iface.name, index: iface.ifindex as u32, mac: iface.mac.0 })
+        let loopback = iface.flags & libc::IFF_LOOPBACK as u16 != 0;
+        Ok(Interface { name: iface.name, index: iface.ifindex as u32, mac: iface.mac.0, loopback })
     }
 }
 

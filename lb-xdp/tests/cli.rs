@@ -30,6 +30,9 @@ fn bad_input_says_what_and_where() {
     let (code, err) = lb_xdp(&["backend", "add", "--iface", "lo", "--vip", "10.0.0.1/tcp", "--backend", "10.0.1.1"]);
     assert_ne!(code, 0);
     assert!(err.contains("10.0.0.1/tcp") && err.contains("ADDR:PORT"), "{err}");
+    let (code, err) = lb_xdp(&["decap", "--iface", "lo", "--redirect", "lo"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot redirect to lo") && err.contains("OTHERHOST"), "{err}");
     let (code, err) = lb_xdp(&["stats", "--iface", "no-such-if0"]);
     assert_eq!(code, 1);
     assert!(err.contains("no director runs on no-such-if0"), "{err}");
