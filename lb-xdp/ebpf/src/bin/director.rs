@@ -4,12 +4,14 @@
 //! Policy for what a 5-tuple can't describe:
 //! - IPv4 fragments (MF or offset set) and IPv6 packets with a Fragment header are hashed
 //!   on (src, dst, proto) with ports 0, first fragment included, so all fragments of one
-//!   datagram reach the same backend, which reassembles them.
+//!   datagram reach the same backend, which reassembles them. With no ports they match
+//!   only any-port VIPs (port 0).
 //! - IPv4 options are skipped to find the ports; the packet is encapsulated unchanged.
 //! - IPv6 extension headers other than Fragment are not walked: such packets match no
 //!   VIP and pass.
 //! - ICMP frag-needed and ICMPv6 packet-too-big quoting a packet from a VIP go to the
 //!   backend of the quoted flow (the client→VIP direction of it).
+//! - TCP/UDP to a VIP address whose header is cut short is dropped (`malformed`).
 #![no_std]
 #![no_main]
 
