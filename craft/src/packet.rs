@@ -438,9 +438,9 @@ fn dissect_layer<'a, T: Proto>(
 
 /// [`dissect_layer`] when `layers[n]` is not a `T` to overwrite: a default one there, which
 /// `dissect_in_place` then fills like a fresh dissect would. Out of line and reached by a
-/// tail call, so that the in-place path makes no call that returns into it (it then saves
-/// no registers when it only hands on to the next layer) and carries no layer-sized
-/// temporary.
+/// tail call, so that the in-place path makes no call that returns into it (a layer that
+/// only hands on to the next, as Ether, then saves fewer registers) and carries no
+/// layer-sized temporary.
 #[cold]
 #[inline(never)]
 fn dissect_fresh<'a, T: Proto>(
