@@ -400,12 +400,11 @@ fn dissect_layer<'a, T: Proto>(
     data: &'a [u8],
     cx: &DissectCx,
     pads: &mut SmallVec<[&'a [u8]; 2]>,
-    slot: impl Fn(&mut Layer) -> Option<&mut T>,
-    wrap: impl Fn(T) -> Layer,
+    slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
+    wrap: impl Fn(T) -> Layer + Copy,
 ) -> usize {
-    let l = match layers.get_mut(n).and_then(&slot) {
-        Some(l) => l,
-        None => put_default(layers, n, wrap, slot),
+    let Some(l) = layers.get_mut(n).and_then(slot) else {
+        return dissect_fresh(layers, n, data, cx, pads, slot, wrap);
     };
     let span = l.dissect_in_place(data, cx);
     let Ok(span) = span else {
@@ -438,18 +437,23 @@ fn dissect_layer<'a, T: Proto>(
 }
 
 /// [`dissect_layer`] when `layers[n]` is not a `T` to overwrite: a default one there, which
-/// `dissect_in_place` then fills like a fresh dissect would. Out of line, so that the
-/// in-place path does not carry a layer-sized temporary.
+/// `dissect_in_place` then fills like a fresh dissect would. Out of line and reached by a
+/// tail call, so that the in-place path makes no call that returns into it (a layer that
+/// only hands on to the next, as Ether, then saves fewer registers) and carries no
+/// layer-sized temporary.
 #[cold]
 #[inline(never)]
-fn put_default<T: Proto>(
+fn dissect_fresh<'a, T: Proto>(
     layers: &mut SmallVec<[Layer; 4]>,
     n: usize,
-    wrap: impl Fn(T) -> Layer,
-    slot: impl Fn(&mut Layer) -> Option<&mut T>,
-) -> &mut T {
+    data: &'a [u8],
+    cx: &DissectCx,
+    pads: &mut SmallVec<[&'a [u8]; 2]>,
+    slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
+    wrap: impl Fn(T) -> Layer + Copy,
+) -> usize {
     put_layer(layers, n, wrap(T::default()));
-    slot(&mut layers[n]).expect("a T was just put at n")
+    dissect_layer(layers, n, data, cx, pads, slot, wrap)
 }
 
 /// The layer that the payload's own first bytes announce (see [`Next::Peek`]).
