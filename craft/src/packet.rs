@@ -55,17 +55,16 @@ macro_rules! registry {
             /// Dissects `data` as this kind into `layers[n]` and what follows into the
             /// layers after it (see [`dissect_layer`]); returns the number of layers used.
             #[inline(always)]
-            fn dissect_from<'a>(
-                self, layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &'a [u8], cx: &DissectCx,
-                pads: &mut SmallVec<[&'a [u8]; 2]>,
+            fn dissect_from(
+                self, layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], cx: &DissectCx,
+                pad: &mut usize,
             ) -> usize {
                 if n >= MAX_DEPTH {
-                    put_raw(layers, n, data, None);
-                    return n + 1;
+                    return put_raw(layers, n, data, None);
                 }
                 match self {
                     $( LayerKind::$V => dissect_layer::<$T>(
-                        layers, n, data, cx, pads,
+                        layers, n, data, cx, pad,
                         |l| match l { Layer::$V(l) => Some(l), _ => None },
                         Layer::$V,
                     ), )*
@@ -374,11 +373,11 @@ impl Packet {
     /// Dissects into `self`, reusing its storage: layers of the same kind as before are
     /// overwritten in place, and a Raw payload reuses the previous one's allocation.
     pub fn dissect_into(&mut self, bytes: &[u8], start: LayerKind, cx: &DissectCx) {
-        // Padding after each length-limited payload, innermost first.
-        let mut pads: SmallVec<[&[u8]; 2]> = SmallVec::new();
-        let mut n = start.dissect_from(&mut self.layers, 0, bytes, cx, &mut pads);
-        if !pads.is_empty() {
-            put_padding(&mut self.layers, n, &pads);
+        // The bytes past each length-limited payload, in all (see [`dissect_layer`]).
+        let mut pad = 0;
+        let mut n = start.dissect_from(&mut self.layers, 0, bytes, cx, &mut pad);
+        if pad != 0 {
+            put_padding(&mut self.layers, n, &bytes[bytes.len() - pad..]);
             n += 1;
         }
         self.layers.truncate(n);
@@ -390,26 +389,29 @@ impl Packet {
 /// each type is its own function, where what the type's header can say (a length field or
 /// not, a fixed next layer) folds away. A layer of the same kind already at `n` (from an
 /// earlier packet) is overwritten in place: no enum drop, allocations reused. `slot` and
-/// `wrap` convert between `T` and its [`Layer`] variant. Padding past a length field is
-/// pushed to `pads` on the way back, so the innermost comes first. Returns the number of
-/// layers used.
+/// `wrap` convert between `T` and its [`Layer`] variant. Returns the number of layers used.
+///
+/// Padding: the bytes past a length field's end are added to `pad` before the payload is
+/// dissected, so the next layer is a tail call (no frame kept, no registers saved for it).
+/// A payload ends where its layer's padding starts, so an inner layer's padding ends where
+/// the outer one's starts: all of it is the last `pad` bytes of the packet, innermost first,
+/// as scapy joins them.
 #[inline(never)]
-fn dissect_layer<'a, T: Proto>(
+fn dissect_layer<T: Proto>(
     layers: &mut SmallVec<[Layer; 4]>,
     n: usize,
-    data: &'a [u8],
+    data: &[u8],
     cx: &DissectCx,
-    pads: &mut SmallVec<[&'a [u8]; 2]>,
+    pad: &mut usize,
     slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
     wrap: impl Fn(T) -> Layer + Copy,
 ) -> usize {
     let Some(l) = layers.get_mut(n).and_then(slot) else {
-        return dissect_fresh(layers, n, data, cx, pads, slot, wrap);
+        return dissect_fresh(layers, n, data, cx, pad, slot, wrap);
     };
     let span = l.dissect_in_place(data, cx);
     let Ok(span) = span else {
-        put_raw(layers, n, data, Some(T::NAME));
-        return n + 1;
+        return put_raw(layers, n, data, Some(T::NAME));
     };
     let n = n + 1;
     let hlen = span.hlen.min(data.len());
@@ -422,18 +424,14 @@ fn dissect_layer<'a, T: Proto>(
         Next::Peek(classify) => peek(classify, payload),
         next => next,
     };
-    let used = match next {
-        Next::Layer(k) if !payload.is_empty() => k.dissect_from(layers, n, payload, cx, pads),
-        _ if !payload.is_empty() => {
-            put_raw(layers, n, payload, None);
-            n + 1
-        }
-        _ => n,
-    };
     if end < data.len() {
-        pads.push(&data[end..]);
+        *pad += data.len() - end;
     }
-    used
+    match next {
+        Next::Layer(k) if !payload.is_empty() => k.dissect_from(layers, n, payload, cx, pad),
+        _ if !payload.is_empty() => put_raw(layers, n, payload, None),
+        _ => n,
+    }
 }
 
 /// [`dissect_layer`] when `layers[n]` is not a `T` to overwrite: a default one there, which
@@ -443,17 +441,17 @@ fn dissect_layer<'a, T: Proto>(
 /// layer-sized temporary.
 #[cold]
 #[inline(never)]
-fn dissect_fresh<'a, T: Proto>(
+fn dissect_fresh<T: Proto>(
     layers: &mut SmallVec<[Layer; 4]>,
     n: usize,
-    data: &'a [u8],
+    data: &[u8],
     cx: &DissectCx,
-    pads: &mut SmallVec<[&'a [u8]; 2]>,
+    pad: &mut usize,
     slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
     wrap: impl Fn(T) -> Layer + Copy,
 ) -> usize {
     put_layer(layers, n, wrap(T::default()));
-    dissect_layer(layers, n, data, cx, pads, slot, wrap)
+    dissect_layer(layers, n, data, cx, pad, slot, wrap)
 }
 
 /// The layer that the payload's own first bytes announce (see [`Next::Peek`]).
@@ -467,15 +465,15 @@ fn peek(mut classify: fn(&[u8]) -> Next, payload: &[u8]) -> Next {
     }
 }
 
-/// The Padding layer at `n`: `pads` in the order of the frame (innermost first).
+/// The Padding layer at `n`.
 #[cold]
-fn put_padding(layers: &mut SmallVec<[Layer; 4]>, n: usize, pads: &[&[u8]]) {
-    let load: Vec<u8> = pads.iter().flat_map(|p| p.iter().copied()).collect();
-    put_layer(layers, n, Padding::new().load(load).into());
+fn put_padding(layers: &mut SmallVec<[Layer; 4]>, n: usize, pad: &[u8]) {
+    put_layer(layers, n, Padding::new().load(pad).into());
 }
 
-/// Raw bytes at `n`, reusing the allocation of a Raw already there.
-fn put_raw(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], truncated: Option<&'static str>) {
+/// Raw bytes at `n`, reusing the allocation of a Raw already there. Returns the number of
+/// layers used (`n + 1`), so that callers end with it as a tail call.
+fn put_raw(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], truncated: Option<&'static str>) -> usize {
     if let Some(Layer::Raw(r)) = layers.get_mut(n) {
         r.load.clear();
         r.load.extend_from_slice(data);
@@ -483,6 +481,7 @@ fn put_raw(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], truncated: 
     } else {
         put_layer(layers, n, Layer::Raw(Raw { load: data.to_vec(), truncated }));
     }
+    n + 1
 }
 
 fn put_layer(layers: &mut SmallVec<[Layer; 4]>, n: usize, l: Layer) {
