@@ -5,7 +5,7 @@ use std::ops::Div;
 use smallvec::SmallVec;
 
 use crate::field::{FieldInfo, Value};
-use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Span, Truncated, WriteCx};
 use crate::layers::*;
 
 /// Layers never nest deeper than this while dissecting: a bound, so no input loops.
@@ -56,15 +56,14 @@ macro_rules! registry {
             /// layers after it (see [`dissect_layer`]); returns the number of layers used.
             #[inline(always)]
             fn dissect_from(
-                self, layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], cx: &DissectCx,
-                pad: &mut usize,
+                self, layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], walk: &mut Walk,
             ) -> usize {
                 if n >= MAX_DEPTH {
                     return put_raw(layers, n, data, None);
                 }
                 match self {
                     $( LayerKind::$V => dissect_layer::<$T>(
-                        layers, n, data, cx, pad,
+                        layers, n, data, walk,
                         |l| match l { Layer::$V(l) => Some(l), _ => None },
                         Layer::$V,
                     ), )*
@@ -373,15 +372,22 @@ impl Packet {
     /// Dissects into `self`, reusing its storage: layers of the same kind as before are
     /// overwritten in place, and a Raw payload reuses the previous one's allocation.
     pub fn dissect_into(&mut self, bytes: &[u8], start: LayerKind, cx: &DissectCx) {
-        // The bytes past each length-limited payload, in all (see [`dissect_layer`]).
-        let mut pad = 0;
-        let mut n = start.dissect_from(&mut self.layers, 0, bytes, cx, &mut pad);
-        if pad != 0 {
-            put_padding(&mut self.layers, n, &bytes[bytes.len() - pad..]);
+        let mut walk = Walk { cx, pad: 0 };
+        let mut n = start.dissect_from(&mut self.layers, 0, bytes, &mut walk);
+        if walk.pad != 0 {
+            put_padding(&mut self.layers, n, &bytes[bytes.len() - walk.pad..]);
             n += 1;
         }
         self.layers.truncate(n);
     }
+}
+
+/// What each step of a dissect carries besides its layers and bytes, behind one pointer: the
+/// steps then keep to the argument registers and reach each other by tail calls.
+struct Walk<'c> {
+    cx: &'c DissectCx,
+    /// The bytes past each length-limited payload, in all (see [`dissect_layer`]).
+    pad: usize,
 }
 
 /// Dissects one header of type `T` into `layers[n]`, then its payload into the layers after
@@ -394,22 +400,35 @@ impl Packet {
 /// Padding: the bytes past a length field's end are added to `pad` before the payload is
 /// dissected, so the next layer is a tail call (no frame kept, no registers saved for it).
 /// A payload ends where its layer's padding starts, so an inner layer's padding ends where
-/// the outer one's starts: all of it is the last `pad` bytes of the packet, innermost first,
-/// as scapy joins them.
+/// the outer one's starts: all of it is the last `walk.pad` bytes of the packet, innermost
+/// first, as scapy joins them.
 #[inline(never)]
 fn dissect_layer<T: Proto>(
     layers: &mut SmallVec<[Layer; 4]>,
     n: usize,
     data: &[u8],
-    cx: &DissectCx,
-    pad: &mut usize,
+    walk: &mut Walk,
     slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
     wrap: impl Fn(T) -> Layer + Copy,
 ) -> usize {
     let Some(l) = layers.get_mut(n).and_then(slot) else {
-        return dissect_fresh(layers, n, data, cx, pad, slot, wrap);
+        return dissect_fresh(layers, n, data, walk, slot, wrap);
     };
-    let span = l.dissect_in_place(data, cx);
+    let Some(span) = l.dissect_quick(data, walk.cx) else {
+        return dissect_slow(layers, n, data, walk, slot);
+    };
+    hand_on::<T>(layers, n, data, span, walk)
+}
+
+/// The rest of [`dissect_layer`] once the header is in: the payload to the next layer.
+#[inline(always)]
+fn hand_on<T: Proto>(
+    layers: &mut SmallVec<[Layer; 4]>,
+    n: usize,
+    data: &[u8],
+    span: Result<Span, Truncated>,
+    walk: &mut Walk,
+) -> usize {
     let Ok(span) = span else {
         return put_raw(layers, n, data, Some(T::NAME));
     };
@@ -420,17 +439,16 @@ fn dissect_layer<T: Proto>(
         _ => data.len(),
     };
     let payload = &data[hlen..end];
-    let next = match span.next {
-        Next::Peek(classify) => peek(classify, payload),
-        next => next,
-    };
     if end < data.len() {
-        *pad += data.len() - end;
+        walk.pad += data.len() - end;
     }
-    match next {
-        Next::Layer(k) if !payload.is_empty() => k.dissect_from(layers, n, payload, cx, pad),
-        _ if !payload.is_empty() => put_raw(layers, n, payload, None),
-        _ => n,
+    if payload.is_empty() {
+        return n;
+    }
+    match span.next {
+        Next::Layer(k) => k.dissect_from(layers, n, payload, walk),
+        Next::Raw => put_raw(layers, n, payload, None),
+        Next::Peek(classify) => dissect_peeked(layers, n, payload, walk, classify),
     }
 }
 
@@ -445,22 +463,42 @@ fn dissect_fresh<T: Proto>(
     layers: &mut SmallVec<[Layer; 4]>,
     n: usize,
     data: &[u8],
-    cx: &DissectCx,
-    pad: &mut usize,
+    walk: &mut Walk,
     slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
     wrap: impl Fn(T) -> Layer + Copy,
 ) -> usize {
     put_layer(layers, n, wrap(T::default()));
-    dissect_layer(layers, n, data, cx, pad, slot, wrap)
+    dissect_layer(layers, n, data, walk, slot, wrap)
 }
 
-/// The layer that the payload's own first bytes announce (see [`Next::Peek`]).
+/// [`dissect_layer`] when the header's quick path declined (see [`Proto::dissect_quick`]).
+#[cold]
 #[inline(never)]
-fn peek(mut classify: fn(&[u8]) -> Next, payload: &[u8]) -> Next {
+fn dissect_slow<T: Proto>(
+    layers: &mut SmallVec<[Layer; 4]>,
+    n: usize,
+    data: &[u8],
+    walk: &mut Walk,
+    slot: impl Fn(&mut Layer) -> Option<&mut T>,
+) -> usize {
+    let span = match layers.get_mut(n).and_then(slot) {
+        Some(l) => l.dissect_in_place(data, walk.cx),
+        None => unreachable!("dissect_layer found a {} at {n}", T::NAME),
+    };
+    hand_on::<T>(layers, n, data, span, walk)
+}
+
+/// Dissects `payload` into `layers[n]` and on, as the layer its own first bytes announce (see
+/// [`Next::Peek`]). Out of line and reached by a tail call, like [`dissect_fresh`].
+#[inline(never)]
+fn dissect_peeked(
+    layers: &mut SmallVec<[Layer; 4]>, n: usize, payload: &[u8], walk: &mut Walk, mut classify: fn(&[u8]) -> Next,
+) -> usize {
     loop {
         match classify(payload) {
             Next::Peek(c) => classify = c,
-            next => return next,
+            Next::Layer(k) => return k.dissect_from(layers, n, payload, walk),
+            Next::Raw => return put_raw(layers, n, payload, None),
         }
     }
 }
