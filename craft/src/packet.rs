@@ -55,12 +55,9 @@ macro_rules! registry {
             /// Dissects `data` as this kind into `layers[n]` and what follows into the
             /// layers after it (see [`dissect_layer`]); returns the number of layers used.
             #[inline(always)]
-            fn dissect_from(
-                self, layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], walk: &mut Walk,
+            fn dissect_from<'b>(
+                self, layers: &mut [Layer], n: usize, data: &'b [u8], walk: &mut Walk<'_, 'b>,
             ) -> usize {
-                if n >= MAX_DEPTH {
-                    return put_raw(layers, n, data, None);
-                }
                 match self {
                     $( LayerKind::$V => dissect_layer::<$T>(
                         layers, n, data, walk,
@@ -372,26 +369,64 @@ impl Packet {
     /// Dissects into `self`, reusing its storage: layers of the same kind as before are
     /// overwritten in place, and a Raw payload reuses the previous one's allocation.
     pub fn dissect_into(&mut self, bytes: &[u8], start: LayerKind, cx: &DissectCx) {
-        let mut walk = Walk { cx, pad: 0 };
-        let mut n = start.dissect_from(&mut self.layers, 0, bytes, &mut walk);
+        let mut walk = Walk { cx, pad: 0, grow: None };
+        let mut n = start.dissect_from(self.slots(), 0, bytes, &mut walk);
+        while walk.grow.is_some() {
+            n = self.grow(n, &mut walk);
+        }
         if walk.pad != 0 {
             put_padding(&mut self.layers, n, &bytes[bytes.len() - walk.pad..]);
             n += 1;
         }
         self.layers.truncate(n);
     }
+
+    /// The layers a dissect may overwrite in place: the ones there, at most [`MAX_DEPTH`].
+    /// A slice, so each step finds its slot without asking the SmallVec where it keeps them.
+    #[inline(always)]
+    fn slots(&mut self) -> &mut [Layer] {
+        let len = self.layers.len().min(MAX_DEPTH);
+        &mut self.layers[..len]
+    }
+
+    /// Goes on with a dissect that stopped at `n`, past the slots: adds the layer there
+    /// and dissects on, or, at [`MAX_DEPTH`], ends the packet with the bytes left as Raw.
+    #[cold]
+    #[inline(never)]
+    fn grow<'b>(&mut self, n: usize, walk: &mut Walk<'_, 'b>) -> usize {
+        match walk.grow.take().expect("a layer to grow") {
+            Grow::Layer(kind, data) if n < MAX_DEPTH => {
+                put_layer(&mut self.layers, n, kind.new_layer());
+                kind.dissect_from(self.slots(), n, data, walk)
+            }
+            Grow::Layer(_, data) => put_raw_grown(&mut self.layers, n, data, None),
+            Grow::Raw(data, truncated) => put_raw_grown(&mut self.layers, n, data, truncated),
+        }
+    }
 }
 
 /// What each step of a dissect carries besides its layers and bytes, behind one pointer: the
 /// steps then keep to the argument registers and reach each other by tail calls.
-struct Walk<'c> {
+struct Walk<'c, 'b> {
     cx: &'c DissectCx,
     /// The bytes past each length-limited payload, in all (see [`dissect_layer`]).
     pad: usize,
+    /// Set when a step needs a layer past the slots: the dissect returns to
+    /// [`Packet::dissect_into`], which adds it and goes on ([`Packet::grow`]).
+    grow: Option<Grow<'b>>,
+}
+
+/// What goes at the first layer past the slots, and the bytes it is dissected from.
+enum Grow<'b> {
+    /// A layer of this kind.
+    Layer(LayerKind, &'b [u8]),
+    /// Raw bytes, truncated or not (see [`put_raw`]).
+    Raw(&'b [u8], Option<&'static str>),
 }
 
 /// Dissects one header of type `T` into `layers[n]`, then its payload into the layers after
-/// it, recursively (at most [`MAX_DEPTH`] deep): one dispatch per layer, and the code for
+/// it, recursively (at most [`MAX_DEPTH`] deep: `layers` are the slots, see
+/// [`Packet::slots`], and past them the dissect returns to grow): one dispatch per layer, and the code for
 /// each type is its own function, where what the type's header can say (a length field or
 /// not, a fixed next layer) folds away. A layer of the same kind already at `n` (from an
 /// earlier packet) is overwritten in place: no enum drop, allocations reused. `slot` and
@@ -403,11 +438,11 @@ struct Walk<'c> {
 /// the outer one's starts: all of it is the last `walk.pad` bytes of the packet, innermost
 /// first, as scapy joins them.
 #[inline(never)]
-fn dissect_layer<T: Proto>(
-    layers: &mut SmallVec<[Layer; 4]>,
+fn dissect_layer<'b, T: Proto>(
+    layers: &mut [Layer],
     n: usize,
-    data: &[u8],
-    walk: &mut Walk,
+    data: &'b [u8],
+    walk: &mut Walk<'_, 'b>,
     slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
     wrap: impl Fn(T) -> Layer + Copy,
 ) -> usize {
@@ -422,15 +457,15 @@ fn dissect_layer<T: Proto>(
 
 /// The rest of [`dissect_layer`] once the header is in: the payload to the next layer.
 #[inline(always)]
-fn hand_on<T: Proto>(
-    layers: &mut SmallVec<[Layer; 4]>,
+fn hand_on<'b, T: Proto>(
+    layers: &mut [Layer],
     n: usize,
-    data: &[u8],
+    data: &'b [u8],
     span: Result<Span, Truncated>,
-    walk: &mut Walk,
+    walk: &mut Walk<'_, 'b>,
 ) -> usize {
     let Ok(span) = span else {
-        return put_raw(layers, n, data, Some(T::NAME));
+        return put_truncated::<T>(layers, n, data, walk);
     };
     let n = n + 1;
     let hlen = span.hlen.min(data.len());
@@ -447,38 +482,43 @@ fn hand_on<T: Proto>(
     }
     match span.next {
         Next::Layer(k) => k.dissect_from(layers, n, payload, walk),
-        Next::Raw => put_raw(layers, n, payload, None),
+        Next::Raw => put_raw(layers, n, payload, walk),
         Next::Peek(classify) => dissect_peeked(layers, n, payload, walk, classify),
     }
 }
 
 /// [`dissect_layer`] when `layers[n]` is not a `T` to overwrite: a default one there, which
-/// `dissect_in_place` then fills like a fresh dissect would. Out of line and reached by a
+/// `dissect_in_place` then fills like a fresh dissect would (past the slots: see [`Grow`]).
+/// Out of line and reached by a
 /// tail call, so that the in-place path makes no call that returns into it (a layer that
 /// only hands on to the next, as Ether, then saves fewer registers) and carries no
 /// layer-sized temporary.
 #[cold]
 #[inline(never)]
-fn dissect_fresh<T: Proto>(
-    layers: &mut SmallVec<[Layer; 4]>,
+fn dissect_fresh<'b, T: Proto>(
+    layers: &mut [Layer],
     n: usize,
-    data: &[u8],
-    walk: &mut Walk,
+    data: &'b [u8],
+    walk: &mut Walk<'_, 'b>,
     slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
     wrap: impl Fn(T) -> Layer + Copy,
 ) -> usize {
-    put_layer(layers, n, wrap(T::default()));
+    let Some(at) = layers.get_mut(n) else {
+        walk.grow = Some(Grow::Layer(wrap(T::default()).kind(), data));
+        return n;
+    };
+    *at = wrap(T::default());
     dissect_layer(layers, n, data, walk, slot, wrap)
 }
 
 /// [`dissect_layer`] when the header's quick path declined (see [`Proto::dissect_quick`]).
 #[cold]
 #[inline(never)]
-fn dissect_slow<T: Proto>(
-    layers: &mut SmallVec<[Layer; 4]>,
+fn dissect_slow<'b, T: Proto>(
+    layers: &mut [Layer],
     n: usize,
-    data: &[u8],
-    walk: &mut Walk,
+    data: &'b [u8],
+    walk: &mut Walk<'_, 'b>,
     slot: impl Fn(&mut Layer) -> Option<&mut T>,
 ) -> usize {
     let span = match layers.get_mut(n).and_then(slot) {
@@ -491,14 +531,14 @@ fn dissect_slow<T: Proto>(
 /// Dissects `payload` into `layers[n]` and on, as the layer its own first bytes announce (see
 /// [`Next::Peek`]). Out of line and reached by a tail call, like [`dissect_fresh`].
 #[inline(never)]
-fn dissect_peeked(
-    layers: &mut SmallVec<[Layer; 4]>, n: usize, payload: &[u8], walk: &mut Walk, mut classify: fn(&[u8]) -> Next,
+fn dissect_peeked<'b>(
+    layers: &mut [Layer], n: usize, payload: &'b [u8], walk: &mut Walk<'_, 'b>, mut classify: fn(&[u8]) -> Next,
 ) -> usize {
     loop {
         match classify(payload) {
             Next::Peek(c) => classify = c,
             Next::Layer(k) => return k.dissect_from(layers, n, payload, walk),
-            Next::Raw => return put_raw(layers, n, payload, None),
+            Next::Raw => return put_raw(layers, n, payload, walk),
         }
     }
 }
@@ -510,15 +550,41 @@ fn put_padding(layers: &mut SmallVec<[Layer; 4]>, n: usize, pad: &[u8]) {
 }
 
 /// Raw bytes at `n`, reusing the allocation of a Raw already there. Returns the number of
-/// layers used (`n + 1`), so that callers end with it as a tail call.
-fn put_raw(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], truncated: Option<&'static str>) -> usize {
-    if let Some(Layer::Raw(r)) = layers.get_mut(n) {
-        r.load.clear();
-        r.load.extend_from_slice(data);
-        r.truncated = truncated;
-    } else {
-        put_layer(layers, n, Layer::Raw(Raw { load: data.to_vec(), truncated }));
+/// layers used (`n + 1`), so that callers end with it as a tail call (six arguments at
+/// most: no stack); past the slots, `n` with the bytes left in `walk.grow`.
+fn put_raw<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], walk: &mut Walk<'_, 'b>) -> usize {
+    put_raw_as(layers, n, data, None, walk)
+}
+
+/// [`put_raw`] for a `T` header cut short.
+#[cold]
+#[inline(never)]
+fn put_truncated<'b, T: Proto>(layers: &mut [Layer], n: usize, data: &'b [u8], walk: &mut Walk<'_, 'b>) -> usize {
+    put_raw_as(layers, n, data, Some(T::NAME), walk)
+}
+
+#[inline(always)]
+fn put_raw_as<'b>(
+    layers: &mut [Layer], n: usize, data: &'b [u8], truncated: Option<&'static str>, walk: &mut Walk<'_, 'b>,
+) -> usize {
+    match layers.get_mut(n) {
+        Some(Layer::Raw(r)) => {
+            r.load.clear();
+            r.load.extend_from_slice(data);
+            r.truncated = truncated;
+        }
+        Some(l) => *l = Layer::Raw(Raw { load: data.to_vec(), truncated }),
+        None => {
+            walk.grow = Some(Grow::Raw(data, truncated));
+            return n;
+        }
     }
+    n + 1
+}
+
+/// [`put_raw`] past the slots.
+fn put_raw_grown(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], truncated: Option<&'static str>) -> usize {
+    put_layer(layers, n, Layer::Raw(Raw { load: data.to_vec(), truncated }));
     n + 1
 }
 
@@ -568,6 +634,30 @@ mod tests {
         let mut q = p.clone();
         q.dissect_into(&b, LayerKind::Ether, &DissectCx::default());
         assert_eq!(q, p);
+    }
+
+    /// Past MAX_DEPTH layers the rest is Raw, dissected fresh or into any earlier packet.
+    #[test]
+    fn deep_dissect_ends_in_raw_whatever_was_there() {
+        let ip = || Ip::new().src("10.0.0.1").dst("10.0.0.2");
+        let mut deep = Packet::from(Layer::from(Ether::new()));
+        for _ in 0..MAX_DEPTH + 8 {
+            deep = deep / ip();
+        }
+        let b = (deep / Tcp::new()).build();
+        let p = Packet::dissect(&b, LayerKind::Ether);
+        assert_eq!(p.layers.len(), MAX_DEPTH + 1);
+        let Some(Layer::Raw(r)) = p.layers.last() else { panic!("{p:?}") };
+        assert_eq!((&r.load[..], r.truncated), (&b[14 + 20 * (MAX_DEPTH - 1)..], None));
+        let short = (Ether::new() / ip() / Udp::new() / &b"x"[..]).build();
+        let cx = DissectCx::default();
+        for before in [Packet::new(), Packet::dissect(&short, LayerKind::Ether), p.clone()] {
+            let mut q = before;
+            q.dissect_into(&b, LayerKind::Ether, &cx);
+            assert_eq!(q, p);
+            q.dissect_into(&short, LayerKind::Ether, &cx);
+            assert_eq!(q, Packet::dissect(&short, LayerKind::Ether));
+        }
     }
 
     #[test]
