@@ -1,5 +1,6 @@
 //! A packet: a stack of layers, built into bytes or dissected from them.
 
+use std::any::TypeId;
 use std::ops::Div;
 
 use smallvec::SmallVec;
@@ -54,16 +55,17 @@ macro_rules! registry {
             }
             /// Dissects `data` as this kind into `layers[n]` and what follows into the
             /// layers after it (see [`dissect_layer`]); returns the number of layers used.
+            /// `Outer` is the layer type handing on (if any): a layer in a layer of its own
+            /// type (IP in IP) goes through [`dissect_nested`].
             #[inline(always)]
-            fn dissect_from<'b>(
+            fn dissect_from<'b, Outer: 'static>(
                 self, layers: &mut [Layer], n: usize, data: &'b [u8], walk: &mut Walk<'_, 'b>,
             ) -> usize {
                 match self {
-                    $( LayerKind::$V => dissect_layer::<$T>(
-                        layers, n, data, walk,
-                        |l| match l { Layer::$V(l) => Some(l), _ => None },
-                        Layer::$V,
-                    ), )*
+                    $( LayerKind::$V if TypeId::of::<Outer>() == TypeId::of::<$T>() => {
+                        dissect_nested::<$T>(layers, n, data, walk)
+                    }
+                    LayerKind::$V => dissect_layer::<$T>(layers, n, data, walk), )*
                 }
             }
             pub fn dissect(self, data: &[u8], cx: &DissectCx) -> Result<Decoded<Layer>, Truncated> {
@@ -147,6 +149,16 @@ macro_rules! registry {
         }
 
         $(
+            impl Slot for $T {
+                #[inline(always)]
+                fn slot(l: &mut Layer) -> Option<&mut $T> {
+                    match l { Layer::$V(l) => Some(l), _ => None }
+                }
+                #[inline(always)]
+                fn wrap(self) -> Layer {
+                    Layer::$V(self)
+                }
+            }
             impl From<$T> for Layer {
                 fn from(l: $T) -> Layer { Layer::$V(l) }
             }
@@ -185,6 +197,12 @@ registry! {
     Gue(Gue),
     Raw(Raw),
     Padding(Padding),
+}
+
+/// Between a layer type and its [`Layer`] variant, for the dissect steps.
+trait Slot: Proto + 'static {
+    fn slot(l: &mut Layer) -> Option<&mut Self>;
+    fn wrap(self) -> Layer;
 }
 
 /// See [`Layer::pseudo_for_next`].
@@ -370,7 +388,7 @@ impl Packet {
     /// overwritten in place, and a Raw payload reuses the previous one's allocation.
     pub fn dissect_into(&mut self, bytes: &[u8], start: LayerKind, cx: &DissectCx) {
         let mut walk = Walk { cx, pad: 0, grow: None };
-        let mut n = start.dissect_from(self.slots(), 0, bytes, &mut walk);
+        let mut n = start.dissect_from::<Packet>(self.slots(), 0, bytes, &mut walk);
         while walk.grow.is_some() {
             n = self.grow(n, &mut walk);
         }
@@ -397,7 +415,7 @@ impl Packet {
         match walk.grow.take().expect("a layer to grow") {
             Grow::Layer(kind, data) if n < MAX_DEPTH => {
                 put_layer(&mut self.layers, n, kind.new_layer());
-                kind.dissect_from(self.slots(), n, data, walk)
+                kind.dissect_from::<Packet>(self.slots(), n, data, walk)
             }
             Grow::Layer(_, data) => put_raw_grown(&mut self.layers, n, data, None),
             Grow::Raw(data, truncated) => put_raw_grown(&mut self.layers, n, data, truncated),
@@ -429,8 +447,8 @@ enum Grow<'b> {
 /// [`Packet::slots`], and past them the dissect returns to grow): one dispatch per layer, and the code for
 /// each type is its own function, where what the type's header can say (a length field or
 /// not, a fixed next layer) folds away. A layer of the same kind already at `n` (from an
-/// earlier packet) is overwritten in place: no enum drop, allocations reused. `slot` and
-/// `wrap` convert between `T` and its [`Layer`] variant. Returns the number of layers used.
+/// earlier packet) is overwritten in place: no enum drop, allocations reused. Returns the
+/// number of layers used.
 ///
 /// Padding: the bytes past a length field's end are added to `pad` before the payload is
 /// dissected, so the next layer is a tail call (no frame kept, no registers saved for it).
@@ -438,26 +456,24 @@ enum Grow<'b> {
 /// the outer one's starts: all of it is the last `walk.pad` bytes of the packet, innermost
 /// first, as scapy joins them.
 #[inline(never)]
-fn dissect_layer<'b, T: Proto>(
+fn dissect_layer<'b, T: Slot>(
     layers: &mut [Layer],
     n: usize,
     data: &'b [u8],
     walk: &mut Walk<'_, 'b>,
-    slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
-    wrap: impl Fn(T) -> Layer + Copy,
 ) -> usize {
-    let Some(l) = layers.get_mut(n).and_then(slot) else {
-        return dissect_fresh(layers, n, data, walk, slot, wrap);
+    let Some(l) = layers.get_mut(n).and_then(T::slot) else {
+        return dissect_fresh::<T>(layers, n, data, walk);
     };
     let Some(span) = l.dissect_quick(data, walk.cx) else {
-        return dissect_slow(layers, n, data, walk, slot);
+        return dissect_slow::<T>(layers, n, data, walk);
     };
     hand_on::<T>(layers, n, data, span, walk)
 }
 
 /// The rest of [`dissect_layer`] once the header is in: the payload to the next layer.
 #[inline(always)]
-fn hand_on<'b, T: Proto>(
+fn hand_on<'b, T: Slot>(
     layers: &mut [Layer],
     n: usize,
     data: &'b [u8],
@@ -481,7 +497,7 @@ fn hand_on<'b, T: Proto>(
         return n;
     }
     match span.next {
-        Next::Layer(k) => k.dissect_from(layers, n, payload, walk),
+        Next::Layer(k) => k.dissect_from::<T>(layers, n, payload, walk),
         Next::Raw => put_raw(layers, n, payload, walk),
         Next::Peek(classify) => dissect_peeked(layers, n, payload, walk, classify),
     }
@@ -495,33 +511,43 @@ fn hand_on<'b, T: Proto>(
 /// layer-sized temporary.
 #[cold]
 #[inline(never)]
-fn dissect_fresh<'b, T: Proto>(
+fn dissect_fresh<'b, T: Slot>(
     layers: &mut [Layer],
     n: usize,
     data: &'b [u8],
     walk: &mut Walk<'_, 'b>,
-    slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
-    wrap: impl Fn(T) -> Layer + Copy,
 ) -> usize {
     let Some(at) = layers.get_mut(n) else {
-        walk.grow = Some(Grow::Layer(wrap(T::default()).kind(), data));
+        walk.grow = Some(Grow::Layer(T::default().wrap().kind(), data));
         return n;
     };
-    *at = wrap(T::default());
-    dissect_layer(layers, n, data, walk, slot, wrap)
+    *at = T::default().wrap();
+    dissect_layer::<T>(layers, n, data, walk)
+}
+
+/// [`dissect_layer`] for a layer inside one of its own type. A call of its own, so that the
+/// step's tail call to itself is not turned into a loop (whose registers it would then
+/// save on every packet).
+#[inline(never)]
+fn dissect_nested<'b, T: Slot>(
+    layers: &mut [Layer],
+    n: usize,
+    data: &'b [u8],
+    walk: &mut Walk<'_, 'b>,
+) -> usize {
+    dissect_layer::<T>(layers, n, data, walk)
 }
 
 /// [`dissect_layer`] when the header's quick path declined (see [`Proto::dissect_quick`]).
 #[cold]
 #[inline(never)]
-fn dissect_slow<'b, T: Proto>(
+fn dissect_slow<'b, T: Slot>(
     layers: &mut [Layer],
     n: usize,
     data: &'b [u8],
     walk: &mut Walk<'_, 'b>,
-    slot: impl Fn(&mut Layer) -> Option<&mut T>,
 ) -> usize {
-    let span = match layers.get_mut(n).and_then(slot) {
+    let span = match layers.get_mut(n).and_then(T::slot) {
         Some(l) => l.dissect_in_place(data, walk.cx),
         None => unreachable!("dissect_layer found a {} at {n}", T::NAME),
     };
@@ -537,7 +563,7 @@ fn dissect_peeked<'b>(
     loop {
         match classify(payload) {
             Next::Peek(c) => classify = c,
-            Next::Layer(k) => return k.dissect_from(layers, n, payload, walk),
+            Next::Layer(k) => return k.dissect_from::<Packet>(layers, n, payload, walk),
             Next::Raw => return put_raw(layers, n, payload, walk),
         }
     }
