@@ -124,6 +124,14 @@ pub trait Proto: Fields + Sized {
         *self = d.layer;
         Ok(Span { hlen: d.hlen, total_len: d.total_len, next: d.next })
     }
+    /// [`dissect_in_place`](Self::dissect_in_place) when it needs no call (no options to
+    /// copy): `None` when it would, and dissect takes it out of line instead, so the hot
+    /// path saves no registers for a call it does not make. Layers whose hot case makes
+    /// calls anyway keep the default.
+    #[inline(always)]
+    fn dissect_quick(&mut self, data: &[u8], cx: &DissectCx) -> Option<Result<Span, Truncated>> {
+        Some(self.dissect_in_place(data, cx))
+    }
     /// This layer's part of the one-line summary.
     fn summary(&self) -> String {
         Self::NAME.to_string()

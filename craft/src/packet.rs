@@ -1,11 +1,12 @@
 //! A packet: a stack of layers, built into bytes or dissected from them.
 
+use std::any::TypeId;
 use std::ops::Div;
 
 use smallvec::SmallVec;
 
 use crate::field::{FieldInfo, Value};
-use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Span, Truncated, WriteCx};
 use crate::layers::*;
 
 /// Layers never nest deeper than this while dissecting: a bound, so no input loops.
@@ -54,21 +55,17 @@ macro_rules! registry {
             }
             /// Dissects `data` as this kind into `layers[n]` and what follows into the
             /// layers after it (see [`dissect_layer`]); returns the number of layers used.
+            /// `Outer` is the layer type handing on (if any): a layer in a layer of its own
+            /// type (IP in IP) goes through [`dissect_nested`].
             #[inline(always)]
-            fn dissect_from<'a>(
-                self, layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &'a [u8], cx: &DissectCx,
-                pads: &mut SmallVec<[&'a [u8]; 2]>,
+            fn dissect_from<'b, Outer: 'static>(
+                self, layers: &mut [Layer], n: usize, data: &'b [u8], walk: &mut Walk<'_, 'b>,
             ) -> usize {
-                if n >= MAX_DEPTH {
-                    put_raw(layers, n, data, None);
-                    return n + 1;
-                }
                 match self {
-                    $( LayerKind::$V => dissect_layer::<$T>(
-                        layers, n, data, cx, pads,
-                        |l| match l { Layer::$V(l) => Some(l), _ => None },
-                        Layer::$V,
-                    ), )*
+                    $( LayerKind::$V if TypeId::of::<Outer>() == TypeId::of::<$T>() => {
+                        dissect_nested::<$T>(layers, n, data, walk)
+                    }
+                    LayerKind::$V => dissect_layer::<$T>(layers, n, data, walk), )*
                 }
             }
             pub fn dissect(self, data: &[u8], cx: &DissectCx) -> Result<Decoded<Layer>, Truncated> {
@@ -152,6 +149,16 @@ macro_rules! registry {
         }
 
         $(
+            impl Slot for $T {
+                #[inline(always)]
+                fn slot(l: &mut Layer) -> Option<&mut $T> {
+                    match l { Layer::$V(l) => Some(l), _ => None }
+                }
+                #[inline(always)]
+                fn wrap(self) -> Layer {
+                    Layer::$V(self)
+                }
+            }
             impl From<$T> for Layer {
                 fn from(l: $T) -> Layer { Layer::$V(l) }
             }
@@ -190,6 +197,12 @@ registry! {
     Gue(Gue),
     Raw(Raw),
     Padding(Padding),
+}
+
+/// Between a layer type and its [`Layer`] variant, for the dissect steps.
+trait Slot: Proto + 'static {
+    fn slot(l: &mut Layer) -> Option<&mut Self>;
+    fn wrap(self) -> Layer;
 }
 
 /// See [`Layer::pseudo_for_next`].
@@ -374,42 +387,101 @@ impl Packet {
     /// Dissects into `self`, reusing its storage: layers of the same kind as before are
     /// overwritten in place, and a Raw payload reuses the previous one's allocation.
     pub fn dissect_into(&mut self, bytes: &[u8], start: LayerKind, cx: &DissectCx) {
-        // Padding after each length-limited payload, innermost first.
-        let mut pads: SmallVec<[&[u8]; 2]> = SmallVec::new();
-        let mut n = start.dissect_from(&mut self.layers, 0, bytes, cx, &mut pads);
-        if !pads.is_empty() {
-            put_padding(&mut self.layers, n, &pads);
+        let mut walk = Walk { cx, pad: 0, grow: None };
+        let mut n = start.dissect_from::<Packet>(self.slots(), 0, bytes, &mut walk);
+        while walk.grow.is_some() {
+            n = self.grow(n, &mut walk);
+        }
+        if walk.pad != 0 {
+            put_padding(&mut self.layers, n, &bytes[bytes.len() - walk.pad..]);
             n += 1;
         }
         self.layers.truncate(n);
     }
+
+    /// The layers a dissect may overwrite in place: the ones there, at most [`MAX_DEPTH`].
+    /// A slice, so each step finds its slot without asking the SmallVec where it keeps them.
+    #[inline(always)]
+    fn slots(&mut self) -> &mut [Layer] {
+        let len = self.layers.len().min(MAX_DEPTH);
+        &mut self.layers[..len]
+    }
+
+    /// Goes on with a dissect that stopped at `n`, past the slots: adds the layer there
+    /// and dissects on, or, at [`MAX_DEPTH`], ends the packet with the bytes left as Raw.
+    #[cold]
+    #[inline(never)]
+    fn grow<'b>(&mut self, n: usize, walk: &mut Walk<'_, 'b>) -> usize {
+        match walk.grow.take().expect("a layer to grow") {
+            Grow::Layer(kind, data) if n < MAX_DEPTH => {
+                put_layer(&mut self.layers, n, kind.new_layer());
+                kind.dissect_from::<Packet>(self.slots(), n, data, walk)
+            }
+            Grow::Layer(_, data) => put_raw_grown(&mut self.layers, n, data, None),
+            Grow::Raw(data, truncated) => put_raw_grown(&mut self.layers, n, data, truncated),
+        }
+    }
+}
+
+/// What each step of a dissect carries besides its layers and bytes, behind one pointer: the
+/// steps then keep to the argument registers and reach each other by tail calls.
+struct Walk<'c, 'b> {
+    cx: &'c DissectCx,
+    /// The bytes past each length-limited payload, in all (see [`dissect_layer`]).
+    pad: usize,
+    /// Set when a step needs a layer past the slots: the dissect returns to
+    /// [`Packet::dissect_into`], which adds it and goes on ([`Packet::grow`]).
+    grow: Option<Grow<'b>>,
+}
+
+/// What goes at the first layer past the slots, and the bytes it is dissected from.
+enum Grow<'b> {
+    /// A layer of this kind.
+    Layer(LayerKind, &'b [u8]),
+    /// Raw bytes, truncated or not (see [`put_raw`]).
+    Raw(&'b [u8], Option<&'static str>),
 }
 
 /// Dissects one header of type `T` into `layers[n]`, then its payload into the layers after
-/// it, recursively (at most [`MAX_DEPTH`] deep): one dispatch per layer, and the code for
+/// it, recursively (at most [`MAX_DEPTH`] deep: `layers` are the slots, see
+/// [`Packet::slots`], and past them the dissect returns to grow): one dispatch per layer, and the code for
 /// each type is its own function, where what the type's header can say (a length field or
 /// not, a fixed next layer) folds away. A layer of the same kind already at `n` (from an
-/// earlier packet) is overwritten in place: no enum drop, allocations reused. `slot` and
-/// `wrap` convert between `T` and its [`Layer`] variant. Padding past a length field is
-/// pushed to `pads` on the way back, so the innermost comes first. Returns the number of
-/// layers used.
+/// earlier packet) is overwritten in place: no enum drop, allocations reused. Returns the
+/// number of layers used.
+///
+/// Padding: the bytes past a length field's end are added to `pad` before the payload is
+/// dissected, so the next layer is a tail call (no frame kept, no registers saved for it).
+/// A payload ends where its layer's padding starts, so an inner layer's padding ends where
+/// the outer one's starts: all of it is the last `walk.pad` bytes of the packet, innermost
+/// first, as scapy joins them.
 #[inline(never)]
-fn dissect_layer<'a, T: Proto>(
-    layers: &mut SmallVec<[Layer; 4]>,
+fn dissect_layer<'b, T: Slot>(
+    layers: &mut [Layer],
     n: usize,
-    data: &'a [u8],
-    cx: &DissectCx,
-    pads: &mut SmallVec<[&'a [u8]; 2]>,
-    slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
-    wrap: impl Fn(T) -> Layer + Copy,
+    data: &'b [u8],
+    walk: &mut Walk<'_, 'b>,
 ) -> usize {
-    let Some(l) = layers.get_mut(n).and_then(slot) else {
-        return dissect_fresh(layers, n, data, cx, pads, slot, wrap);
+    let Some(l) = layers.get_mut(n).and_then(T::slot) else {
+        return dissect_fresh::<T>(layers, n, data, walk);
     };
-    let span = l.dissect_in_place(data, cx);
+    let Some(span) = l.dissect_quick(data, walk.cx) else {
+        return dissect_slow::<T>(layers, n, data, walk);
+    };
+    hand_on::<T>(layers, n, data, span, walk)
+}
+
+/// The rest of [`dissect_layer`] once the header is in: the payload to the next layer.
+#[inline(always)]
+fn hand_on<'b, T: Slot>(
+    layers: &mut [Layer],
+    n: usize,
+    data: &'b [u8],
+    span: Result<Span, Truncated>,
+    walk: &mut Walk<'_, 'b>,
+) -> usize {
     let Ok(span) = span else {
-        put_raw(layers, n, data, Some(T::NAME));
-        return n + 1;
+        return put_truncated::<T>(layers, n, data, walk);
     };
     let n = n + 1;
     let hlen = span.hlen.min(data.len());
@@ -418,71 +490,128 @@ fn dissect_layer<'a, T: Proto>(
         _ => data.len(),
     };
     let payload = &data[hlen..end];
-    let next = match span.next {
-        Next::Peek(classify) => peek(classify, payload),
-        next => next,
-    };
-    let used = match next {
-        Next::Layer(k) if !payload.is_empty() => k.dissect_from(layers, n, payload, cx, pads),
-        _ if !payload.is_empty() => {
-            put_raw(layers, n, payload, None);
-            n + 1
-        }
-        _ => n,
-    };
     if end < data.len() {
-        pads.push(&data[end..]);
+        walk.pad += data.len() - end;
     }
-    used
+    if payload.is_empty() {
+        return n;
+    }
+    match span.next {
+        Next::Layer(k) => k.dissect_from::<T>(layers, n, payload, walk),
+        Next::Raw => put_raw(layers, n, payload, walk),
+        Next::Peek(classify) => dissect_peeked(layers, n, payload, walk, classify),
+    }
 }
 
 /// [`dissect_layer`] when `layers[n]` is not a `T` to overwrite: a default one there, which
-/// `dissect_in_place` then fills like a fresh dissect would. Out of line and reached by a
+/// `dissect_in_place` then fills like a fresh dissect would (past the slots: see [`Grow`]).
+/// Out of line and reached by a
 /// tail call, so that the in-place path makes no call that returns into it (a layer that
 /// only hands on to the next, as Ether, then saves fewer registers) and carries no
 /// layer-sized temporary.
 #[cold]
 #[inline(never)]
-fn dissect_fresh<'a, T: Proto>(
-    layers: &mut SmallVec<[Layer; 4]>,
+fn dissect_fresh<'b, T: Slot>(
+    layers: &mut [Layer],
     n: usize,
-    data: &'a [u8],
-    cx: &DissectCx,
-    pads: &mut SmallVec<[&'a [u8]; 2]>,
-    slot: impl Fn(&mut Layer) -> Option<&mut T> + Copy,
-    wrap: impl Fn(T) -> Layer + Copy,
+    data: &'b [u8],
+    walk: &mut Walk<'_, 'b>,
 ) -> usize {
-    put_layer(layers, n, wrap(T::default()));
-    dissect_layer(layers, n, data, cx, pads, slot, wrap)
+    let Some(at) = layers.get_mut(n) else {
+        walk.grow = Some(Grow::Layer(T::default().wrap().kind(), data));
+        return n;
+    };
+    *at = T::default().wrap();
+    dissect_layer::<T>(layers, n, data, walk)
 }
 
-/// The layer that the payload's own first bytes announce (see [`Next::Peek`]).
+/// [`dissect_layer`] for a layer inside one of its own type. A call of its own, so that the
+/// step's tail call to itself is not turned into a loop (whose registers it would then
+/// save on every packet).
 #[inline(never)]
-fn peek(mut classify: fn(&[u8]) -> Next, payload: &[u8]) -> Next {
+fn dissect_nested<'b, T: Slot>(
+    layers: &mut [Layer],
+    n: usize,
+    data: &'b [u8],
+    walk: &mut Walk<'_, 'b>,
+) -> usize {
+    dissect_layer::<T>(layers, n, data, walk)
+}
+
+/// [`dissect_layer`] when the header's quick path declined (see [`Proto::dissect_quick`]).
+#[cold]
+#[inline(never)]
+fn dissect_slow<'b, T: Slot>(
+    layers: &mut [Layer],
+    n: usize,
+    data: &'b [u8],
+    walk: &mut Walk<'_, 'b>,
+) -> usize {
+    let span = match layers.get_mut(n).and_then(T::slot) {
+        Some(l) => l.dissect_in_place(data, walk.cx),
+        None => unreachable!("dissect_layer found a {} at {n}", T::NAME),
+    };
+    hand_on::<T>(layers, n, data, span, walk)
+}
+
+/// Dissects `payload` into `layers[n]` and on, as the layer its own first bytes announce (see
+/// [`Next::Peek`]). Out of line and reached by a tail call, like [`dissect_fresh`].
+#[inline(never)]
+fn dissect_peeked<'b>(
+    layers: &mut [Layer], n: usize, payload: &'b [u8], walk: &mut Walk<'_, 'b>, mut classify: fn(&[u8]) -> Next,
+) -> usize {
     loop {
         match classify(payload) {
             Next::Peek(c) => classify = c,
-            next => return next,
+            Next::Layer(k) => return k.dissect_from::<Packet>(layers, n, payload, walk),
+            Next::Raw => return put_raw(layers, n, payload, walk),
         }
     }
 }
 
-/// The Padding layer at `n`: `pads` in the order of the frame (innermost first).
+/// The Padding layer at `n`.
 #[cold]
-fn put_padding(layers: &mut SmallVec<[Layer; 4]>, n: usize, pads: &[&[u8]]) {
-    let load: Vec<u8> = pads.iter().flat_map(|p| p.iter().copied()).collect();
-    put_layer(layers, n, Padding::new().load(load).into());
+fn put_padding(layers: &mut SmallVec<[Layer; 4]>, n: usize, pad: &[u8]) {
+    put_layer(layers, n, Padding::new().load(pad).into());
 }
 
-/// Raw bytes at `n`, reusing the allocation of a Raw already there.
-fn put_raw(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], truncated: Option<&'static str>) {
-    if let Some(Layer::Raw(r)) = layers.get_mut(n) {
-        r.load.clear();
-        r.load.extend_from_slice(data);
-        r.truncated = truncated;
-    } else {
-        put_layer(layers, n, Layer::Raw(Raw { load: data.to_vec(), truncated }));
+/// Raw bytes at `n`, reusing the allocation of a Raw already there. Returns the number of
+/// layers used (`n + 1`), so that callers end with it as a tail call (six arguments at
+/// most: no stack); past the slots, `n` with the bytes left in `walk.grow`.
+fn put_raw<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], walk: &mut Walk<'_, 'b>) -> usize {
+    put_raw_as(layers, n, data, None, walk)
+}
+
+/// [`put_raw`] for a `T` header cut short.
+#[cold]
+#[inline(never)]
+fn put_truncated<'b, T: Proto>(layers: &mut [Layer], n: usize, data: &'b [u8], walk: &mut Walk<'_, 'b>) -> usize {
+    put_raw_as(layers, n, data, Some(T::NAME), walk)
+}
+
+#[inline(always)]
+fn put_raw_as<'b>(
+    layers: &mut [Layer], n: usize, data: &'b [u8], truncated: Option<&'static str>, walk: &mut Walk<'_, 'b>,
+) -> usize {
+    match layers.get_mut(n) {
+        Some(Layer::Raw(r)) => {
+            r.load.clear();
+            r.load.extend_from_slice(data);
+            r.truncated = truncated;
+        }
+        Some(l) => *l = Layer::Raw(Raw { load: data.to_vec(), truncated }),
+        None => {
+            walk.grow = Some(Grow::Raw(data, truncated));
+            return n;
+        }
     }
+    n + 1
+}
+
+/// [`put_raw`] past the slots.
+fn put_raw_grown(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], truncated: Option<&'static str>) -> usize {
+    put_layer(layers, n, Layer::Raw(Raw { load: data.to_vec(), truncated }));
+    n + 1
 }
 
 fn put_layer(layers: &mut SmallVec<[Layer; 4]>, n: usize, l: Layer) {
@@ -531,6 +660,30 @@ mod tests {
         let mut q = p.clone();
         q.dissect_into(&b, LayerKind::Ether, &DissectCx::default());
         assert_eq!(q, p);
+    }
+
+    /// Past MAX_DEPTH layers the rest is Raw, dissected fresh or into any earlier packet.
+    #[test]
+    fn deep_dissect_ends_in_raw_whatever_was_there() {
+        let ip = || Ip::new().src("10.0.0.1").dst("10.0.0.2");
+        let mut deep = Packet::from(Layer::from(Ether::new()));
+        for _ in 0..MAX_DEPTH + 8 {
+            deep = deep / ip();
+        }
+        let b = (deep / Tcp::new()).build();
+        let p = Packet::dissect(&b, LayerKind::Ether);
+        assert_eq!(p.layers.len(), MAX_DEPTH + 1);
+        let Some(Layer::Raw(r)) = p.layers.last() else { panic!("{p:?}") };
+        assert_eq!((&r.load[..], r.truncated), (&b[14 + 20 * (MAX_DEPTH - 1)..], None));
+        let short = (Ether::new() / ip() / Udp::new() / &b"x"[..]).build();
+        let cx = DissectCx::default();
+        for before in [Packet::new(), Packet::dissect(&short, LayerKind::Ether), p.clone()] {
+            let mut q = before;
+            q.dissect_into(&b, LayerKind::Ether, &cx);
+            assert_eq!(q, p);
+            q.dissect_into(&short, LayerKind::Ether, &cx);
+            assert_eq!(q, Packet::dissect(&short, LayerKind::Ether));
+        }
     }
 
     #[test]

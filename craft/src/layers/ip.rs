@@ -161,6 +161,46 @@ impl Ip {
         }
         found
     }
+
+    /// [`Proto::dissect_in_place`], or with `QUICK` [`Proto::dissect_quick`]: `None` (only
+    /// then) when there are options to copy.
+    #[inline(always)]
+    fn fill<const QUICK: bool>(&mut self, data: &[u8]) -> Option<Result<Span, Truncated>> {
+        let h: &[u8; 20] = match data.get(..20) {
+            Some(h) => h.try_into().expect("20 bytes"),
+            None => return Some(Err(Truncated)),
+        };
+        let ihl = h[0] & 0xf;
+        let hlen = (ihl as usize * 4).max(20);
+        let options = match data.get(20..hlen) {
+            Some(o) => o,
+            None => return Some(Err(Truncated)),
+        };
+        let copy_options = !options.is_empty() || !self.options.is_empty();
+        if QUICK && copy_options {
+            return None;
+        }
+        let ff = u16::from_be_bytes([h[6], h[7]]);
+        let len = u16::from_be_bytes([h[2], h[3]]);
+        self.version = h[0] >> 4;
+        self.ihl = Some(ihl);
+        self.tos = h[1];
+        self.len = Some(len);
+        self.id = u16::from_be_bytes([h[4], h[5]]);
+        self.flags = (ff >> 13) as u8;
+        self.frag = ff & 0x1fff;
+        self.ttl = h[8];
+        self.proto = Some(h[9]);
+        self.chksum = Some(u16::from_be_bytes([h[10], h[11]]));
+        self.src = Some(Ipv4Addr::new(h[12], h[13], h[14], h[15]));
+        self.dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
+        if copy_options {
+            self.options.set_from(options);
+        }
+        // Like scapy: a later fragment's payload is not a header.
+        let next = if self.frag != 0 { Next::Raw } else { next_for_ip_proto(h[9]) };
+        Some(Ok(Span { hlen, total_len: Some(len as usize), next }))
+    }
 }
 
 impl Proto for Ip {
@@ -225,30 +265,12 @@ impl Proto for Ip {
     // Inlined into the dissect loop: returning the span through memory stalled it.
     #[inline(always)]
     fn dissect_in_place(&mut self, data: &[u8], _cx: &DissectCx) -> Result<Span, Truncated> {
-        let h: &[u8; 20] = data.get(..20).ok_or(Truncated)?.try_into().expect("20 bytes");
-        let ihl = h[0] & 0xf;
-        let hlen = (ihl as usize * 4).max(20);
-        let options = data.get(20..hlen).ok_or(Truncated)?;
-        let ff = u16::from_be_bytes([h[6], h[7]]);
-        let len = u16::from_be_bytes([h[2], h[3]]);
-        self.version = h[0] >> 4;
-        self.ihl = Some(ihl);
-        self.tos = h[1];
-        self.len = Some(len);
-        self.id = u16::from_be_bytes([h[4], h[5]]);
-        self.flags = (ff >> 13) as u8;
-        self.frag = ff & 0x1fff;
-        self.ttl = h[8];
-        self.proto = Some(h[9]);
-        self.chksum = Some(u16::from_be_bytes([h[10], h[11]]));
-        self.src = Some(Ipv4Addr::new(h[12], h[13], h[14], h[15]));
-        self.dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
-        if !options.is_empty() || !self.options.is_empty() {
-            self.options.set_from(options);
-        }
-        // Like scapy: a later fragment's payload is not a header.
-        let next = if self.frag != 0 { Next::Raw } else { next_for_ip_proto(h[9]) };
-        Ok(Span { hlen, total_len: Some(len as usize), next })
+        self.fill::<false>(data).expect("only the quick fill declines")
+    }
+
+    #[inline(always)]
+    fn dissect_quick(&mut self, data: &[u8], _cx: &DissectCx) -> Option<Result<Span, Truncated>> {
+        self.fill::<true>(data)
     }
 
     fn summary(&self) -> String {

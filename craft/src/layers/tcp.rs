@@ -299,6 +299,44 @@ layer! {
     }
 }
 
+impl Tcp {
+    /// [`Proto::dissect_in_place`], or with `QUICK` [`Proto::dissect_quick`]: `None` (only
+    /// then) when there are options to copy.
+    #[inline(always)]
+    fn fill<const QUICK: bool>(&mut self, data: &[u8]) -> Option<Result<Span, Truncated>> {
+        let h: &[u8; 20] = match data.get(..20) {
+            Some(h) => h.try_into().expect("20 bytes"),
+            None => return Some(Err(Truncated)),
+        };
+        let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+        let long = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let dataofs = h[12] >> 4;
+        let hlen = (dataofs as usize * 4).max(20);
+        let options = match data.get(20..hlen) {
+            Some(o) => o,
+            None => return Some(Err(Truncated)),
+        };
+        let copy_options = !options.is_empty() || !self.options.0.is_empty();
+        if QUICK && copy_options {
+            return None;
+        }
+        self.sport = word(0);
+        self.dport = word(2);
+        self.seq = long(4);
+        self.ack = long(8);
+        self.dataofs = Some(dataofs);
+        self.reserved = (h[12] >> 1) & 7;
+        self.flags = TcpFlags(word(12) & 0x1ff);
+        self.window = word(14);
+        self.chksum = Some(word(16));
+        self.urgptr = word(18);
+        if copy_options {
+            self.options.set_from(options);
+        }
+        Some(Ok(Span { hlen, total_len: None, next: Next::Raw }))
+    }
+}
+
 impl Proto for Tcp {
     const IP_PROTO: Option<u8> = Some(6);
     const USES_PSEUDO: bool = true;
@@ -353,26 +391,12 @@ impl Proto for Tcp {
     // Inlined into the dissect loop: returning the span through memory stalled it.
     #[inline(always)]
     fn dissect_in_place(&mut self, data: &[u8], _cx: &DissectCx) -> Result<Span, Truncated> {
-        let h: &[u8; 20] = data.get(..20).ok_or(Truncated)?.try_into().expect("20 bytes");
-        let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
-        let long = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-        let dataofs = h[12] >> 4;
-        let hlen = (dataofs as usize * 4).max(20);
-        let options = data.get(20..hlen).ok_or(Truncated)?;
-        self.sport = word(0);
-        self.dport = word(2);
-        self.seq = long(4);
-        self.ack = long(8);
-        self.dataofs = Some(dataofs);
-        self.reserved = (h[12] >> 1) & 7;
-        self.flags = TcpFlags(word(12) & 0x1ff);
-        self.window = word(14);
-        self.chksum = Some(word(16));
-        self.urgptr = word(18);
-        if !options.is_empty() || !self.options.0.is_empty() {
-            self.options.set_from(options);
-        }
-        Ok(Span { hlen, total_len: None, next: Next::Raw })
+        self.fill::<false>(data).expect("only the quick fill declines")
+    }
+
+    #[inline(always)]
+    fn dissect_quick(&mut self, data: &[u8], _cx: &DissectCx) -> Option<Result<Span, Truncated>> {
+        self.fill::<true>(data)
     }
 
     fn summary(&self) -> String {
