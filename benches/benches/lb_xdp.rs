@@ -8,6 +8,9 @@
 //! 2. Packets per second through a veth: craft sends at its top rate from namespace A to
 //!    the director in namespace B (native XDP, XDP_TX back), whose frames the decap program
 //!    on A's end strips; the director's and decap's counters give the rates.
+mod common;
+
+use common::{enter, ip};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::process::Command;
@@ -125,18 +128,6 @@ struct Lab {
     dev_a: String,
     dev_b: String,
     home: File,
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("running ip");
-    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-}
-
-fn enter(path: &str) {
-    let f = File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    // SAFETY: f is an open namespace file; setns only changes this thread's netns.
-    let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(r, 0, "setns {path}: {}", std::io::Error::last_os_error());
 }
 
 impl Lab {

@@ -23,6 +23,9 @@
 //! Needs root (namespaces, packet sockets); prints why and does nothing otherwise.
 //! Run: `cargo bench -p benches --bench live`.
 
+mod common;
+
+use common::{enter, ip};
 use std::fs::File;
 use std::hint::black_box;
 use std::os::fd::AsRawFd;
@@ -38,11 +41,6 @@ const MAC_A: &str = "02:00:00:c4:00:01";
 const MAC_B: &str = "02:00:00:c4:00:02";
 const IP_A: &str = "10.203.0.1";
 const IP_B: &str = "10.203.0.2";
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("running ip");
-    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-}
 
 /// Two namespaces joined by a veth pair; the calling thread enters namespace A while the lab
 /// lives and goes back to its own namespace before both are deleted.
@@ -79,13 +77,6 @@ impl Lab {
         enter(&format!("/var/run/netns/{}", lab.ns_a));
         lab
     }
-}
-
-fn enter(path: &str) {
-    let f = File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    // SAFETY: f is an open namespace file; setns only changes this thread's netns.
-    let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(r, 0, "setns {path}: {}", std::io::Error::last_os_error());
 }
 
 impl Drop for Lab {

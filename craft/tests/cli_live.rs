@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::lab::lab;
-use common::netns::{privileged, Netns};
+use common::netns::{privileged, AsNobody, Netns};
 
 const CRAFT: &str = env!("CARGO_BIN_EXE_craft");
 const IP_A: &str = "10.203.0.1";
@@ -292,15 +292,7 @@ fn without_cap_net_raw_one_clear_line_and_exit_2() {
     if !privileged("without_cap_net_raw_one_clear_line_and_exit_2") {
         return;
     }
-    use std::os::unix::fs::PermissionsExt;
-    // A copy nobody can run: the target directory need not be readable by others.
-    let dir = std::env::temp_dir().join(format!("craft-noroot-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bin = dir.join("craft");
-    std::fs::copy(CRAFT, &bin).unwrap();
-    for p in [&dir, &bin] {
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    let nobody = AsNobody::new(CRAFT);
     // Nothing is sent: opening the packet socket fails first.
     for args in [
         &["sniff", "--iface", "lo", "--count", "1"][..],
@@ -308,12 +300,7 @@ fn without_cap_net_raw_one_clear_line_and_exit_2() {
         &["send", "IP(dst='127.0.0.1')/ICMP()"],
         &["sr", "IP(dst='127.0.0.1')/ICMP()", "--timeout", "1"],
     ] {
-        let out = Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
-            .arg(&bin)
-            .args(args)
-            .output()
-            .expect("setpriv (util-linux)");
+        let out = nobody.run(args);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert_eq!(
@@ -323,5 +310,4 @@ fn without_cap_net_raw_one_clear_line_and_exit_2() {
         );
         assert!(out.stdout.is_empty(), "{args:?}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,7 +1,7 @@
 //! The lb-xdp command's errors: what went wrong, in one message, non-zero exit.
 mod common;
 
-use common::netns::privileged;
+use common::netns::{privileged, AsNobody};
 use std::process::Command;
 
 const LB_XDP: &str = env!("CARGO_BIN_EXE_lb-xdp");
@@ -44,27 +44,13 @@ fn without_privileges_it_says_what_it_needs() {
     if !privileged("lb-xdp without privileges") {
         return;
     }
-    use std::os::unix::fs::PermissionsExt;
-    // A copy nobody can run: the target directory need not be readable by others.
-    let dir = std::env::temp_dir().join(format!("lb-xdp-noroot-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bin = dir.join("lb-xdp");
-    std::fs::copy(LB_XDP, &bin).unwrap();
-    for p in [&dir, &bin] {
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    let nobody = AsNobody::new(LB_XDP);
     for args in [&["decap", "--iface", "lo"][..], &["pass", "--iface", "lo"]] {
-        let out = Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
-            .arg(&bin)
-            .args(args)
-            .output()
-            .expect("setpriv (util-linux)");
+        let out = nobody.run(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.starts_with("lb-xdp: cannot load the "), "{args:?}: {err}");
         assert!(err.trim_end().ends_with("Operation not permitted (os error 1) (lb-xdp needs root, or CAP_BPF and CAP_NET_ADMIN)"), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "one line: {err}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

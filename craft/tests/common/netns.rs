@@ -204,3 +204,40 @@ impl Drop for VethPair {
         ip_quiet(&["-n", &self.ns_a, "link", "del", &self.a]);
     }
 }
+
+/// A copy of a binary that nobody may run (the target directory need not be readable by
+/// others), run as uid/gid 65534 with no groups and no capabilities; removed on drop.
+pub struct AsNobody {
+    dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+}
+
+impl AsNobody {
+    pub fn new(bin: &str) -> AsNobody {
+        use std::os::unix::fs::PermissionsExt;
+        let source = std::path::Path::new(bin);
+        let dir = std::env::temp_dir().join(format!("noroot-{}-{}", std::process::id(), next_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join(source.file_name().expect("a file name"));
+        std::fs::copy(source, &copy).unwrap();
+        for p in [&dir, &copy] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        AsNobody { dir, bin: copy }
+    }
+
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+            .arg(&self.bin)
+            .args(args)
+            .output()
+            .expect("setpriv (util-linux)")
+    }
+}
+
+impl Drop for AsNobody {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
