@@ -97,8 +97,7 @@ fn try_director(ctx: &XdpContext) -> Result<u32, C> {
     }
     let Some(vip) = lookup_vip(&p.flow) else { return Ok(XDP_PASS) };
     let hash = flow_hash(&p.flow);
-    let backend_num = pick_backend(&p.flow, hash, vip.vip_num)?;
-    let backend = BACKENDS.get(backend_num).ok_or(C::NoBackend)?;
+    let (backend_num, backend) = pick_backend(&p.flow, hash, vip.vip_num)?;
     let config = CONFIG.get(0).ok_or(C::NoBackend)?;
 
     let frame_len = pkt.size() as u64;
@@ -141,10 +140,10 @@ fn find_vip(key: &VipKey) -> Option<VipMeta> {
     None
 }
 
-/// The flow's backend: the one the connection table remembers while it is active, else
-/// the VIP's Maglev table's choice, remembered from now on.
+/// The flow's backend (number and entry): the one the connection table remembers while it
+/// is active, else the VIP's Maglev table's choice, remembered from now on.
 #[inline(always)]
-fn pick_backend(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<u32, C> {
+fn pick_backend(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C> {
     let bucket = FLOWS.get_ptr_mut(hash & (FLOW_BUCKETS - 1)).ok_or(C::NoBackend)?;
     // SAFETY: an array map value, valid for the program's run; racing writers on other
     // CPUs can at worst make the tag disagree, which reads as a miss.
@@ -154,12 +153,12 @@ fn pick_backend(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<u32, C> {
     for (i, entry) in ways.iter_mut().enumerate() {
         if entry.tag & !0xffff_ffff == tag_hash && entry.key.same(flow) {
             let num = entry.tag as u32;
-            if BACKENDS.get(num).is_some_and(|b| b.active != 0) {
+            if let Some(backend) = active_backend(num) {
                 if entry.referenced == 0 {
                     entry.referenced = 1;
                 }
                 count(&COUNTERS, C::LruHit as u32);
-                return Ok(num);
+                return Ok((num, backend));
             }
             // Remembered for a backend since removed: re-hash, overwrite this entry.
             victim = i;
@@ -169,9 +168,7 @@ fn pick_backend(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<u32, C> {
     count(&COUNTERS, C::LruMiss as u32);
     let slot = vip_num * RING_SIZE + ring_slot(hash);
     let num = *RING.get(slot).ok_or(C::NoBackend)?;
-    if !BACKENDS.get(num).is_some_and(|b| b.active != 0) {
-        return Err(C::NoBackend);
-    }
+    let backend = active_backend(num).ok_or(C::NoBackend)?;
     if victim == FLOW_WAYS {
         // CLOCK: the first entry not used since the hand passed; clear marks on the way.
         victim = (hash as usize >> 17) & (FLOW_WAYS - 1);
@@ -190,7 +187,12 @@ fn pick_backend(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<u32, C> {
         // SAFETY: a valid, aligned pointer into the map value.
         unsafe { core::ptr::write_volatile(&mut entry.tag, tag_hash | num as u64) };
     }
-    Ok(num)
+    Ok((num, backend))
+}
+
+#[inline(always)]
+fn active_backend(num: u32) -> Option<&'static Backend> {
+    BACKENDS.get(num).filter(|b| b.active != 0)
 }
 
 #[inline(always)]
