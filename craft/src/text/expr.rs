@@ -194,7 +194,7 @@ mod tests {
         assert_eq!(err("IP/TCP()"), "1:3: expected '(' after IP: a layer is written IP(...), found '/'");
         assert_eq!(err("IP() TCP()"), "1:6: expected '/' between layers or the end of the expression, found 'TCP'");
         assert_eq!(err("IP()/"), "1:6: expected a layer such as IP(...) or a bytes literal, found the end of the input");
-        assert_eq!(err("IP()//TCP()"), "1:6: expected a layer such as IP(...) or a bytes literal, found '/'");
+        assert_eq!(err("IP()//TCP()"), "1:5: expected '/' between layers or the end of the expression, found '//'");
         assert_eq!(err("IP(ttl=3"), "1:9: expected ',' or ')' to close IP(, found the end of the input");
         assert_eq!(err("IP(ttl 3)"), "1:8: expected '=' after ttl, as in ttl=value, found the integer 3");
         assert_eq!(err("IP(ttl)"), "1:7: expected '=' after ttl, as in ttl=value, found ')'");

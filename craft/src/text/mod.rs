@@ -68,6 +68,7 @@ mod expand;
 mod expr;
 mod json;
 mod lexer;
+pub mod python;
 mod ron;
 mod spec;
 mod values;
@@ -114,7 +115,7 @@ impl std::error::Error for TextError {}
 
 /// A position in the source: line and column, both from 1, columns in characters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Pos {
+pub struct Pos {
     pub line: usize,
     pub col: usize,
 }
@@ -124,7 +125,7 @@ impl Pos {
 }
 
 impl TextError {
-    pub(crate) fn at(pos: Pos, msg: impl Into<String>) -> TextError {
+    pub fn at(pos: Pos, msg: impl Into<String>) -> TextError {
         TextError { file: None, line: pos.line, col: pos.col, msg: msg.into() }
     }
 
