@@ -62,6 +62,38 @@ impl CancelFlag {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// Clears the flag, for the next call (a REPL's next statement).
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
+static SIGINT: std::sync::OnceLock<CancelFlag> = std::sync::OnceLock::new();
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    // An atomic load and an atomic store: async-signal-safe.
+    if let Some(flag) = SIGINT.get() {
+        flag.cancel();
+    }
+}
+
+/// From now on Ctrl-C sets the flag returned (a live call given it stops and returns what it
+/// has) instead of killing the process. With `once`, the handler then goes away and a
+/// second Ctrl-C kills the process as usual (the CLI); without, every Ctrl-C sets the flag
+/// (a REPL, which resets it before each statement).
+pub fn cancel_on_sigint(once: bool) -> CancelFlag {
+    let flag = SIGINT.get_or_init(CancelFlag::new).clone();
+    // SAFETY: sigaction is plain old data (all-zero is valid); the handler is async-signal-safe
+    // and, with `once`, SA_RESETHAND puts the default action back once it ran.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        sa.sa_flags = if once { libc::SA_RESETHAND } else { libc::SA_RESTART };
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+    }
+    flag
 }
 
 /// Clones of one flag are equal; two flags made apart are not.

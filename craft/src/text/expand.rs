@@ -276,6 +276,43 @@ impl Expander {
     }
 }
 
+/// A value for field `field` of a `kind` layer as the REPL gives it: `Ok(None)` when it fits
+/// the field, `Ok(Some(alternatives))` when it names a set of values (a list, a range
+/// `(lo, hi)`, a network "10.0.0.0/30") — the rules of expressions — else why it fits neither.
+pub fn alternatives(kind: LayerKind, field: &str, v: &Value, limit: usize) -> Result<Option<Vec<Value>>, String> {
+    let mut scratch = kind.new_layer();
+    let Some(info) = kind.fields().iter().find(|f| f.name == field) else {
+        return Err(unknown_field(kind.name(), field, kind.fields()));
+    };
+    let why = match scratch.set(info.name, v) {
+        Ok(()) => return Ok(None),
+        Err(why) => why,
+    };
+    if matches!(scratch.get(info.name), Some(Value::List(_))) {
+        return Err(why);
+    }
+    let mut ex = Expander { scratch, field: info.name, label: String::new(), alts: Vec::new(), limit };
+    ex.expand(&node_of(v), why).map_err(|e| e.msg.trim_start_matches(": ").to_string())?;
+    if ex.alts.is_empty() {
+        return Err("an empty set of values makes no packets".into());
+    }
+    Ok(Some(ex.alts))
+}
+
+/// A value as a literal without a position.
+fn node_of(v: &Value) -> Node {
+    let lit = match v {
+        Value::None => Lit::None,
+        Value::Bool(b) => Lit::Bool(*b),
+        Value::Int(i) => Lit::Int(*i),
+        Value::Str(s) => Lit::Str(s.clone()),
+        Value::Bytes(b) => Lit::Bytes(b.clone()),
+        Value::List(items) => Lit::List(items.iter().map(node_of).collect()),
+        Value::Tuple(items) => Lit::Tuple(items.iter().map(node_of).collect()),
+    };
+    Node::new(Pos::START, lit)
+}
+
 /// `(lo, hi)` or `(lo, hi, step)` of integers.
 fn int_range(items: &[Node]) -> Option<(i64, i64, i64)> {
     let int = |n: &Node| match n.lit {

@@ -80,7 +80,7 @@ use std::fmt;
 use crate::packet::Packet;
 
 pub use command::{command, layer_command};
-pub use expand::PacketSet;
+pub use expand::{alternatives, PacketSet};
 pub use json::to_json;
 pub use ron::to_ron;
 

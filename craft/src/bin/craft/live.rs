@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
@@ -92,29 +92,10 @@ pub struct SniffArgs {
 // ---------------------------------------------------------------------------------------
 // Ctrl-C
 
-static SIGINT: OnceLock<CancelFlag> = OnceLock::new();
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    // An atomic load and an atomic store: async-signal-safe.
-    if let Some(flag) = SIGINT.get() {
-        flag.cancel();
-    }
-}
-
 /// From now on the first Ctrl-C sets the flag returned (the live call stops and returns what
 /// it has) instead of killing the process; a second Ctrl-C kills it as usual.
 fn cancel_on_sigint() -> CancelFlag {
-    let flag = SIGINT.get_or_init(CancelFlag::new).clone();
-    // SAFETY: sigaction is plain old data (all-zero is valid); the handler is async-signal-safe
-    // and SA_RESETHAND puts the default action back once it ran.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        sa.sa_flags = libc::SA_RESETHAND;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
-    }
-    flag
+    craft::live::cancel_on_sigint(true)
 }
 
 /// 130 (128 + SIGINT, as shells report it) when Ctrl-C stopped the call, else `code`.
