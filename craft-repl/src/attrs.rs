@@ -10,7 +10,8 @@ use crate::value::{PktRef, Val};
 /// Packet methods and attributes besides fields.
 pub const PACKET_ATTRS: &[&str] = &[
     "summary", "show", "show2", "command", "sprintf", "copy", "haslayer", "getlayer", "payload", "name", "fields",
-    "hexdump", "build", "layers", "lastlayer", "firstlayer", "remove_payload", "hide_defaults", "time",
+    "hexdump", "build", "layers", "lastlayer", "firstlayer", "remove_payload", "hide_defaults", "time", "setfieldval",
+    "getfieldval",
 ];
 pub const STR_METHODS: &[&str] = &[
     "upper", "lower", "strip", "lstrip", "rstrip", "split", "join", "startswith", "endswith", "replace", "find",
@@ -96,7 +97,8 @@ fn packet_attr(p: &PktRef, obj: &Val, name: &str, pos: Pos) -> R<Val> {
     let n = pkt.packet.layers.len();
     match name {
         "payload" => {
-            return Ok(if p.start + 1 < n { Val::Packet(PktRef { pkt: p.pkt.clone(), start: p.start + 1 }) } else { Val::None });
+            // Past the last layer: an empty view, scapy's NoPayload (repr '', false).
+            return Ok(Val::Packet(PktRef { pkt: p.pkt.clone(), start: (p.start + 1).min(n) }));
         }
         "name" => return Ok(Val::str(pkt.packet.layers.get(p.start).map_or("NoPayload", |l| l.kind().long_name()))),
         "time" => return Ok(pkt.time.map_or(Val::None, Val::Float)),

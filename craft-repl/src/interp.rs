@@ -135,7 +135,15 @@ impl Interp {
                     self.delete(t)?;
                 }
             }
-            StmtKind::Pass | StmtKind::Import | StmtKind::Global(_) => {}
+            StmtKind::Pass | StmtKind::Global(_) => {}
+            StmtKind::Import(names) => {
+                for (name, alias, pos) in names {
+                    match self.lookup(name) {
+                        Some(v) => self.set_var(alias, v),
+                        None => return err(*pos, format!("cannot import name '{name}': craft-repl has no such layer or function")),
+                    }
+                }
+            }
             StmtKind::Break => return Err(Flow::Break),
             StmtKind::Continue => return Err(Flow::Continue),
             StmtKind::Return(v) => {
@@ -250,8 +258,11 @@ impl Interp {
     }
 
     fn unknown_name(&self, name: &str, pos: Pos) -> Flow {
+        // The user's own names first: 'pp' is more likely 'p' than 'IP'.
+        let mut vars: Vec<&str> = self.globals.keys().map(String::as_str).collect();
+        vars.extend(self.frames.last().into_iter().flat_map(|f| f.keys().map(String::as_str)));
         let names = self.names();
-        let msg = match closest(name, names.iter().map(String::as_str)) {
+        let msg = match closest(name, vars.into_iter()).or_else(|| closest(name, names.iter().map(String::as_str))) {
             Some(c) => format!("name '{name}' is not defined; did you mean '{c}'?"),
             None => format!("name '{name}' is not defined"),
         };
@@ -420,6 +431,18 @@ impl Interp {
             }
             ExprKind::Subscript { value, index } => {
                 let obj = self.eval(value)?;
+                if let ExprKind::Slice { lo: Some(cls), hi: Some(nth), step: None } = &index.kind {
+                    // scapy's p[TCP:2]: the second TCP layer.
+                    if let (Val::Packet(p), Val::Class(k)) = (&obj, self.eval(cls)?) {
+                        let n = self.eval(nth)?.as_int().unwrap_or(1).max(1) as usize;
+                        let pkt = p.pkt.borrow();
+                        let found = (p.start..pkt.packet.layers.len()).filter(|&i| pkt.packet.layers[i].kind() == k).nth(n - 1);
+                        return match found {
+                            Some(i) => Ok(Val::Packet(crate::value::PktRef { pkt: p.pkt.clone(), start: i })),
+                            None => err(index.pos, format!("layer [{}:{n}] not found", k.name())),
+                        };
+                    }
+                }
                 if let ExprKind::Slice { lo, hi, step } = &index.kind {
                     let b = |me: &mut Interp, x: &Option<Box<Expr>>| -> R<Option<i128>> {
                         match x {

@@ -79,10 +79,25 @@ fn packet_method(me: &mut Interp, p: &PktRef, name: &str, args: Args) -> R<Val> 
             if arg(&args, 0, "dump").is_some_and(Val::truthy) {
                 return Ok(Val::str(text));
             }
-            me.print(&text);
+            // scapy's show() prints its text and a line break.
+            me.print(&format!("{text}\n"));
             Val::None
         }
         "command" => Val::str(scapy_text::command(&pkt)),
+        "setfieldval" => {
+            let name = str_arg(&args, 0, "attr", "setfieldval")?;
+            let v = need(&args, 1, "val", "setfieldval")?.clone();
+            let mut whole = p.pkt.borrow_mut();
+            crate::packets::set_field(&mut whole, p.start, &name, &v, arg_pos(&args, 0, "attr"))?;
+            Val::None
+        }
+        "getfieldval" => {
+            let name = str_arg(&args, 0, "attr", "getfieldval")?;
+            match crate::packets::get_field(&PktRef { pkt: p.pkt.clone(), start: p.start }, &name) {
+                Some(v) => v,
+                None => return err(arg_pos(&args, 0, "attr"), crate::packets::no_attribute(&pkt, 0, &name)),
+            }
+        }
         "sprintf" => {
             let fmt = str_arg(&args, 0, "fmt", "sprintf")?;
             scapy_text::sprintf(&pkt, &fmt).map(Val::str).or_else(|m| err(arg_pos(&args, 0, "fmt"), m))?
@@ -96,7 +111,9 @@ fn packet_method(me: &mut Interp, p: &PktRef, name: &str, args: Args) -> R<Val> 
         "haslayer" => {
             let cls = need(&args, 0, "cls", "haslayer")?;
             match crate::attrs::layer_kind_of(cls) {
-                Some(k) => Val::Bool(crate::packets::find_layer(p, k).is_some()),
+                // scapy returns True, or 0 when the layer is missing.
+                Some(k) if crate::packets::find_layer(p, k).is_some() => Val::Bool(true),
+                Some(_) => Val::Int(0),
                 None => return err(arg_pos(&args, 0, "cls"), "haslayer() takes a layer class such as TCP"),
             }
         }

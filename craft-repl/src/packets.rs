@@ -52,10 +52,19 @@ pub fn set_field(pkt: &mut Pkt, i: usize, name: &str, v: &Val, pos: Pos) -> R<()
     let Some(mut value) = v.to_field() else {
         return err(pos, format!("{label}: cannot be set from a {}", v.type_name()));
     };
+    // Names that depend on other fields (ICMP code names per type).
+    if let (Value::Str(s), Some(names)) = (&value, pkt.packet.layers[i].names(info.name)) {
+        if let Some((n, _)) = names.iter().find(|(_, name)| name == s) {
+            value = Value::Int(*n as i64);
+        }
+    }
+    let mut written = None;
     if info.kind == "MAC" {
         if let Value::Str(s) = &value {
             if s.parse::<craft::field::Mac>().is_err() {
                 if let Some(mac) = short_mac(s) {
+                    // Shown as written, as scapy keeps it: Ether(src="0x1") shows src=0x1.
+                    written = Some(value.clone());
                     value = Value::Str(mac);
                 }
             }
@@ -64,6 +73,10 @@ pub fn set_field(pkt: &mut Pkt, i: usize, name: &str, v: &Val, pos: Pos) -> R<()
     let alts = craft::text::alternatives(kind, info.name, &value, MAX_SET).or_else(|why| err(pos, format!("{label}: {why}")))?;
     pkt.sets.retain(|s| !(s.layer == i && s.field == info.name));
     let first = match alts {
+        None if written.is_some() => {
+            pkt.sets.push(FieldSet { layer: i, field: info.name, alts: vec![value.clone()], written: written.unwrap_or(Value::None) });
+            value.clone()
+        }
         None => value.clone(),
         Some(alts) => {
             let first = alts[0].clone();
@@ -130,7 +143,11 @@ pub fn get_field(p: &PktRef, name: &str) -> Option<Val> {
         return Some(Val::from_field(&set.written, craft::field::Fmt::Dec));
     }
     let info = kind.fields().iter().find(|f| f.name == fname)?;
-    let v = layer.get(fname)?;
+    let v = match layer.get(fname)? {
+        // Unset: what scapy reads there (`proto` set by the layer above, Ether type 0x9000).
+        craft::field::Value::None => crate::scapy_text::getfieldval(&pkt, i, fname).unwrap_or(craft::field::Value::None),
+        v => v,
+    };
     Some(Val::from_field(&v, info.fmt))
 }
 

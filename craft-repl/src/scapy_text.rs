@@ -70,9 +70,9 @@ pub fn repr(p: &Pkt) -> String {
             if is_empty_list(f, &val) {
                 continue;
             }
-            // A field given a set of values shows what was written.
+            // A field given a set of values (or a short MAC) shows what was written.
             let text = match p.sets.iter().find(|s| s.layer == i && s.field == f.name) {
-                Some(set) => py_repr(&set.written),
+                Some(set) => written_repr(&set.written),
                 None => v.i2repr(i, f, &val),
             };
             let _ = write!(s, " {}={text}", f.name);
@@ -81,6 +81,28 @@ pub fn repr(p: &Pkt) -> String {
     }
     s.push_str(&">".repeat(v.len()));
     s
+}
+
+/// How scapy shows a value kept as written: a network as `Net("10.0.0.0/30")`, a string
+/// bare (as its fields' i2repr does), anything else as Python's repr.
+fn written_repr(v: &Value) -> String {
+    match v {
+        Value::Str(s) if s.contains('/') && s.contains(':') => format!("Net6(\"{s}\")"),
+        Value::Str(s) if s.contains('/') => format!("Net(\"{s}\")"),
+        Value::Str(s) => s.clone(),
+        v => py_repr(v),
+    }
+}
+
+/// scapy's `getfieldval` for field `name` of layer `i`: the value given, else the one the
+/// layer above sets (`proto` under TCP), else scapy's default; None for unknown fields.
+pub fn getfieldval(p: &Pkt, i: usize, name: &str) -> Option<Value> {
+    let v = View::new(p);
+    if i >= v.len() {
+        return None;
+    }
+    let f = v.field(i, name)?;
+    Some(v.getfieldval(i, &f))
 }
 
 fn is_empty_list(f: &model::SField, v: &Value) -> bool {

@@ -171,6 +171,7 @@ impl Val {
             Val::Dict(d) => !d.borrow().is_empty(),
             Val::Flags(f) => f.bits != 0,
             Val::Packets(p) => !p.items.borrow().is_empty(),
+            Val::Packet(p) => p.start < p.pkt.borrow().packet.layers.len(),
             Val::Range(a, b, s) => range_len(*a, *b, *s) > 0,
             _ => true,
         }
@@ -308,7 +309,8 @@ impl Val {
         match self {
             Val::Str(s) => s.to_string(),
             Val::Flags(f) => f.names(),
-            Val::Packet(p) => crate::scapy_text::repr(&p.to_pkt()),
+            // scapy's str() of a packet is its summary.
+            Val::Packet(p) => crate::scapy_text::summary(&p.to_pkt()),
             other => other.repr(),
         }
     }

@@ -57,11 +57,19 @@ fn load_sessions() -> Vec<Session> {
         let tags = v
             .get("tags")
             .and_then(|t| t.as_array())
-            .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         sessions.push(Session {
             name: field(&v, i + 1, "name"),
-            category: v.get("category").and_then(|c| c.as_str()).unwrap_or("").to_string(),
+            category: v
+                .get("category")
+                .and_then(|c| c.as_str())
+                .unwrap_or("")
+                .to_string(),
             tags,
             source: field(&v, i + 1, "source"),
             stdout: field(&v, i + 1, "stdout"),
@@ -148,7 +156,12 @@ fn run_repl(input: &str) -> Run {
     // them; the corpus gives no reason for craft-repl to spawn anything.
     let stdout = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-    Run { stdout, stderr, status, timed_out }
+    Run {
+        stdout,
+        stderr,
+        status,
+        timed_out,
+    }
 }
 
 /// The first `REPORT_LINES` lines of `text`, each clipped, indented for the report.
@@ -160,7 +173,11 @@ fn excerpt(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     for line in lines.iter().take(REPORT_LINES) {
         let clipped: String = line.chars().take(REPORT_LINE_CHARS).collect();
-        let more = if line.chars().count() > REPORT_LINE_CHARS { "…" } else { "" };
+        let more = if line.chars().count() > REPORT_LINE_CHARS {
+            "…"
+        } else {
+            ""
+        };
         out.push_str(&format!("      | {clipped}{more}\n"));
     }
     if lines.len() > REPORT_LINES {
@@ -191,7 +208,11 @@ fn pct(n: usize, total: usize) -> f64 {
 #[test]
 fn scapy_sessions() {
     let sessions = load_sessions();
-    assert!(!sessions.is_empty(), "the corpus {} is empty", corpus_path().display());
+    assert!(
+        !sessions.is_empty(),
+        "the corpus {} is empty",
+        corpus_path().display()
+    );
 
     let total = sessions.len();
     let mut matched = 0;
@@ -221,15 +242,32 @@ fn scapy_sessions() {
             partial.push(s.name.as_str());
         }
         if !is_match {
-            let tags = if s.tags.is_empty() { String::new() } else { format!(" [{}]", s.tags.join(", ")) };
-            failures.push_str(&format!("\n--- {} ({}){}: {}\n", s.name, s.category, tags, run.status));
+            let tags = if s.tags.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", s.tags.join(", "))
+            };
+            failures.push_str(&format!(
+                "\n--- {} ({}){}: {}\n",
+                s.name, s.category, tags, run.status
+            ));
             failures.push_str("    source:\n");
             failures.push_str(&excerpt(&s.source));
-            failures.push_str(&format!("    expected (scapy's stdout):\n{}", excerpt(&s.stdout)));
+            failures.push_str(&format!(
+                "    expected (scapy's stdout):\n{}",
+                excerpt(&s.stdout)
+            ));
             failures.push_str(&format!("    got:\n{}", excerpt(&run.stdout)));
-            if s.stdout.lines().count() > REPORT_LINES || run.stdout.lines().count() > REPORT_LINES {
-                failures.push_str(&format!("    expected final echo:\n{}", excerpt(&s.final_repr)));
-                failures.push_str(&format!("    got, last lines:\n{}", excerpt(&tail(&run.stdout))));
+            if s.stdout.lines().count() > REPORT_LINES || run.stdout.lines().count() > REPORT_LINES
+            {
+                failures.push_str(&format!(
+                    "    expected final echo:\n{}",
+                    excerpt(&s.final_repr)
+                ));
+                failures.push_str(&format!(
+                    "    got, last lines:\n{}",
+                    excerpt(&tail(&run.stdout))
+                ));
             }
             if !run.stderr.is_empty() {
                 failures.push_str(&format!("    stderr:\n{}", excerpt(&run.stderr)));
@@ -239,21 +277,34 @@ fn scapy_sessions() {
 
     let match_pct = pct(matched, total);
     let full_pct = pct(full, total);
-    println!("scapy session corpus: {total} sessions ({})", corpus_path().display());
+    println!(
+        "scapy session corpus: {total} sessions ({})",
+        corpus_path().display()
+    );
     println!("  match (final value echoed as scapy): {matched}/{total} = {match_pct:.1}% (need {MIN_MATCH_PERCENT:.1}%)");
     println!("  full match (stdout identical):       {full}/{total} = {full_pct:.1}%");
     if timeouts > 0 {
-        println!("  timed out (killed after {} s): {timeouts}", TIMEOUT.as_secs());
+        println!(
+            "  timed out (killed after {} s): {timeouts}",
+            TIMEOUT.as_secs()
+        );
     }
     println!("  per category (matched/total):");
     for (cat, (m, t)) in &per_category {
         println!("    {cat:<10} {m}/{t}");
     }
     if !partial.is_empty() {
-        println!("  matched but not fully ({}): {}", partial.len(), partial.join(", "));
+        println!(
+            "  matched but not fully ({}): {}",
+            partial.len(),
+            partial.join(", ")
+        );
     }
     if !failures.is_empty() {
-        println!("\nsessions that do not match ({}):{failures}", total - matched);
+        println!(
+            "\nsessions that do not match ({}):{failures}",
+            total - matched
+        );
     }
 
     assert!(

@@ -166,7 +166,8 @@ pub enum StmtKind {
     /// `try:` with `except` handlers (each catching everything, as craft has no exception
     /// classes) and `finally`.
     Try { body: Vec<Stmt>, handler: Option<(Option<String>, Vec<Stmt>)>, finally: Vec<Stmt> },
-    /// `import x`, `from x import *`: accepted, nothing to do.
-    Import,
+    /// `import x`, `from x import *` (nothing to do: every name is always there), `from x
+    /// import a as b, c`: the names to bind (name, as), each with where it is.
+    Import(Vec<(String, String, Pos)>),
     Global(Vec<String>),
 }

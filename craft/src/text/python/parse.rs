@@ -272,12 +272,41 @@ impl Parser {
                 }
                 StmtKind::Global(names)
             }
-            Tok::Ident(w) if w == "import" || w == "from" => {
-                // Accepted and ignored: everything craft-repl has is always there.
-                while !self.line_ends() && !self.t.is(";") {
-                    self.t.next();
+            Tok::Ident(w) if w == "import" => {
+                // Modules are accepted and ignored: everything craft-repl has is always there.
+                self.t.next();
+                loop {
+                    self.dotted_name()?;
+                    if self.eat_kw("as") {
+                        self.name("a name after 'as'")?;
+                    }
+                    if !self.t.eat(",") {
+                        break;
+                    }
                 }
-                StmtKind::Import
+                StmtKind::Import(Vec::new())
+            }
+            Tok::Ident(w) if w == "from" => {
+                self.t.next();
+                self.dotted_name()?;
+                self.expect_kw("import", "'import' after the module name")?;
+                let mut names = Vec::new();
+                if !self.t.eat("*") {
+                    let parens = self.t.eat("(");
+                    loop {
+                        let pos = self.pos();
+                        let name = self.name("a name to import")?;
+                        let alias = if self.eat_kw("as") { self.name("a name after 'as'")? } else { name.clone() };
+                        names.push((name, alias, pos));
+                        if !self.t.eat(",") || (parens && self.t.is(")")) {
+                            break;
+                        }
+                    }
+                    if parens {
+                        self.t.expect(")", "')' to close the imported names")?;
+                    }
+                }
+                StmtKind::Import(names)
             }
             Tok::Ident(w) if matches!(w.as_str(), "else" | "elif" | "except" | "finally") => {
                 return Err(TextError::at(pos, format!("'{w}' without a matching block before it")));
@@ -285,6 +314,16 @@ impl Parser {
             _ => self.expr_stmt()?,
         };
         Ok(Stmt { pos, kind })
+    }
+
+    /// `a.b.c`, a module name.
+    fn dotted_name(&mut self) -> Result<(), TextError> {
+        while self.t.eat(".") {}
+        self.name("a module name")?;
+        while self.t.eat(".") {
+            self.name("a name after '.'")?;
+        }
+        Ok(())
     }
 
     fn line_ends(&self) -> bool {

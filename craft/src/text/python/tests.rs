@@ -146,7 +146,10 @@ fn statements() {
     assert!(matches!(&s[2].kind, StmtKind::Assign { targets, .. } if matches!(targets[0].kind, ExprKind::Tuple(_))));
     assert!(matches!(&s[3].kind, StmtKind::AugAssign { op: BinOp::Div, .. }));
     assert!(matches!(&s[4].kind, StmtKind::Del(t) if t.len() == 1));
-    assert!(matches!(s[5].kind, StmtKind::Import));
+    assert!(matches!(&s[5].kind, StmtKind::Import(names) if names.is_empty()));
+    let imports = stmts("from scapy.layers.inet import IP as IPX, TCP\nfrom x import (a,\n b,)\nimport os.path as p, sys\n");
+    assert!(matches!(&imports[0].kind, StmtKind::Import(n) if n.len() == 2 && n[0].1 == "IPX" && n[1].1 == "TCP"));
+    assert!(matches!(&imports[1].kind, StmtKind::Import(n) if n.len() == 2));
     assert_eq!(s[1].pos, crate::text::Pos { line: 1, col: 17 });
 
     let s = stmts("for x in range(3): print(x)\nfor i, p in enumerate(ps):\n    if p: print(i)\n    else:\n        pass\nx = 1 if y else 2\n");
