@@ -710,7 +710,7 @@ impl Interp {
 
     /// A list of packets scapy would name `name`.
     pub fn packet_list(name: &'static str, items: Vec<Val>) -> Val {
-        PacketList::new(name, items)
+        Val::Packets(Rc::new(PacketList { name, items: std::cell::RefCell::new(items) }))
     }
 }
 

@@ -57,7 +57,7 @@ pub fn call(me: &mut Interp, recv: &Val, name: &str, args: Args) -> R<Val> {
 /// bytes.fromhex: pairs of hex digits, spaces between pairs allowed.
 pub fn hex_decode(s: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<char> = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err("non-hexadecimal number found in fromhex() arg: an odd number of digits".into());
     }
     digits

@@ -106,12 +106,6 @@ pub struct PacketList {
     pub items: RefCell<Vec<Val>>,
 }
 
-impl PacketList {
-    pub fn new(name: &'static str, items: Vec<Val>) -> Val {
-        Val::Packets(Rc::new(PacketList { name, items: RefCell::new(items) }))
-    }
-}
-
 impl Val {
     pub fn str(s: impl Into<Rc<str>>) -> Val {
         Val::Str(s.into())

@@ -444,7 +444,7 @@ mod tests {
         assert_eq!(err("IP(ihl=16)"), "1:8: IP field 'ihl': 16 does not fit in 4 bits (0..=15)");
         assert_eq!(err("IP(dst='10.0.0')"), "1:8: IP field 'dst': '10.0.0' is not an IPv4 address");
         assert_eq!(err("IP(tll=3)"), "1:4: IP has no field 'tll'; did you mean 'ttl'?");
-        assert_eq!(err("IP(ttl=1, ttl=2)"), "1:11: IP field 'ttl' is given twice");
+        assert_eq!(err("IP(ttl=1, ttl=2)"), "1:11: keyword argument 'ttl' repeated");
         assert_eq!(err("TCP(flags='SX')"), "1:11: TCP field 'flags': unknown flag 'X' in 'SX' (flags: F S R P A U E C N)");
         assert_eq!(err("IP(ttl=[1, 300])"), "1:12: IP field 'ttl': 300 is out of range 0..=255");
         assert_eq!(err("IP(ttl=(250, 300))"), "1:8: IP field 'ttl': 256 is out of range 0..=255 (in the range (250, 300))");

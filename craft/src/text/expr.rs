@@ -1,121 +1,151 @@
-//! scapy expressions: `Ether()/IP(dst='10.0.0.1')/TCP(flags='S')/b'data'`.
+//! scapy expressions: `Ether()/IP(dst='10.0.0.1')/TCP(flags='S')/b'data'` — the part of
+//! the REPL's grammar ([`super::python`]) that names packets: parsed by that grammar, then
+//! lowered to layers as written.
 
-use super::lexer::{tokenize, Depth, Dialect, Tok, Token, Tokens};
-use super::spec::{layer_kind, FieldArg, LayerSpec, Lit};
-use super::values::value;
-use super::TextError;
+use super::python::{parse_expression, Arg, BinOp, Expr, ExprKind, UnOp};
+use super::spec::{layer_kind, FieldArg, LayerSpec, Lit, Node};
+use super::{Pos, TextError};
 
 /// Parses an expression into its layers, as written.
 pub(crate) fn parse(src: &str) -> Result<Vec<LayerSpec>, TextError> {
-    let mut p = Parser { t: Tokens::new(tokenize(src, Dialect::Python)?), depth: Depth::new() };
-    if p.t.peek().tok == Tok::Eof {
+    if src.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        let end = end_pos(src);
         let msg = "empty expression: write layers such as IP(dst='10.0.0.1')/TCP(dport=80)";
-        return Err(TextError::at(p.t.peek().pos, msg));
+        return Err(TextError::at(end, msg));
     }
-    let layers = p.expr()?;
-    if p.t.peek().tok != Tok::Eof {
-        return Err(p.t.unexpected("'/' between layers or the end of the expression"));
-    }
+    let e = parse_expression(src)?;
+    let mut layers = Vec::new();
+    lower(&e, &mut layers)?;
     Ok(layers)
 }
 
-struct Parser {
-    t: Tokens,
-    depth: Depth,
+/// Where the input ends (after a trailing comment).
+fn end_pos(src: &str) -> Pos {
+    let line = src.split('\n').count();
+    let col = src.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Pos { line, col }
 }
 
-impl Parser {
-    /// term { "/" term }
-    fn expr(&mut self) -> Result<Vec<LayerSpec>, TextError> {
-        let mut layers = self.term()?;
-        while self.t.eat("/") {
-            layers.extend(self.term()?);
+/// The layers of `a / b / c`, in order.
+fn lower(e: &Expr, out: &mut Vec<LayerSpec>) -> Result<(), TextError> {
+    match &e.kind {
+        ExprKind::Binary(BinOp::Div, a, b) => {
+            lower(a, out)?;
+            lower(b, out)
         }
-        Ok(layers)
-    }
-
-    /// A layer call, a bytes or string literal (Raw), or a parenthesised expression.
-    fn term(&mut self) -> Result<Vec<LayerSpec>, TextError> {
-        let Token { tok, pos } = self.t.peek().clone();
-        match tok {
-            Tok::Str(_) | Tok::Bytes(_) => {
-                let node = value(&mut self.t, &mut self.depth, Dialect::Python)?;
-                let load = match node.lit {
-                    Lit::Str(s) => s.into_bytes(),
-                    Lit::Bytes(b) => b,
-                    _ => return Err(TextError::at(pos, "expected a bytes or string literal")),
-                };
-                Ok(vec![LayerSpec::Raw(load)])
-            }
-            Tok::Punct("(") => {
-                self.t.next();
-                self.depth.enter(pos)?;
-                let layers = self.expr()?;
-                self.t.expect(")", "'/' or ')'")?;
-                self.depth.leave();
-                Ok(layers)
-            }
-            Tok::Ident(name) => {
-                self.t.next();
-                let kind = layer_kind(&name, pos)?;
-                self.t.expect("(", &format!("'(' after {name}: a layer is written {name}(...)"))?;
-                let (dissect, fields) = self.args(kind.name())?;
-                Ok(vec![LayerSpec::Call { kind, pos, dissect, fields }])
-            }
-            _ => Err(self.t.unexpected("a layer such as IP(...) or a bytes literal")),
+        ExprKind::Str(s) => {
+            out.push(LayerSpec::Raw(s.clone().into_bytes()));
+            Ok(())
         }
-    }
-
-    /// The arguments of a layer call, after its '(' up to and with its ')'.
-    fn args(&mut self, layer: &str) -> Result<(Option<Vec<u8>>, Vec<FieldArg>), TextError> {
-        let mut dissect = None;
-        let mut fields = Vec::new();
-        loop {
-            if self.t.eat(")") {
-                break;
-            }
-            let next = self.t.peek().clone();
-            match (&next.tok, &self.t.nth(1).tok) {
-                (Tok::Ident(name), Tok::Punct("=")) => {
-                    self.t.next();
-                    self.t.next();
-                    let value = value(&mut self.t, &mut self.depth, Dialect::Python)?;
-                    fields.push(FieldArg { name: name.clone(), name_pos: next.pos, value });
-                }
-                (Tok::Ident(name), after) if !matches!(name.as_str(), "None" | "True" | "False") && *after != Tok::Punct("(") => {
-                    let msg = format!("expected '=' after {name}, as in {name}=value, found {}", after.describe());
-                    return Err(TextError::at(self.t.nth(1).pos, msg));
-                }
-                _ => {
-                    if !fields.is_empty() {
-                        return Err(TextError::at(next.pos, "a positional argument cannot follow field=value arguments"));
+        ExprKind::Bytes(b) => {
+            out.push(LayerSpec::Raw(b.clone()));
+            Ok(())
+        }
+        ExprKind::Call { func, args } => {
+            let ExprKind::Name(name) = &func.kind else {
+                return Err(TextError::at(func.pos, "expected a layer such as IP(...)"));
+            };
+            let kind = layer_kind(name, func.pos)?;
+            let mut dissect = None;
+            let mut fields = Vec::new();
+            for a in args {
+                match a {
+                    Arg::Kw { name, pos, value } => {
+                        fields.push(FieldArg { name: name.clone(), name_pos: *pos, value: literal(value)? })
                     }
-                    if dissect.is_some() {
-                        let msg = format!("{layer}(...) takes one positional argument: the bytes to dissect");
-                        return Err(TextError::at(next.pos, msg));
-                    }
-                    let v = value(&mut self.t, &mut self.depth, Dialect::Python)?;
-                    let bytes = match &v.lit {
-                        Lit::Bytes(b) => b.clone(),
-                        Lit::Str(s) => s.clone().into_bytes(),
-                        _ => {
-                            let msg = format!(
-                                "{layer}(...) takes bytes to dissect as its positional argument, found {}; set fields by name: {layer}(field=value)",
-                                v.value().kind()
-                            );
+                    Arg::Pos(v) => {
+                        if dissect.is_some() {
+                            let msg = format!("{}(...) takes one positional argument: the bytes to dissect", kind.name());
                             return Err(TextError::at(v.pos, msg));
                         }
-                    };
-                    dissect = Some(bytes);
+                        dissect = Some(match &v.kind {
+                            ExprKind::Bytes(b) => b.clone(),
+                            ExprKind::Str(s) => s.clone().into_bytes(),
+                            ExprKind::Call { .. } => return Err(literal(v).err().unwrap_or_else(|| TextError::at(v.pos, "a call is not a value"))),
+                            ExprKind::Name(n) if crate::packet::LayerKind::from_name(n).is_none() => {
+                                return Err(TextError::at(v.pos, format!("'{n}' alone is not an argument: set a field as {n}=value")));
+                            }
+                            _ => {
+                                let msg = format!(
+                                    "{0}(...) takes bytes to dissect as its positional argument, found {1}; set fields by name: {0}(field=value)",
+                                    kind.name(),
+                                    describe(v)
+                                );
+                                return Err(TextError::at(v.pos, msg));
+                            }
+                        });
+                    }
+                    Arg::Star(v) | Arg::StarStar(v) => {
+                        return Err(TextError::at(v.pos, "* and ** arguments are not supported in packet expressions"));
+                    }
                 }
             }
-            if self.t.eat(",") {
-                continue;
-            }
-            self.t.expect(")", &format!("',' or ')' to close {layer}("))?;
-            break;
+            out.push(LayerSpec::Call { kind, pos: func.pos, dissect, fields });
+            Ok(())
         }
-        Ok((dissect, fields))
+        ExprKind::Name(name) if crate::packet::LayerKind::from_name(name).is_some() => {
+            let msg = format!("expected '(' after {name}: a layer is written {name}(...)");
+            Err(TextError::at(e.pos, msg))
+        }
+        ExprKind::Binary(op, ..) => {
+            let msg = format!("layers are joined with '/', not '{}'", op.symbol());
+            Err(TextError::at(e.pos, msg))
+        }
+        _ => Err(TextError::at(e.pos, format!("expected a layer such as IP(...) or a bytes literal, found {}", describe(e)))),
+    }
+}
+
+/// A field's value: a literal (ints, strings, bytes, None, booleans, lists, tuples).
+fn literal(e: &Expr) -> Result<Node, TextError> {
+    let lit = match &e.kind {
+        ExprKind::None => Lit::None,
+        ExprKind::Bool(b) => Lit::Bool(*b),
+        ExprKind::Int(i) => match i64::try_from(*i) {
+            Ok(i) => Lit::Int(i),
+            Err(_) => return Err(TextError::at(e.pos, format!("integer {i} does not fit in a signed 64-bit value"))),
+        },
+        ExprKind::Unary(UnOp::Plus, inner) if matches!(inner.kind, ExprKind::Int(_)) => return literal(inner),
+        ExprKind::Str(s) => Lit::Str(s.clone()),
+        ExprKind::Bytes(b) => Lit::Bytes(b.clone()),
+        ExprKind::List(items) => Lit::List(items.iter().map(literal).collect::<Result<_, _>>()?),
+        ExprKind::Tuple(items) => Lit::Tuple(items.iter().map(literal).collect::<Result<_, _>>()?),
+        ExprKind::Call { func, .. } => {
+            let msg = match &func.kind {
+                ExprKind::Name(n) if crate::packet::LayerKind::from_name(n).is_some() => {
+                    format!("{n}(...) is not a value: layers are joined with '/', as in IP()/{n}()")
+                }
+                ExprKind::Name(n) => format!("{n}(...) is not a value: {VALUES}; craft-repl evaluates calls"),
+                _ => format!("a call is not a value: {VALUES}"),
+            };
+            return Err(TextError::at(e.pos, msg));
+        }
+        ExprKind::Name(n) => {
+            let msg = format!("unknown name '{n}': {VALUES}; strings take quotes: '{n}'");
+            return Err(TextError::at(e.pos, msg));
+        }
+        ExprKind::Float(_) => return Err(TextError::at(e.pos, "floats are not supported: values are integers, strings or bytes")),
+        _ => return Err(TextError::at(e.pos, format!("expected a value, found {}; {VALUES}", describe(e)))),
+    };
+    Ok(Node::new(e.pos, lit))
+}
+
+const VALUES: &str = "a value is a literal such as 3, 'text', b'\\x00', None, True, [..] or (..)";
+
+/// How an error names an expression that is not what was expected.
+fn describe(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Int(i) => format!("the integer {i}"),
+        ExprKind::Float(f) => format!("the float {f}"),
+        ExprKind::Str(_) | ExprKind::FStr(_) => "a string".into(),
+        ExprKind::Bytes(_) => "bytes".into(),
+        ExprKind::Name(n) => format!("'{n}'"),
+        ExprKind::None | ExprKind::Bool(_) => "a constant".into(),
+        ExprKind::List(_) => "a list".into(),
+        ExprKind::Tuple(_) => "a tuple".into(),
+        ExprKind::Dict(_) | ExprKind::Set(_) => "a dict or set".into(),
+        ExprKind::Call { .. } => "a call".into(),
+        ExprKind::Binary(op, ..) => format!("an expression with '{}'", op.symbol()),
+        _ => "an expression".into(),
     }
 }
 
@@ -191,32 +221,39 @@ mod tests {
         assert_eq!(err("  # only a comment"), "1:19: empty expression: write layers such as IP(dst='10.0.0.1')/TCP(dport=80)");
         assert_eq!(err("IPP()"), "1:1: unknown layer 'IPP'; did you mean 'IP'?");
         assert_eq!(err("IP()/Tcp()"), "1:6: unknown layer 'Tcp'; did you mean 'TCP'?");
-        assert_eq!(err("IP/TCP()"), "1:3: expected '(' after IP: a layer is written IP(...), found '/'");
-        assert_eq!(err("IP() TCP()"), "1:6: expected '/' between layers or the end of the expression, found 'TCP'");
-        assert_eq!(err("IP()/"), "1:6: expected a layer such as IP(...) or a bytes literal, found the end of the input");
-        assert_eq!(err("IP()//TCP()"), "1:5: expected '/' between layers or the end of the expression, found '//'");
-        assert_eq!(err("IP(ttl=3"), "1:9: expected ',' or ')' to close IP(, found the end of the input");
+        assert_eq!(err("IP/TCP()"), "1:1: expected '(' after IP: a layer is written IP(...)");
+        assert_eq!(err("IP() TCP()"), "1:6: expected an operator or the end of the expression, found 'TCP'");
+        assert_eq!(err("IP()/"), "1:6: expected an expression, found the end of the input");
+        assert_eq!(err("IP()//TCP()"), "1:1: layers are joined with '/', not '//'");
+        assert_eq!(err("IP()+TCP()"), "1:1: layers are joined with '/', not '+'");
+        assert_eq!(err("IP(ttl=3"), "1:9: expected ',' or ')' to close the call, found the end of the input");
         assert_eq!(err("IP(ttl 3)"), "1:8: expected '=' after ttl, as in ttl=value, found the integer 3");
-        assert_eq!(err("IP(ttl)"), "1:7: expected '=' after ttl, as in ttl=value, found ')'");
-        assert_eq!(err("IP(ttl=3 id=4)"), "1:10: expected ',' or ')' to close IP(, found 'id'");
-        assert_eq!(err("IP(ttl=)"), "1:8: expected a value, found ')'");
-        assert_eq!(err("IP(ttl=3, b'x')"), "1:11: a positional argument cannot follow field=value arguments");
+        assert_eq!(err("IP(ttl)"), "1:4: 'ttl' alone is not an argument: set a field as ttl=value");
+        assert_eq!(err("IP(ttl=3 id=4)"), "1:10: expected ',' or ')' to close the call, found 'id'");
+        assert_eq!(err("IP(ttl=)"), "1:8: expected an expression, found ')'");
+        assert_eq!(err("IP(ttl=3, b'x')"), "1:11: a positional argument cannot follow keyword arguments");
+        assert_eq!(err("IP(ttl=3, ttl=4)"), "1:11: keyword argument 'ttl' repeated");
         assert_eq!(err("IP(b'x', b'y')"), "1:10: IP(...) takes one positional argument: the bytes to dissect");
         assert_eq!(
             err("IP(3)"),
-            "1:4: IP(...) takes bytes to dissect as its positional argument, found an integer; set fields by name: IP(field=value)"
+            "1:4: IP(...) takes bytes to dissect as its positional argument, found the integer 3; set fields by name: IP(field=value)"
         );
-        assert_eq!(err("(IP()"), "1:6: expected '/' or ')', found the end of the input");
+        assert_eq!(err("(IP()"), "1:6: expected ',' or ')', found the end of the input");
         assert_eq!(err("3"), "1:1: expected a layer such as IP(...) or a bytes literal, found the integer 3");
         assert_eq!(err("IP(TCP())"), "1:4: TCP(...) is not a value: layers are joined with '/', as in IP()/TCP()");
+        assert_eq!(err("IP(ttl=TCP())"), "1:8: TCP(...) is not a value: layers are joined with '/', as in IP()/TCP()");
         assert_eq!(err("IP(ttl=x)"), "1:8: unknown name 'x': a value is a literal such as 3, 'text', b'\\x00', None, True, [..] or (..); strings take quotes: 'x'");
+        assert_eq!(err("IP(ttl=1.5)"), "1:8: floats are not supported: values are integers, strings or bytes");
+        assert_eq!(err("IP(ttl=1+2)"), "1:8: expected a value, found an expression with '+'; a value is a literal such as 3, 'text', b'\\x00', None, True, [..] or (..)");
     }
 
     #[test]
     fn parenthesised_expressions_are_bounded() {
-        let src = format!("{}IP(){}", "(".repeat(64), ")".repeat(64));
+        let src = format!("{}IP(){}", "(".repeat(31), ")".repeat(31));
         assert_eq!(parse(&src).unwrap().len(), 1);
         let src = "(".repeat(50_000);
-        assert_eq!(err(&src), "1:65: nesting is deeper than 64 levels");
+        assert_eq!(err(&src), "1:33: nesting is deeper than 32 levels");
+        let src = "IP()/".repeat(20_000) + "IP()";
+        assert_eq!(err(&src), "1:2565: more than 512 operators in a row: split the expression");
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! # Expressions
 //!
-//! [`parse_expr`] reads scapy's syntax:
+//! [`parse_expr`] reads scapy's syntax — the packet-building part of the REPL's Python
+//! grammar ([`python`]), which parses it; the layers and literal field values are then
+//! taken from the syntax tree:
 //! `Ether(dst='02:00:00:00:00:33')/IP(dst="10.0.0.2", ttl=3)/TCP(flags='S', options=[('MSS', 1460)])/b'\x00\x01'`.
 //!
 //! ```text

@@ -117,7 +117,7 @@ impl Parser {
                 (Tok::Ident(field), Tok::Punct(":")) => {
                     self.t.next();
                     self.t.next();
-                    let value = value(&mut self.t, &mut self.depth, Dialect::Ron)?;
+                    let value = value(&mut self.t, &mut self.depth)?;
                     fields.push(FieldArg { name: field.clone(), name_pos: next.pos, value });
                 }
                 (Tok::Ident(field), Tok::Punct("=")) => {
@@ -132,7 +132,7 @@ impl Parser {
                     return Err(self.t.unexpected(&format!("a field name, as in {layer}(ttl: 3)")));
                 }
                 _ => {
-                    let v = value(&mut self.t, &mut self.depth, Dialect::Ron)?;
+                    let v = value(&mut self.t, &mut self.depth)?;
                     dissect = Some(match &v.lit {
                         Lit::Bytes(b) => b.clone(),
                         Lit::Str(s) => s.clone().into_bytes(),

@@ -1,12 +1,12 @@
-//! Literal values, in either dialect. They differ little: Python has `True` and groups
-//! with `(x)`, RON has `true`, `Some(x)`, ranges `a..=b`, and `(x)` is a one-element tuple.
+//! RON's literal values: `true`, `Some(x)`, ranges `a..=b`, `(x)` a one-element tuple.
+//! (Python's are read by [`super::python`].)
 
-use super::lexer::{Depth, Dialect, Tok, Token, Tokens};
+use super::lexer::{Depth, Tok, Token, Tokens};
 use super::spec::{Lit, Node};
 use super::{Pos, TextError};
 
 /// Parses one value.
-pub(crate) fn value(t: &mut Tokens, depth: &mut Depth, d: Dialect) -> Result<Node, TextError> {
+pub(crate) fn value(t: &mut Tokens, depth: &mut Depth) -> Result<Node, TextError> {
     let Token { tok, pos } = t.next();
     let lit = match tok {
         Tok::Int(m) => Lit::Int(signed(pos, m, false)?),
@@ -17,40 +17,31 @@ pub(crate) fn value(t: &mut Tokens, depth: &mut Depth, d: Dialect) -> Result<Nod
                 return Err(TextError::at(other.pos, msg));
             }
         },
-        Tok::Str(s) => match d {
-            Dialect::Python => adjacent_literals(t, Lit::Str(s))?,
-            Dialect::Ron => Lit::Str(s),
-        },
-        Tok::Bytes(b) => match d {
-            Dialect::Python => adjacent_literals(t, Lit::Bytes(b))?,
-            Dialect::Ron => Lit::Bytes(b),
-        },
-        Tok::Ident(name) => match (d, name.as_str()) {
-            (_, "None") => Lit::None,
-            (Dialect::Python, "True") | (Dialect::Ron, "true" | "True") => Lit::Bool(true),
-            (Dialect::Python, "False") | (Dialect::Ron, "false" | "False") => Lit::Bool(false),
-            (Dialect::Ron, "Some") => {
+        Tok::Str(s) => Lit::Str(s),
+        Tok::Bytes(b) => Lit::Bytes(b),
+        Tok::Ident(name) => match name.as_str() {
+            "None" => Lit::None,
+            "true" | "True" => Lit::Bool(true),
+            "false" | "False" => Lit::Bool(false),
+            "Some" => {
                 t.expect("(", "'(' after Some")?;
                 depth.enter(pos)?;
-                let inner = value(t, depth, d)?;
+                let inner = value(t, depth)?;
                 t.expect(")", "')' to close Some(")?;
                 depth.leave();
                 return Ok(inner);
             }
-            _ => return Err(unknown_name(t, pos, &name, d)),
+            _ => return Err(unknown_name(t, pos, &name)),
         },
-        Tok::Punct("[") => Lit::List(sequence(t, depth, d, pos, "]")?),
-        Tok::Punct("(") => match d {
-            Dialect::Ron => Lit::Tuple(sequence(t, depth, d, pos, ")")?),
-            Dialect::Python => return python_parens(t, depth, pos),
-        },
+        Tok::Punct("[") => Lit::List(sequence(t, depth, pos, "]")?),
+        Tok::Punct("(") => Lit::Tuple(sequence(t, depth, pos, ")")?),
         other => {
             let msg = format!("expected a value, found {}", other.describe());
             return Err(TextError::at(pos, msg));
         }
     };
     let node = Node::new(pos, lit);
-    if d == Dialect::Ron && (t.is("..=") || t.is("..")) {
+    if t.is("..=") || t.is("..") {
         return ron_range(t, node);
     }
     Ok(node)
@@ -62,30 +53,15 @@ fn signed(pos: Pos, magnitude: u64, negative: bool) -> Result<i64, TextError> {
     i64::try_from(v).map_err(|_| TextError::at(pos, format!("integer {v} does not fit in a signed 64-bit value")))
 }
 
-/// Python joins adjacent literals: `'ab' 'cd'` is `'abcd'`.
-fn adjacent_literals(t: &mut Tokens, mut lit: Lit) -> Result<Lit, TextError> {
-    loop {
-        match (&mut lit, &t.peek().tok) {
-            (Lit::Str(a), Tok::Str(b)) => a.push_str(b),
-            (Lit::Bytes(a), Tok::Bytes(b)) => a.extend_from_slice(b),
-            (_, Tok::Str(_) | Tok::Bytes(_)) => {
-                return Err(TextError::at(t.peek().pos, "cannot join bytes and str literals"));
-            }
-            _ => return Ok(lit),
-        }
-        t.next();
-    }
-}
-
 /// Items up to `close`, comma separated, a trailing comma allowed.
-fn sequence(t: &mut Tokens, depth: &mut Depth, d: Dialect, open: Pos, close: &str) -> Result<Vec<Node>, TextError> {
+fn sequence(t: &mut Tokens, depth: &mut Depth, open: Pos, close: &str) -> Result<Vec<Node>, TextError> {
     depth.enter(open)?;
     let mut items = Vec::new();
     loop {
         if t.eat(close) {
             break;
         }
-        items.push(value(t, depth, d)?);
+        items.push(value(t, depth)?);
         if t.eat(",") {
             continue;
         }
@@ -94,25 +70,6 @@ fn sequence(t: &mut Tokens, depth: &mut Depth, d: Dialect, open: Pos, close: &st
     }
     depth.leave();
     Ok(items)
-}
-
-/// `()` is the empty tuple, `(x)` is x, `(x,)` and `(x, y)` are tuples.
-fn python_parens(t: &mut Tokens, depth: &mut Depth, open: Pos) -> Result<Node, TextError> {
-    depth.enter(open)?;
-    if t.eat(")") {
-        depth.leave();
-        return Ok(Node::new(open, Lit::Tuple(Vec::new())));
-    }
-    let first = value(t, depth, Dialect::Python)?;
-    if t.eat(")") {
-        depth.leave();
-        return Ok(first);
-    }
-    t.expect(",", "',' or ')'")?;
-    let mut items = vec![first];
-    items.extend(sequence(t, depth, Dialect::Python, open, ")")?);
-    depth.leave();
-    Ok(Node::new(open, Lit::Tuple(items)))
 }
 
 /// `lo..=hi` and `lo..hi`: the packet-set range `(lo, hi)` (inclusive).
@@ -140,17 +97,14 @@ fn ron_range(t: &mut Tokens, lo: Node) -> Result<Node, TextError> {
     }
 }
 
-fn unknown_name(t: &Tokens, pos: Pos, name: &str, d: Dialect) -> TextError {
-    let (q, examples) = match d {
-        Dialect::Python => ('\'', "3, 'text', b'\\x00', None, True, [..] or (..)"),
-        Dialect::Ron => ('"', "3, \"text\", b\"\\x00\", None, true, [..] or (..)"),
-    };
+fn unknown_name(t: &Tokens, pos: Pos, name: &str) -> TextError {
+    let examples = "3, \"text\", b\"\\x00\", None, true, [..] or (..)";
     let msg = if t.is("(") && crate::packet::LayerKind::from_name(name).is_some() {
         format!("{name}(...) is not a value: layers are joined with '/', as in IP()/{name}()")
     } else if t.is("(") {
         format!("{name}(...) is not a value: a value is a literal such as {examples}")
     } else {
-        format!("unknown name '{name}': a value is a literal such as {examples}; strings take quotes: {q}{name}{q}")
+        format!("unknown name '{name}': a value is a literal such as {examples}; strings take quotes: \"{name}\"")
     };
     TextError::at(pos, msg)
 }
@@ -158,31 +112,23 @@ fn unknown_name(t: &Tokens, pos: Pos, name: &str, d: Dialect) -> TextError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::lexer::tokenize;
+    use crate::text::lexer::{tokenize, Dialect};
 
-    fn parse(src: &str, d: Dialect) -> Result<Node, TextError> {
-        let mut t = Tokens::new(tokenize(src, d)?);
-        let v = value(&mut t, &mut Depth::new(), d)?;
+    fn parse(src: &str) -> Result<Node, TextError> {
+        let mut t = Tokens::new(tokenize(src, Dialect::Ron)?);
+        let v = value(&mut t, &mut Depth::new())?;
         if t.peek().tok != Tok::Eof {
             return Err(t.unexpected("the end"));
         }
         Ok(v)
     }
 
-    fn py(src: &str) -> crate::field::Value {
-        parse(src, Dialect::Python).unwrap().value()
-    }
-
     fn ron(src: &str) -> crate::field::Value {
-        parse(src, Dialect::Ron).unwrap().value()
-    }
-
-    fn py_err(src: &str) -> String {
-        parse(src, Dialect::Python).unwrap_err().to_string()
+        parse(src).unwrap().value()
     }
 
     fn ron_err(src: &str) -> String {
-        parse(src, Dialect::Ron).unwrap_err().to_string()
+        parse(src).unwrap_err().to_string()
     }
 
     use crate::field::Value::{self, *};
@@ -196,62 +142,15 @@ mod tests {
     }
 
     #[test]
-    fn python_scalars() {
-        assert_eq!(py("3"), int(3));
-        assert_eq!(py("-3"), int(-3));
-        assert_eq!(py("- 3"), int(-3));
-        assert_eq!(py("+0x10"), int(16));
-        assert_eq!(py("-9223372036854775808"), int(i64::MIN));
-        assert_eq!(py("9223372036854775807"), int(i64::MAX));
-        assert_eq!(py("None"), None);
-        assert_eq!(py("True"), Bool(true));
-        assert_eq!(py("False"), Bool(false));
-        assert_eq!(py("'a' \"b\" 'c'"), st("abc"));
-        assert_eq!(py("b'a' b'\\x00'"), Bytes(vec![b'a', 0]));
-    }
-
-    #[test]
-    fn python_containers() {
-        assert_eq!(py("[]"), List(vec![]));
-        assert_eq!(py("[1, 2,]"), List(vec![int(1), int(2)]));
-        assert_eq!(py("()"), Tuple(vec![]));
-        assert_eq!(py("(1)"), int(1));
-        assert_eq!(py("((1))"), int(1));
-        assert_eq!(py("(1,)"), Tuple(vec![int(1)]));
-        assert_eq!(py("(1, 2)"), Tuple(vec![int(1), int(2)]));
-        assert_eq!(py("(1, 2,)"), Tuple(vec![int(1), int(2)]));
-        assert_eq!(
-            py("[('MSS', 1460), ('NOP', None)]"),
-            List(vec![Tuple(vec![st("MSS"), int(1460)]), Tuple(vec![st("NOP"), None])])
-        );
-        assert_eq!(py("[\n 1 ,\n\t2 ]"), List(vec![int(1), int(2)]));
-    }
-
-    #[test]
-    fn python_errors() {
-        assert_eq!(py_err("9223372036854775808"), "1:1: integer 9223372036854775808 does not fit in a signed 64-bit value");
-        assert_eq!(py_err("-'a'"), "1:2: expected an integer after '-', found a string");
-        assert_eq!(py_err("'a' b'b'"), "1:5: cannot join bytes and str literals");
-        assert_eq!(py_err("true"), "1:1: unknown name 'true': a value is a literal such as 3, 'text', b'\\x00', None, True, [..] or (..); strings take quotes: 'true'");
-        assert_eq!(py_err("RandShort()"), "1:1: RandShort(...) is not a value: a value is a literal such as 3, 'text', b'\\x00', None, True, [..] or (..)");
-        assert_eq!(py_err("[1 2]"), "1:4: expected ',' or ']', found the integer 2");
-        assert_eq!(py_err("(1 2)"), "1:4: expected ',' or ')', found the integer 2");
-        assert_eq!(py_err("(1, 2"), "1:6: expected ',' or ')', found the end of the input");
-        assert_eq!(py_err("[,]"), "1:2: expected a value, found ','");
-        assert_eq!(py_err(""), "1:1: expected a value, found the end of the input");
-        assert_eq!(py_err("Some(1)"), "1:1: Some(...) is not a value: a value is a literal such as 3, 'text', b'\\x00', None, True, [..] or (..)");
-    }
-
-    #[test]
     fn nesting_is_bounded() {
         let ok = format!("{}1{}", "[".repeat(64), "]".repeat(64));
-        assert!(parse(&ok, Dialect::Python).is_ok());
+        assert!(parse(&ok).is_ok());
         let deep = format!("{}1{}", "[".repeat(65), "]".repeat(65));
-        assert_eq!(parse(&deep, Dialect::Python).unwrap_err().to_string(), "1:65: nesting is deeper than 64 levels");
+        assert_eq!(parse(&deep).unwrap_err().to_string(), "1:65: nesting is deeper than 64 levels");
         let deep = "(".repeat(100_000);
-        assert_eq!(parse(&deep, Dialect::Python).unwrap_err().to_string(), "1:65: nesting is deeper than 64 levels");
+        assert_eq!(parse(&deep).unwrap_err().to_string(), "1:65: nesting is deeper than 64 levels");
         let deep = "Some(".repeat(100_000);
-        assert_eq!(parse(&deep, Dialect::Ron).unwrap_err().to_string(), "1:321: nesting is deeper than 64 levels");
+        assert_eq!(parse(&deep).unwrap_err().to_string(), "1:321: nesting is deeper than 64 levels");
     }
 
     #[test]

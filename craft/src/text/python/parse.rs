@@ -9,6 +9,10 @@ use crate::text::{Pos, TextError};
 /// stack frames here (one per precedence level) and as many when evaluated.
 pub const MAX_NESTING: usize = 32;
 
+/// The most operators one chain may have (`a / b / c ...`): the tree it makes is as deep,
+/// and evaluating or dropping it recurses that deep.
+pub const MAX_CHAIN: usize = 512;
+
 /// Words that cannot be names.
 const KEYWORDS: &[&str] = &[
     "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else", "except",
@@ -470,7 +474,12 @@ impl Parser {
     /// A test without a conditional expression (comprehension conditions).
     fn or_test(&mut self) -> Result<Expr, TextError> {
         let mut left = self.and_test()?;
+        let mut n = 0;
         while self.eat_kw("or") {
+            n += 1;
+            if n > MAX_CHAIN {
+                return Err(TextError::at(self.pos(), format!("more than {MAX_CHAIN} operators in a row: split the expression")));
+            }
             let right = self.and_test()?;
             left = Expr { pos: left.pos, kind: ExprKind::Or(Box::new(left), Box::new(right)) };
         }
@@ -479,7 +488,12 @@ impl Parser {
 
     fn and_test(&mut self) -> Result<Expr, TextError> {
         let mut left = self.not_test()?;
+        let mut n = 0;
         while self.eat_kw("and") {
+            n += 1;
+            if n > MAX_CHAIN {
+                return Err(TextError::at(self.pos(), format!("more than {MAX_CHAIN} operators in a row: split the expression")));
+            }
             let right = self.not_test()?;
             left = Expr { pos: left.pos, kind: ExprKind::And(Box::new(left), Box::new(right)) };
         }
@@ -537,10 +551,15 @@ impl Parser {
         next: fn(&mut Parser) -> Result<Expr, TextError>,
     ) -> Result<Expr, TextError> {
         let mut left = next(self)?;
+        let mut n = 0;
         loop {
             let Some(op) = ops.iter().find(|(p, _)| self.t.is(p)).map(|(_, op)| *op) else {
                 return Ok(left);
             };
+            n += 1;
+            if n > MAX_CHAIN {
+                return Err(TextError::at(self.pos(), format!("more than {MAX_CHAIN} operators in a row: split the expression")));
+            }
             self.t.next();
             let right = next(self)?;
             left = Expr { pos: left.pos, kind: ExprKind::Binary(op, Box::new(left), Box::new(right)) };
@@ -663,9 +682,17 @@ impl Parser {
                     Arg::Pos(value)
                 }
             };
+            let bare_name = match &arg {
+                Arg::Pos(Expr { kind: ExprKind::Name(n), .. }) => Some(n.clone()),
+                _ => None,
+            };
             args.push(arg);
             if self.t.eat(",") {
                 continue;
+            }
+            if let (Some(n), false) = (bare_name, self.t.is(")")) {
+                // `IP(ttl 3)`: a keyword argument missing its '='.
+                return Err(self.t.unexpected(&format!("'=' after {n}, as in {n}=value")));
             }
             self.t.expect(")", "',' or ')' to close the call")?;
             return Ok(args);
