@@ -199,8 +199,8 @@ pub fn get_item(me: &Interp, obj: &Val, idx: &Val, pos: Pos) -> R<Val> {
         }
         (Val::Bytes(b), i) => Ok(Val::Int(b[index_of(i, b.len(), pos)?] as i128)),
         (Val::Range(a, b, c), i) => {
-            let items = crate::value::range_items(*a, *b, *c);
-            Ok(Val::Int(items[index_of(i, items.len(), pos)?]))
+            let n = crate::value::range_len(*a, *b, *c).min(usize::MAX as i128) as usize;
+            Ok(Val::Int(a + index_of(i, n, pos)? as i128 * c))
         }
         (Val::Dict(d), k) => match d.borrow().iter().find(|(x, _)| x.py_eq(k)) {
             Some((_, v)) => Ok(v.clone()),

@@ -24,8 +24,8 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("sorted", "sorted(iterable, key=None, reverse=False)"),
     ("reversed", "reversed(seq)"),
     ("sum", "sum(iterable, start=0)"),
-    ("min", "min(iterable) / min(a, b, ...)"),
-    ("max", "max(iterable) / max(a, b, ...)"),
+    ("min", "min(iterable) / min(a, b, ...), key=None"),
+    ("max", "max(iterable) / max(a, b, ...), key=None"),
     ("abs", "abs(x)"),
     ("any", "any(iterable)"),
     ("all", "all(iterable)"),
@@ -136,7 +136,7 @@ pub fn to_bytes(v: &Val, pos: Pos, func: &str) -> R<Vec<u8>> {
 }
 
 pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
-    if !matches!(name, "print" | "dict" | "max" | "min" | "sorted") && !TYPES.contains(&name) {
+    if !matches!(name, "print" | "dict") && !TYPES.contains(&name) {
         check_keywords(name, &args)?;
     }
     let at = args.at;
@@ -263,28 +263,37 @@ pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
         }
         "min" | "max" => {
             let items = if args.pos.len() == 1 { me.iter_val(&args.pos[0].0, p0)? } else { args.pos.iter().map(|(v, _)| v.clone()).collect() };
-            let mut best: Option<Val> = None;
+            let key = arg(&args, 99, "key").filter(|k| !matches!(k, Val::None)).cloned();
+            // (key, value) of the best so far.
+            let mut best: Option<(Val, Val)> = None;
             for v in items {
+                let k = match &key {
+                    Some(f) => me.call1(f, v.clone(), at)?,
+                    None => v.clone(),
+                };
                 best = Some(match best {
-                    None => v,
-                    Some(b) => {
-                        let ord = crate::ops::order(&v, &b).map_or_else(|| err(at, format!("{name}(): values cannot be compared")), Ok)?;
+                    None => (k, v),
+                    Some((bk, b)) => {
+                        let ord = crate::ops::order(&k, &bk).map_or_else(|| err(at, format!("{name}(): values cannot be compared")), Ok)?;
                         if (name == "min" && ord.is_lt()) || (name == "max" && ord.is_gt()) {
-                            v
+                            (k, v)
                         } else {
-                            b
+                            (bk, b)
                         }
                     }
                 });
             }
             match best {
-                Some(v) => v,
+                Some((_, v)) => v,
                 None => return err(at, format!("{name}() arg is an empty sequence")),
             }
         }
         "abs" => match one(&args, name)? {
             Val::Float(f) => Val::Float(f.abs()),
-            v => Val::Int(v.as_int().map_or_else(|| err(p0, "abs() takes a number"), Ok)?.abs()),
+            v => match v.as_int().map_or_else(|| err(p0, "abs() takes a number"), Ok)?.checked_abs() {
+                Some(n) => Val::Int(n),
+                None => return err(p0, "integer overflow: craft-repl's ints hold 128 bits"),
+            },
         },
         "any" => Val::Bool(me.iter_val(one(&args, name)?, p0)?.iter().any(Val::truthy)),
         "all" => Val::Bool(me.iter_val(one(&args, name)?, p0)?.iter().all(Val::truthy)),
@@ -437,6 +446,11 @@ pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
                 other => return err(p0, format!("check() takes a packet, not {}", other.type_name())),
             };
             Val::list(craft::check::check_packet(&p.packet).into_iter().map(|pr| Val::str(pr.msg)).collect())
+        }
+        "rdpcap" | "wrpcap" | "load" | "save" | "send" | "sendp" | "sr" | "sr1" | "srp" | "srp1" | "srloop" | "sniff"
+            if me.sandbox =>
+        {
+            return err(at, format!("{name}() is not allowed in this session"));
         }
         "rdpcap" => rdpcap(&args)?,
         "wrpcap" => {

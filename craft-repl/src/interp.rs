@@ -69,13 +69,17 @@ pub struct Interp {
     pub out: Box<dyn Write>,
     /// Whether expression statements print their repr (interactive and piped input).
     pub echo: bool,
+    /// No live I/O and no files (fuzzing): those calls fail instead.
+    pub sandbox: bool,
+    /// Statements and loop rounds left to run, if bounded (fuzzing).
+    pub steps: Option<u64>,
     /// The live functions' sockets and state, kept between calls.
     pub live: crate::live::Live,
 }
 
 impl Interp {
     pub fn new(out: Box<dyn Write>) -> Interp {
-        Interp { globals: HashMap::new(), frames: Vec::new(), conf: Conf::default(), out, echo: false, live: Default::default() }
+        Interp { globals: HashMap::new(), frames: Vec::new(), conf: Conf::default(), out, echo: false, sandbox: false, steps: None, live: Default::default() }
     }
 
     /// Runs source text (a line, a block, a script); bare expressions echo their repr.
@@ -94,6 +98,14 @@ impl Interp {
         Ok(())
     }
 
+    /// Fails when the session may not do `what` (live I/O, files): in a sandbox.
+    pub fn allow(&self, what: &str, pos: Pos) -> R<()> {
+        if self.sandbox {
+            return err(pos, format!("{what} is not allowed in this session"));
+        }
+        Ok(())
+    }
+
     /// Writes to the session's output; a closed pipe is not an error worth stopping for.
     pub fn print(&mut self, text: &str) {
         let _ = self.out.write_all(text.as_bytes());
@@ -107,8 +119,19 @@ impl Interp {
         Ok(())
     }
 
+    /// Counts one step against the budget, if there is one; checks for Ctrl-C.
+    fn step(&mut self, pos: Pos) -> R<()> {
+        if let Some(n) = &mut self.steps {
+            if *n == 0 {
+                return err(pos, "the step budget is spent");
+            }
+            *n -= 1;
+        }
+        crate::signal::check(pos)
+    }
+
     fn exec(&mut self, s: &Stmt) -> R<()> {
-        crate::signal::check(s.pos)?;
+        self.step(s.pos)?;
         match &s.kind {
             StmtKind::Expr(e) => {
                 let v = self.eval(e)?;
@@ -180,7 +203,7 @@ impl Interp {
             }
             StmtKind::While { cond, body } => {
                 while self.eval(cond)?.truthy() {
-                    crate::signal::check(s.pos)?;
+                    self.step(s.pos)?;
                     match self.exec_block(body) {
                         Ok(()) | Err(Flow::Continue) => {}
                         Err(Flow::Break) => break,
@@ -493,7 +516,10 @@ impl Interp {
                     (UnOp::Not, v) => Val::Bool(!v.truthy()),
                     (UnOp::Neg, Val::Float(f)) => Val::Float(-f),
                     (UnOp::Plus, Val::Float(f)) => Val::Float(*f),
-                    (UnOp::Neg, v) if v.as_int().is_some() => Val::Int(-v.as_int().unwrap_or(0)),
+                    (UnOp::Neg, v) if v.as_int().is_some() => match v.as_int().unwrap_or(0).checked_neg() {
+                        Some(n) => Val::Int(n),
+                        None => return err(e.pos, "integer overflow: craft-repl's ints hold 128 bits"),
+                    },
                     (UnOp::Plus, v) if v.as_int().is_some() => Val::Int(v.as_int().unwrap_or(0)),
                     (UnOp::Invert, v) if v.as_int().is_some() => Val::Int(!v.as_int().unwrap_or(0)),
                     _ => return err(e.pos, format!("bad operand type for unary operator: '{}'", v.type_name())),
@@ -594,6 +620,7 @@ impl Interp {
         match first {
             Clause::For { target, iter } => {
                 for item in self.iterate(iter)? {
+                    self.step(iter.pos)?;
                     self.assign(target, item)?;
                     self.comprehension(rest, body)?;
                 }
@@ -621,7 +648,12 @@ impl Interp {
             Val::Dict(d) => d.borrow().iter().map(|(k, _)| k.clone()).collect(),
             Val::Str(s) => s.chars().map(|c| Val::str(c.to_string())).collect(),
             Val::Bytes(b) => b.iter().map(|&x| Val::Int(x as i128)).collect(),
-            Val::Range(a, b, c) => range_items(*a, *b, *c).into_iter().map(Val::Int).collect(),
+            Val::Range(a, b, c) => {
+                if crate::value::range_len(*a, *b, *c) > crate::value::MAX_ITEMS as i128 {
+                    return err(pos, format!("{} has more than {} items: too many to go through", v.repr(), crate::value::MAX_ITEMS));
+                }
+                range_items(*a, *b, *c).into_iter().map(Val::Int).collect()
+            }
             Val::Packets(l) => l.items.borrow().clone(),
             Val::Packet(r) => r.to_pkt().expand().into_iter().map(Val::packet).collect(),
             other => return err(pos, format!("'{}' object is not iterable", other.type_name())),
@@ -655,6 +687,7 @@ impl Interp {
         if self.frames.len() >= MAX_CALLS {
             return err(args.at, "maximum recursion depth exceeded");
         }
+        self.step(args.at)?;
         let mut frame = HashMap::new();
         if args.pos.len() > f.params.len() {
             let msg = format!("{}() takes {} positional arguments but {} were given", f.name, f.params.len(), args.pos.len());

@@ -8,6 +8,7 @@
 
 pub mod attrs;
 pub mod builtins;
+pub mod complete;
 pub mod format;
 pub mod interp;
 pub mod live;
@@ -20,3 +21,15 @@ pub mod session;
 pub mod signal;
 pub mod terminal;
 pub mod value;
+
+/// Stack for the thread that runs statements: the tree-walking evaluator recurses per
+/// call and per nested expression, and unoptimised builds take kilobytes a level.
+pub const STACK: usize = 256 << 20;
+
+/// Runs `f` on a thread with [`STACK`] bytes of stack (reserved, not committed).
+pub fn with_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match std::thread::Builder::new().name("craft-repl".into()).stack_size(STACK).spawn(f) {
+        Ok(handle) => handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        Err(e) => panic!("cannot start the interpreter thread: {e}"),
+    }
+}

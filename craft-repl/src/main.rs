@@ -13,6 +13,10 @@ const USAGE: &str = "usage: craft-repl [-c CODE | SCRIPT]\n\
   craft-repl SCRIPT    run the statements in SCRIPT\n";
 
 fn main() -> ExitCode {
+    craft_repl::with_stack(run)
+}
+
+fn run() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let stdout = Box::new(std::io::stdout());
     let ok = match args.as_slice() {

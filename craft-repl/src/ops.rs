@@ -42,14 +42,14 @@ pub fn binary(op: BinOp, x: Val, y: Val, pos: Pos) -> R<Val> {
         }
         (Val::Tuple(a), Val::Tuple(b)) if op == BinOp::Add => Ok(Val::tuple(a.iter().chain(b.iter()).cloned().collect())),
         (Val::Str(s), n) | (n, Val::Str(s)) if op == BinOp::Mul && n.as_int().is_some() => {
-            Ok(Val::str(s.repeat(count(n, pos)?)))
+            Ok(Val::str(s.repeat(count(n, s.len(), pos)?)))
         }
         (Val::Bytes(b), n) | (n, Val::Bytes(b)) if op == BinOp::Mul && n.as_int().is_some() => {
-            Ok(Val::bytes(b.repeat(count(n, pos)?)))
+            Ok(Val::bytes(b.repeat(count(n, b.len(), pos)?)))
         }
         (Val::List(l), n) | (n, Val::List(l)) if op == BinOp::Mul && n.as_int().is_some() => {
             let items = l.borrow();
-            Ok(Val::list((0..count(n, pos)?).flat_map(|_| items.iter().cloned()).collect()))
+            Ok(Val::list((0..count(n, items.len() * 10, pos)?).flat_map(|_| items.iter().cloned()).collect()))
         }
         (Val::Str(fmt), args) if op == BinOp::Mod => match crate::format::percent(fmt, args) {
             Ok(s) => Ok(Val::str(s)),
@@ -66,11 +66,12 @@ pub fn binary(op: BinOp, x: Val, y: Val, pos: Pos) -> R<Val> {
     }
 }
 
-/// A repeat count: negative counts give nothing, as in Python; huge ones are refused.
-fn count(n: &Val, pos: Pos) -> R<usize> {
+/// A repeat count for `unit` items: negative counts give nothing, as in Python; results
+/// of more than [`MAX_ITEMS`](crate::value::MAX_ITEMS) items are refused.
+fn count(n: &Val, unit: usize, pos: Pos) -> R<usize> {
     let n = n.as_int().unwrap_or(0).max(0);
-    if n > 100_000_000 {
-        return err(pos, format!("repeat count {n} is too large"));
+    if n.saturating_mul(unit as i128) > crate::value::MAX_ITEMS as i128 * 10 {
+        return err(pos, format!("repeat count {n} makes too large a result"));
     }
     Ok(n as usize)
 }
@@ -88,11 +89,12 @@ fn int_op(op: BinOp, a: i128, b: i128, pos: Pos) -> R<Val> {
             return Ok(Val::Float(a as f64 / b as f64));
         }
         BinOp::FloorDiv | BinOp::Mod if b == 0 => return err(pos, "integer division or modulo by zero"),
-        BinOp::FloorDiv => Some(a.div_euclid(b) - if b < 0 && a.rem_euclid(b) != 0 { 1 } else { 0 }),
-        BinOp::Mod => {
-            let r = a.rem_euclid(b);
-            Some(if b < 0 && r != 0 { r + b } else { r })
-        }
+        // Python's floor division and modulo: rounded toward minus infinity.
+        BinOp::FloorDiv => match (a.checked_div(b), a.checked_rem(b)) {
+            (Some(q), Some(r)) if r != 0 && ((r < 0) != (b < 0)) => Some(q - 1),
+            (q, _) => q,
+        },
+        BinOp::Mod => a.checked_rem(b).map(|r| if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }),
         BinOp::Pow => {
             if b < 0 {
                 return Ok(Val::Float((a as f64).powf(b as f64)));
@@ -208,7 +210,8 @@ fn contains(me: &Interp, haystack: &Val, needle: &Val, pos: Pos) -> R<bool> {
         (Val::Dict(d), n) => d.borrow().iter().any(|(k, _)| k.py_eq(n)),
         (Val::Range(a, b, c), n) => {
             let Some(i) = n.as_int() else { return Ok(false) };
-            crate::value::range_items(*a, *b, *c).contains(&i)
+            let inside = if *c > 0 { *a <= i && i < *b } else { *b < i && i <= *a };
+            inside && (i - a) % c == 0
         }
         (Val::Flags(f), Val::Str(s)) => craft::field::parse_flags(s, f.letters).is_ok_and(|b| b & f.bits == b && b != 0),
         (h, n) => me.iter_val(h, pos)?.iter().any(|x| x.py_eq(n)),

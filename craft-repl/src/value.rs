@@ -386,19 +386,28 @@ pub fn stats(items: &[Val]) -> String {
     format!("TCP:{} UDP:{} ICMP:{} Other:{}", counts[0], counts[1], counts[2], counts[3])
 }
 
+/// How many ints `range(start, stop, step)` has (saturating: ranges near the i128 limits
+/// only need to be counted, never listed).
 pub fn range_len(start: i128, stop: i128, step: i128) -> i128 {
+    // ceil(span / step) for span >= 0 and step > 0, without overflow.
+    let count = |span: i128, step: i128| if span <= 0 { 0 } else { (span - 1) / step + 1 };
     if step > 0 {
-        ((stop - start + step - 1) / step).max(0)
+        count(stop.saturating_sub(start), step)
     } else if step < 0 {
-        ((start - stop - step - 1) / -step).max(0)
+        count(start.saturating_sub(stop), step.saturating_neg())
     } else {
         0
     }
 }
 
+/// The ints of a range, at most [`MAX_ITEMS`] (an error past that is the caller's).
 pub fn range_items(start: i128, stop: i128, step: i128) -> Vec<i128> {
-    (0..range_len(start, stop, step)).map(|k| start + k * step).collect()
+    (0..range_len(start, stop, step).min(MAX_ITEMS as i128)).map(|k| start + k * step).collect()
 }
+
+/// The most items one list, range or repetition may have: 10 million (a list of them
+/// takes some 300 MB).
+pub const MAX_ITEMS: usize = 10_000_000;
 
 /// Python's float repr: the shortest form that reads back, `1e+16` past 16 digits.
 pub fn float_repr(f: f64) -> String {
