@@ -62,12 +62,12 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("check", "check(pkt) -> list of str: craft's consistency check (wrong lengths, checksums, ...)"),
     ("send", "send(pkts, iface=None, count=1, inter=0, verbose=None, return_packets=False)"),
     ("sendp", "sendp(pkts, iface=None, count=1, inter=0, verbose=None, return_packets=False)"),
-    ("sr", "sr(pkts, iface=None, timeout=2, retry=0, multi=False, filter=None, verbose=None) -> (ans, unans)"),
-    ("sr1", "sr1(pkts, iface=None, timeout=2, retry=0, filter=None, verbose=None) -> answer or None"),
-    ("srp", "srp(pkts, iface=None, timeout=2, retry=0, multi=False, filter=None, verbose=None) -> (ans, unans)"),
-    ("srp1", "srp1(pkts, iface=None, timeout=2, retry=0, filter=None, verbose=None) -> answer or None"),
-    ("srloop", "srloop(pkts, iface=None, count=3, inter=1, timeout=2, verbose=None) -> (ans, unans)"),
-    ("sniff", "sniff(iface=None, count=0, timeout=None, filter=None, prn=None, lfilter=None, store=True) -> PacketList"),
+    ("sr", "sr(pkts, iface=None, timeout=2, retry=0, multi=False, inter=0, filter=None, verbose=None) -> (ans, unans)"),
+    ("sr1", "sr1(pkts, iface=None, timeout=2, retry=0, inter=0, filter=None, verbose=None) -> answer or None"),
+    ("srp", "srp(pkts, iface=None, timeout=2, retry=0, multi=False, inter=0, filter=None, verbose=None) -> (ans, unans)"),
+    ("srp1", "srp1(pkts, iface=None, timeout=2, retry=0, inter=0, filter=None, verbose=None) -> answer or None"),
+    ("srloop", "srloop(pkts, iface=None, count=None, inter=1, timeout=2, filter=None, verbose=None) -> (ans, unans)"),
+    ("sniff", "sniff(iface=None, count=0, timeout=None, filter=None, prn=None, lfilter=None, stop_filter=None, store=True) -> PacketList"),
 ];
 
 /// Names that are types: callable, and namespaces (`bytes.fromhex`).

@@ -142,7 +142,7 @@ fn receiver_start(s: &str, end: usize) -> usize {
             }
         } else {
             let name_end = i;
-            while i > 0 && (b[i - 1] as char).is_ascii_alphanumeric() || i > 0 && b[i - 1] == b'_' {
+            while i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_') {
                 i -= 1;
             }
             if i == name_end {

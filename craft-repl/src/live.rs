@@ -44,7 +44,7 @@ use craft::text::Pos;
 
 use crate::builtins::packets_of;
 use crate::interp::{err, Args, Flow, Interp, R};
-use crate::methods::{arg, arg_pos};
+use crate::methods::arg;
 use crate::pkt::Pkt;
 use crate::scapy_text;
 use crate::value::Val;
@@ -160,7 +160,7 @@ fn verbosity(me: &Interp, args: &Args, func: &str) -> R<i128> {
 fn filter_arg(args: &Args, func: &str) -> R<Option<String>> {
     let Some((f, pos)) = opt_str(args, "filter", func)? else { return Ok(None) };
     if let Err(e) = filter::compile(&f) {
-        return err(pos, format!("bad filter: {e}"));
+        return io_err(pos, e);
     }
     Ok(Some(f))
 }
@@ -224,6 +224,40 @@ fn l2_iface(me: &Interp, args: &Args, func: &str, pkts: &[Pkt]) -> R<String> {
     default_route_iface().map_or_else(|| err(args.at, format!("{func}(): no interface: give iface=... or set conf.iface")), Ok)
 }
 
+/// scapy's default IP / IPv6 source at layer 2: the source of the route to the
+/// destination, for the first IP / IPv6 header whose source is unset (craft::live's
+/// `sendp` / `srp` send frames as built; its layer-3 calls do this themselves).
+fn fill_ip_src(p: &mut Packet) {
+    let Some(l) = p.layers.iter_mut().find(|l| matches!(l, Layer::Ip(_) | Layer::Ipv6(_))) else { return };
+    match l {
+        Layer::Ip(ip) if ip.src.is_none() => {
+            if let Ok(Some(std::net::IpAddr::V4(a))) = live::route_get(std::net::IpAddr::V4(ip.dst)).map(|r| r.src) {
+                ip.src = Some(a);
+            }
+        }
+        Layer::Ipv6(ip) if ip.src.is_none() => {
+            if let Ok(Some(std::net::IpAddr::V6(a))) = live::route_get(std::net::IpAddr::V6(ip.dst)).map(|r| r.src) {
+                ip.src = Some(a);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The packet as sent (craft::live's, with what it filled in: addresses, the Ether header's
+/// source), keeping what the user gave (`given`), so that repr shows what scapy's does and
+/// summary what went out; the user's packet if the layers differ.
+fn as_sent(user: &Pkt, sent: Packet, ns: u64) -> Pkt {
+    let mut p = user.clone();
+    let same = sent.layers.len() == p.packet.layers.len()
+        && sent.layers.iter().zip(&p.packet.layers).all(|(a, b)| a.kind() == b.kind());
+    if same {
+        p.packet = sent;
+    }
+    p.time = ns_to_secs(ns);
+    p
+}
+
 /// Every packet must start with Ether (layer 2) or IP / IPv6 (layer 3).
 fn check_first_layers(pkts: &[Pkt], l2: bool, func: &str, pos: Pos) -> R<()> {
     for p in pkts {
@@ -232,7 +266,7 @@ fn check_first_layers(pkts: &[Pkt], l2: bool, func: &str, pos: Pos) -> R<()> {
         if !ok {
             let what = first.map_or("nothing".to_string(), |k| k.name().to_string());
             let msg = if l2 {
-                format!("{func}() sends Ether frames, and this packet starts with {what}: use {}(), or put Ether()/ in front", &func[..func.len() - 1].replace("srp", "sr"))
+                format!("{func}() sends Ether frames, and this packet starts with {what}: use {}() for IP packets, or put Ether()/ in front", l3_name(func))
             } else {
                 format!("{func}() sends IP or IPv6 packets (routed), and this packet starts with {what}: use {}() for Ether frames", l2_name(func))
             };
@@ -240,6 +274,15 @@ fn check_first_layers(pkts: &[Pkt], l2: bool, func: &str, pos: Pos) -> R<()> {
         }
     }
     Ok(())
+}
+
+/// The layer-3 function of a layer-2 one.
+fn l3_name(func: &str) -> &'static str {
+    match func {
+        "sendp" => "send",
+        "srp1" => "sr1",
+        _ => "sr",
+    }
 }
 
 /// The layer-2 function of a layer-3 one.
@@ -308,7 +351,10 @@ fn send(me: &mut Interp, args: &Args, l2: bool) -> R<Val> {
     let inter = opt_secs(args, "inter", func, None, None)?.filter(|d| !d.is_zero());
     let verb = verbosity(me, args, func)?;
     let return_packets = flag_arg(args, "return_packets", false);
-    let packets: Vec<Packet> = pkts.iter().map(|p| p.packet.clone()).collect();
+    let mut packets: Vec<Packet> = pkts.iter().map(|p| p.packet.clone()).collect();
+    if l2 {
+        packets.iter_mut().for_each(fill_ip_src);
+    }
     let cancel = cancel_flag();
     let opts = SendOpts { count, inter, cancel: cancel.clone(), ..SendOpts::default() };
     let sent = if l2 {
@@ -339,7 +385,6 @@ struct Exchanged {
     /// (sent, received), sorted by the request's position then time.
     answers: Vec<(Pkt, Pkt)>,
     unanswered: Vec<Pkt>,
-    received: usize,
 }
 
 impl Exchanged {
@@ -352,6 +397,38 @@ impl Exchanged {
 
 fn ns_to_secs(ns: u64) -> Option<f64> {
     (ns != 0).then(|| ns as f64 / 1e9)
+}
+
+/// craft::live's answers and unanswered requests as the REPL's packets: (sent, received)
+/// pairs, the sent packets as given (see [`as_sent`]), the received ones dissected with
+/// their kernel timestamps; the requests nothing answered, in the order given.
+fn sort_out(pkts: &[Pkt], answered: Vec<live::Answer>, unanswered: Vec<Packet>) -> (Vec<(Pkt, Pkt)>, Vec<Pkt>) {
+    let mut done = vec![false; pkts.len()];
+    let mut answers = Vec::with_capacity(answered.len());
+    for a in answered {
+        let Some(user) = pkts.get(a.index) else { continue };
+        done[a.index] = true;
+        let sent = as_sent(user, a.request, a.sent_ns);
+        let mut reply = Pkt::dissected(a.reply);
+        reply.time = ns_to_secs(a.recv_ns);
+        answers.push((sent, reply));
+    }
+    // craft::live lists the unanswered requests in the order given.
+    let mut rest = unanswered.into_iter();
+    let unans = pkts
+        .iter()
+        .zip(&done)
+        .filter(|(_, &d)| !d)
+        .map(|(user, _)| match rest.next() {
+            Some(sent) => {
+                let mut p = as_sent(user, sent, 0);
+                p.time = user.time;
+                p
+            }
+            None => user.clone(),
+        })
+        .collect();
+    (answers, unans)
 }
 
 /// The options of sr and friends.
@@ -394,35 +471,31 @@ fn exchange(me: &mut Interp, args: &Args, func: &str, l2: bool, one: bool) -> R<
     } else {
         iface_arg(args, func)?.map(|(name, _)| name)
     };
-    let packets: Vec<Packet> = pkts.iter().map(|p| p.packet.clone()).collect();
+    let mut packets: Vec<Packet> = pkts.iter().map(|p| p.packet.clone()).collect();
+    if l2 {
+        packets.iter_mut().for_each(fill_ip_src);
+    }
     if verb >= 1 {
         me.print("Begin emission:\n");
     }
     let cancel = opts.cancel.clone();
     let result = match (&iface, l2) {
         (_, _) if packets.is_empty() => live::SrResult::default(),
-        (Some(dev), true) => live::srp(dev, &packets, &opts).or_else(|e| io_err(args.at, e))?,
-        _ => {
-            let r = live::sr(iface.as_deref(), &packets, &opts);
+        (Some(dev), true) => live::srp(dev, &packets, &opts).or_else(|e| {
             consume(&cancel);
-            let r = r.or_else(|e| io_err(args.at, e))?;
+            io_err(args.at, e)
+        })?,
+        _ => {
+            let r = live::sr(iface.as_deref(), &packets, &opts).or_else(|e| {
+                consume(&cancel);
+                io_err(args.at, e)
+            })?;
             warn(&r.warnings);
             live::SrResult { answered: r.answered, unanswered: r.unanswered, received: r.received }
         }
     };
     consume(&cancel);
-    let mut answered = vec![false; pkts.len()];
-    let mut answers = Vec::with_capacity(result.answered.len());
-    for a in result.answered {
-        let Some(request) = pkts.get(a.index) else { continue };
-        answered[a.index] = true;
-        let mut sent = request.clone();
-        sent.time = ns_to_secs(a.sent_ns);
-        let mut reply = Pkt::dissected(a.reply);
-        reply.time = ns_to_secs(a.recv_ns);
-        answers.push((sent, reply));
-    }
-    let unanswered: Vec<Pkt> = pkts.iter().zip(&answered).filter(|(_, &done)| !done).map(|(p, _)| p.clone()).collect();
+    let (answers, unanswered) = sort_out(&pkts, result.answered, result.unanswered);
     if verb >= 1 {
         let mut s = format!("Finished sending {} packets.\n", pkts.len());
         if verb > 1 {
@@ -437,7 +510,7 @@ fn exchange(me: &mut Interp, args: &Args, func: &str, l2: bool, one: bool) -> R<
         ));
         me.print(&s);
     }
-    Ok(Exchanged { answers, unanswered, received: result.received })
+    Ok(Exchanged { answers, unanswered })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -473,18 +546,7 @@ fn srloop(me: &mut Interp, args: &Args) -> R<Val> {
             io_err(args.at, e)
         })?;
         warn(&res.warnings);
-        let mut answered = vec![false; pkts.len()];
-        let mut round_ans = Vec::new();
-        for a in res.answered {
-            let Some(request) = pkts.get(a.index) else { continue };
-            answered[a.index] = true;
-            let mut sent = request.clone();
-            sent.time = ns_to_secs(a.sent_ns);
-            let mut reply = Pkt::dissected(a.reply);
-            reply.time = ns_to_secs(a.recv_ns);
-            round_ans.push((sent, reply));
-        }
-        let round_unans: Vec<Pkt> = pkts.iter().zip(&answered).filter(|(_, &done)| !done).map(|(p, _)| p.clone()).collect();
+        let (round_ans, round_unans) = sort_out(&pkts, res.answered, res.unanswered);
         if cancelled(&cancel) && round_ans.is_empty() {
             // Stopped before its answers could come: not a round.
             break;

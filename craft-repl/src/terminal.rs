@@ -115,11 +115,18 @@ impl Highlighter for ReplHelper {
 
 impl Validator for ReplHelper {
     fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
-        Ok(if needs_more(&format!("{}\n", logical(ctx.input()))) { ValidationResult::Incomplete } else { ValidationResult::Valid(None) })
+        Ok(if incomplete(ctx.input()) { ValidationResult::Incomplete } else { ValidationResult::Valid(None) })
     }
 }
 
 impl Helper for ReplHelper {}
+
+/// Whether the buffer needs another line. An indented empty last line counts as blank: it
+/// ends a block, as the empty line does in Python.
+fn incomplete(buffer: &str) -> bool {
+    let text = logical(buffer);
+    needs_more(&format!("{}\n", text.trim_end_matches([' ', '\t'])))
+}
 
 /// Enter: runs the input when it is complete; else starts a `... ` line, indented like
 /// the line before (one level more after a `:`).
@@ -127,11 +134,12 @@ struct Enter;
 
 impl ConditionalEventHandler for Enter {
     fn handle(&self, _evt: &Event, _n: RepeatCount, _positive: bool, ctx: &EventContext) -> Option<Cmd> {
-        let text = logical(ctx.line());
-        if !needs_more(&format!("{text}\n")) {
+        if !incomplete(ctx.line()) {
             return None;
         }
-        let current = text[..ctx.pos().min(text.len())].rsplit('\n').next().unwrap_or("");
+        let line = ctx.line();
+        let before = logical(line.get(..ctx.pos()).unwrap_or(line));
+        let current = before.rsplit('\n').next().unwrap_or("");
         let mut indent: String = current.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
         if current.trim_end().ends_with(':') {
             indent.push_str("    ");
@@ -147,6 +155,35 @@ fn history_entry(buffer: &str) -> &str {
         s = rest.trim_end_matches([' ', '\t']);
     }
     s
+}
+
+/// The terminal's modes while the session runs: no `^C` echoed when Ctrl-C stops a running
+/// statement (its message or the next prompt starts the line clean). Put back on drop.
+struct TermModes(Option<libc::termios>);
+
+impl TermModes {
+    fn set() -> TermModes {
+        // SAFETY: termios is plain data; tcgetattr fills it or fails.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut t) != 0 {
+                return TermModes(None);
+            }
+            let mut quiet = t;
+            quiet.c_lflag &= !libc::ECHOCTL;
+            libc::tcsetattr(0, libc::TCSANOW, &quiet);
+            TermModes(Some(t))
+        }
+    }
+}
+
+impl Drop for TermModes {
+    fn drop(&mut self) {
+        if let Some(t) = &self.0 {
+            // SAFETY: puts back the modes read at start.
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, t) };
+        }
+    }
 }
 
 pub fn run() -> ExitCode {
@@ -187,6 +224,7 @@ pub fn run() -> ExitCode {
         }
     }
 
+    let _modes = TermModes::set();
     let mut line_no = 1;
     loop {
         let buffer = match rl.readline(PROMPT) {
