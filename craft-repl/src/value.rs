@@ -10,6 +10,7 @@ use craft::packet::LayerKind;
 use craft::text::python::{Expr, Param, Stmt};
 
 use crate::pkt::Pkt;
+pub use crate::scapy_text::{py_bytes_repr as bytes_repr, py_str_repr as str_repr};
 
 /// A value.
 #[derive(Clone, Debug)]
@@ -430,57 +431,6 @@ pub fn float_repr(f: f64) -> String {
     } else {
         format!("{s}.0")
     }
-}
-
-/// Python's str repr: single quotes unless the text has one and no double quote.
-pub fn str_repr(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(q);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == q => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f || (0x80..0xa0).contains(&(c as u32)) => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(q);
-    out
-}
-
-/// Python's bytes repr: `b'E\x00'`, double quotes when it has a `'` and no `"`.
-pub fn bytes_repr(b: &[u8]) -> String {
-    let q = if b.contains(&b'\'') && !b.contains(&b'"') { b'"' } else { b'\'' };
-    let mut out = String::with_capacity(b.len() + 3);
-    out.push('b');
-    out.push(q as char);
-    for &c in b {
-        match c {
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            c if c == q => {
-                out.push('\\');
-                out.push(c as char);
-            }
-            0x20..=0x7e => out.push(c as char),
-            _ => {
-                let _ = write!(out, "\\x{c:02x}");
-            }
-        }
-    }
-    out.push(q as char);
-    out
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub fn py_str_repr(t: &str) -> String {
                 s.push('\\');
                 s.push(quote);
             }
-            c if (c as u32) < 0x20 || c == '\x7f' => s.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || ('\x7f'..'\u{a0}').contains(&c) => s.push_str(&format!("\\x{:02x}", c as u32)),
             c if c.is_control() => s.push_str(&format!("\\u{:04x}", c as u32)),
             c => s.push(c),
         }

@@ -376,13 +376,34 @@ impl Lexer {
         }
     }
 
-    fn py_string(&mut self, start: Pos, raw: bool, bytes: bool) -> Result<Tok, TextError> {
+    /// At a Python string's opening quote: takes it (three for a triple-quoted string).
+    fn open_quote(&mut self) -> (char, bool) {
         let quote = self.bump().unwrap_or('\'');
         let triple = self.peek() == Some(quote) && self.peek_at(1) == Some(quote);
         if triple {
             self.bump();
             self.bump();
         }
+        (quote, triple)
+    }
+
+    /// After a quote like the opening one: whether it ends the string, taking the other two
+    /// quotes of a triple-quoted string's end.
+    fn closes(&mut self, triple: bool) -> bool {
+        if !triple {
+            return true;
+        }
+        let quote = self.chars[self.i - 1];
+        if self.peek() == Some(quote) && self.peek_at(1) == Some(quote) {
+            self.bump();
+            self.bump();
+            return true;
+        }
+        false
+    }
+
+    fn py_string(&mut self, start: Pos, raw: bool, bytes: bool) -> Result<Tok, TextError> {
+        let (quote, triple) = self.open_quote();
         let unterminated = || {
             TextError::at(start, "unterminated string: it has no closing quote (write a line break as \\n)")
         };
@@ -391,12 +412,7 @@ impl Lexer {
             let pos = self.pos();
             let c = self.bump().ok_or_else(unterminated)?;
             match c {
-                c if c == quote && !triple => break,
-                c if c == quote && self.peek() == Some(quote) && self.peek_at(1) == Some(quote) => {
-                    self.bump();
-                    self.bump();
-                    break;
-                }
+                c if c == quote && self.closes(triple) => break,
                 '\n' if !triple => return Err(unterminated()),
                 '\\' if raw => {
                     // A raw string keeps the backslash; it still protects the next quote.
@@ -746,12 +762,7 @@ impl Lexer {
 
     /// After an `f` prefix: literal text with `{expression}` parts; `{{` and `}}` are braces.
     fn f_string(&mut self, start: Pos, raw: bool) -> Result<Tok, TextError> {
-        let quote = self.bump().unwrap_or('\'');
-        let triple = self.peek() == Some(quote) && self.peek_at(1) == Some(quote);
-        if triple {
-            self.bump();
-            self.bump();
-        }
+        let (quote, triple) = self.open_quote();
         let unterminated = || TextError::at(start, "unterminated f-string: it has no closing quote");
         let mut parts = Vec::new();
         let mut lit = Sink::new(false);
@@ -759,12 +770,7 @@ impl Lexer {
             let pos = self.pos();
             let c = self.bump().ok_or_else(unterminated)?;
             match c {
-                c if c == quote && !triple => break,
-                c if c == quote && self.peek() == Some(quote) && self.peek_at(1) == Some(quote) => {
-                    self.bump();
-                    self.bump();
-                    break;
-                }
+                c if c == quote && self.closes(triple) => break,
                 '\n' if !triple => return Err(unterminated()),
                 '{' if self.eat('{') => lit.push_char('{'),
                 '}' if self.eat('}') => lit.push_char('}'),
