@@ -30,10 +30,9 @@
 //!   receive timestamp.
 //! * **Sockets** stay open between calls: craft::live's `SocketCache` keeps one per
 //!   interface. A capture opens its own, as craft::live's `Sniffer` does by design.
-//! * **Not supported:** `conf.checkIPaddr = False` (scapy issue #4443: matching answers
-//!   from another address than the one asked) — craft::live's matching always compares
-//!   the addresses, except for requests sent to a broadcast or multicast address, which
-//!   any host may answer; a negative `retry` (scapy: retry until a round brings nothing
+//! * `conf.checkIPaddr = False` (scapy issue #4443's fix) lets an answer come from another
+//!   address than the one asked (`SrOpts::check_ip_addr`).
+//! * **Not supported:** a negative `retry` (scapy: retry until a round brings nothing
 //!   new); `send(loop=1)`.
 
 use std::time::{Duration, Instant};
@@ -453,7 +452,8 @@ fn sr_args(me: &Interp, args: &Args, func: &str, one: bool) -> R<SrArgs> {
     let inter = opt_secs(args, "inter", func, None, None)?.filter(|d| !d.is_zero());
     let filter = filter_arg(args, func)?;
     let verb = verbosity(me, args, func)?;
-    Ok(SrArgs { opts: SrOpts { timeout, retry, multi, inter, filter, cancel: cancel_flag() }, verb })
+    let check_ip_addr = me.conf.check_ip_addr;
+    Ok(SrArgs { opts: SrOpts { timeout, retry, multi, inter, filter, cancel: cancel_flag(), check_ip_addr }, verb })
 }
 
 /// sr, srp, sr1, srp1: send, collect the answers, print scapy's progress lines.
@@ -533,7 +533,7 @@ fn srloop(me: &mut Interp, args: &Args) -> R<Val> {
     let iface = iface_arg(args, func)?.map(|(name, _)| name);
     let packets: Vec<Packet> = pkts.iter().map(|p| p.packet.clone()).collect();
     let cancel = cancel_flag();
-    let opts = SrOpts { timeout, filter, cancel: cancel.clone(), ..SrOpts::default() };
+    let opts = SrOpts { timeout, filter, cancel: cancel.clone(), check_ip_addr: me.conf.check_ip_addr, ..SrOpts::default() };
     let (mut ans, mut unans) = (Vec::new(), Vec::new());
     let (mut n, mut r) = (0usize, 0usize);
     let mut round = 0usize;

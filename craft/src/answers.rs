@@ -75,11 +75,28 @@ pub enum Flow {
     Any,
 }
 
+impl MatchKey {
+    /// The key without the host asked, for matching that ignores reply addresses.
+    pub fn any_host(self) -> MatchKey {
+        match self {
+            MatchKey::Ip { proto, flow, .. } => MatchKey::Ip { remote: None, proto, flow },
+            other => other,
+        }
+    }
+}
+
 /// Whether `reply` answers `request`. Never panics, whatever was dissected.
 pub fn answers(reply: &Packet, request: &Packet) -> bool {
+    answers_with(reply, request, true)
+}
+
+/// [`answers`], with scapy's `conf.checkIPaddr`: when false, a direct reply need not come
+/// from the address asked (a DHCP server answering a broadcast, a NAT, a load balancer's
+/// backend answering for the VIP). Keys then go through [`MatchKey::any_host`].
+pub fn answers_with(reply: &Packet, request: &Packet, check_ip_addr: bool) -> bool {
     match (network(&reply.layers), network(&request.layers)) {
         (Some(Network::Arp(reply)), Some(Network::Arp(request))) => arp_answers(reply, request),
-        (Some(Network::Ip(reply)), Some(Network::Ip(request))) => ip_answers(&reply, &request),
+        (Some(Network::Ip(reply)), Some(Network::Ip(request))) => ip_answers(&reply, &request, check_ip_addr),
         _ => false,
     }
 }
@@ -254,21 +271,21 @@ fn arp_answers(reply: &Arp, request: &Arp) -> bool {
         && asker_known.is_none_or(|asker| reply.pdst == asker)
 }
 
-fn ip_answers(reply: &IpView, request: &IpView) -> bool {
+fn ip_answers(reply: &IpView, request: &IpView, check_ip_addr: bool) -> bool {
     // Whatever it is, an answer comes back to the asker.
     if request.known_src().is_some_and(|asker| reply.dst != asker) {
         return false;
     }
     match quoted_packet(reply) {
         Some(quote) => quote.is_some_and(|quote| quote_is_request(&quote, request)),
-        None => direct_answers(reply, request),
+        None => direct_answers(reply, request, check_ip_addr),
     }
 }
 
 /// A reply that is not an ICMP error: from the host asked, same protocol, then the rule
 /// of the protocol.
-fn direct_answers(reply: &IpView, request: &IpView) -> bool {
-    let from_host_asked = is_group(request.dst) || reply.src == request.dst;
+fn direct_answers(reply: &IpView, request: &IpView, check_ip_addr: bool) -> bool {
+    let from_host_asked = !check_ip_addr || is_group(request.dst) || reply.src == request.dst;
     from_host_asked && same_proto(reply, request) && upper_answers(reply, request)
 }
 
@@ -804,5 +821,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn check_ip_addr_off_takes_replies_from_another_address() {
+        let ping = Ip::new().src([10, 0, 0, 1]).dst([10, 100, 0, 1]) / Icmp::echo_request(7, 1);
+        let pong = Ip::new().src([10, 0, 1, 3]).dst([10, 0, 0, 1]) / Icmp::echo_reply(7, 1);
+        let pong = Packet::dissect(&pong.build(), LayerKind::Ip);
+        assert!(!answers(&pong, &ping));
+        assert!(answers_with(&pong, &ping, false));
+        let key = match_key(&ping).map(MatchKey::any_host);
+        assert!(reply_keys(&pong).any(|k| Some(k.any_host()) == key));
+        let wrong_seq = Ip::new().src([10, 0, 1, 3]).dst([10, 0, 0, 1]) / Icmp::echo_reply(7, 2);
+        assert!(!answers_with(&Packet::dissect(&wrong_seq.build(), LayerKind::Ip), &ping, false));
     }
 }

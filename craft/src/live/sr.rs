@@ -11,7 +11,7 @@
 //!   is answered (unless `multi`). So a call takes at most about
 //!   `(retry + 1) * (timeout + sending time)`, never hangs.
 //! * **O(1) matching.** Requests are filed in a `HashMap` under [`match_key`]; a received
-//!   frame looks its [`reply_keys`] up and [`answers`] confirms each candidate.
+//!   frame looks its [`reply_keys`] up and [`answers_with`] confirms each candidate.
 //! * **Cancellable.** With a [`CancelFlag`] in the options, a call stops within ~50 ms of the
 //!   flag being set and returns what it has: the frames sent so far, the answers so far and
 //!   every other request as unanswered.
@@ -31,7 +31,7 @@ use smallvec::SmallVec;
 
 use super::sys::realtime_ns;
 use super::{cancelled, filter, sleep_until, CancelFlag, PacketSocket, Result, SocketCache, SocketOptions};
-use crate::answers::{answers, match_key, reply_keys, MatchKey};
+use crate::answers::{answers_with, match_key, reply_keys, MatchKey};
 use crate::packet::{Layer, LayerKind, Packet};
 
 /// How [`sendp`] sends.
@@ -86,11 +86,14 @@ pub struct SrOpts {
     pub filter: Option<String>,
     /// Stop early when set: the answers so far, every other request unanswered.
     pub cancel: Option<CancelFlag>,
+    /// scapy's `conf.checkIPaddr`: when false, a reply need not come from the address
+    /// asked (see [`answers_with`]).
+    pub check_ip_addr: bool,
 }
 
 impl Default for SrOpts {
     fn default() -> SrOpts {
-        SrOpts { timeout: Duration::from_secs(2), retry: 0, multi: false, inter: None, filter: None, cancel: None }
+        SrOpts { timeout: Duration::from_secs(2), retry: 0, multi: false, inter: None, filter: None, cancel: None, check_ip_addr: true }
     }
 }
 
@@ -263,11 +266,13 @@ pub fn srp_observed(iface: &str, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
 
 fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn Observer) -> Result<SrResult> {
     let requests: Vec<Packet> = pkts.iter().map(|p| with_src(p, sock)).collect();
+    let check = opts.check_ip_addr;
+    let key = |k: MatchKey| if check { k } else { k.any_host() };
     let frames: Vec<Vec<u8>> = requests.iter().map(|p| p.build()).collect();
     let mut index: HashMap<MatchKey, SmallVec<[usize; 1]>> = HashMap::with_capacity(requests.len());
     for (i, p) in requests.iter().enumerate() {
         if let Some(k) = match_key(p) {
-            index.entry(k).or_default().push(i);
+            index.entry(key(k)).or_default().push(i);
         }
     }
     let cancel = opts.cancel.as_ref();
@@ -294,13 +299,13 @@ fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
             reply.dissect_into(&buf, LayerKind::Ether, &Default::default());
             hits.clear();
             'keys: for k in reply_keys(&reply) {
-                let Some(cands) = index.get(&k) else { continue };
+                let Some(cands) = index.get(&key(k)) else { continue };
                 for &i in cands {
                     // Not sent yet in this round (inter): cannot be answered yet.
                     if sent_ns[i] == 0 || (!opts.multi && n_answers[i] > 0) {
                         continue;
                     }
-                    if answers(&reply, &requests[i]) {
+                    if answers_with(&reply, &requests[i], check) {
                         hits.push(i);
                         // One reply answers one request.
                         break 'keys;
