@@ -46,6 +46,7 @@ pub fn get_attr(me: &Interp, obj: &Val, name: &str, pos: Pos) -> R<Val> {
             },
         },
         Val::Conf => Some(conf_get(me, name, pos)?),
+        Val::Sniffer(s) => crate::sniffer::attr(s, obj, name),
         Val::Class(k) => match name {
             "name" => Some(Val::str(k.long_name())),
             "__name__" => Some(Val::str(k.name())),
@@ -79,6 +80,7 @@ pub fn attr_names(obj: &Val) -> Vec<&'static str> {
         Val::Dict(_) => DICT_METHODS.to_vec(),
         Val::Packets(_) => PLIST_METHODS.to_vec(),
         Val::Conf => crate::interp::CONF_ATTRS.to_vec(),
+        Val::Sniffer(_) => crate::sniffer::ATTRS.to_vec(),
         Val::Flags(f) => {
             let mut v = f.letters.to_vec();
             v.push("value");

@@ -68,6 +68,7 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("srp1", "srp1(pkts, iface=None, timeout=2, retry=0, inter=0, filter=None, verbose=None) -> answer or None"),
     ("srloop", "srloop(pkts, iface=None, count=None, inter=1, timeout=2, filter=None, verbose=None) -> (ans, unans)"),
     ("sniff", "sniff(iface=None, count=0, timeout=None, filter=None, prn=None, lfilter=None, stop_filter=None, store=True) -> PacketList"),
+    ("AsyncSniffer", "AsyncSniffer(iface=None, count=0, timeout=None, filter=None, prn=None, lfilter=None, stop_filter=None, store=True): a sniff in the background; t.start(), t.stop() -> PacketList, t.join(), t.running, t.results"),
 ];
 
 /// Names that are types: callable, and namespaces (`bytes.fromhex`).
@@ -78,7 +79,7 @@ pub const NAMES: &[&str] = &[
     "print", "len", "range", "list", "tuple", "dict", "set", "sorted", "reversed", "sum", "min", "max", "abs", "any", "all",
     "enumerate", "zip", "map", "filter", "repr", "hex", "oct", "bin", "chr", "ord", "round", "divmod", "isinstance", "type",
     "format", "dir", "help", "exit", "quit", "raw", "bytes_hex", "hexdump", "linehexdump", "ls", "lsc", "checksum", "rdpcap",
-    "wrpcap", "load", "save", "check", "send", "sendp", "sr", "sr1", "srp", "srp1", "srloop", "sniff", "int", "str", "bytes",
+    "wrpcap", "load", "save", "check", "send", "sendp", "sr", "sr1", "srp", "srp1", "srloop", "sniff", "AsyncSniffer", "int", "str", "bytes",
     "float", "bool", "bytearray", "conf",
 ];
 
@@ -448,6 +449,7 @@ pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
             Val::list(craft::check::check_packet(&p.packet).into_iter().map(|pr| Val::str(pr.msg)).collect())
         }
         "rdpcap" | "wrpcap" | "load" | "save" | "send" | "sendp" | "sr" | "sr1" | "srp" | "srp1" | "srloop" | "sniff"
+        | "AsyncSniffer"
             if me.sandbox =>
         {
             return err(at, format!("{name}() is not allowed in this session"));
@@ -462,7 +464,7 @@ pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
             save(me, &args)?;
             Val::None
         }
-        "send" | "sendp" | "sr" | "sr1" | "srp" | "srp1" | "srloop" | "sniff" => crate::live::call(me, name, args)?,
+        "send" | "sendp" | "sr" | "sr1" | "srp" | "srp1" | "srloop" | "sniff" | "AsyncSniffer" => crate::live::call(me, name, args)?,
         "int" => match args.pos.first() {
             None => Val::Int(0),
             Some((Val::Str(s), p)) => {

@@ -97,17 +97,25 @@ pub fn format_spec(v: &Val, spec: &str) -> Result<String, String> {
         (Some('d' | 'x' | 'X' | 'o' | 'b' | 'c') | None, v) if v.as_int().is_some() && !matches!(v, Val::Float(_)) => {
             let n = v.as_int().unwrap_or(0);
             let mag = n.unsigned_abs();
+            // The 0x prefix goes with the sign, before any zero padding: {:#06x} is 0x0005.
+            let prefix = match (s.alt, s.ty) {
+                (true, Some('x')) => "0x",
+                (true, Some('X')) => "0X",
+                (true, Some('o')) => "0o",
+                (true, Some('b')) => "0b",
+                _ => "",
+            };
             let body = match s.ty {
-                Some('x') => format!("{}{mag:x}", if s.alt { "0x" } else { "" }),
-                Some('X') => format!("{}{mag:X}", if s.alt { "0X" } else { "" }),
-                Some('o') => format!("{}{mag:o}", if s.alt { "0o" } else { "" }),
-                Some('b') => format!("{}{mag:b}", if s.alt { "0b" } else { "" }),
+                Some('x') => format!("{mag:x}"),
+                Some('X') => format!("{mag:X}"),
+                Some('o') => format!("{mag:o}"),
+                Some('b') => format!("{mag:b}"),
                 Some('c') => char::from_u32(mag as u32).map(String::from).unwrap_or_default(),
                 _ if s.grouping => group(&mag.to_string()),
                 _ if matches!(v, Val::Flags(_)) && s.ty.is_none() => v.to_str(),
                 _ => mag.to_string(),
             };
-            (sign_of(n < 0, s.sign), body)
+            (sign_of(n < 0, s.sign) + prefix, body)
         }
         (Some('f' | 'F' | 'e' | 'E' | 'g' | '%') | None, v) if v.as_float().is_some() => {
             let f = v.as_float().unwrap_or(0.0);
@@ -274,6 +282,8 @@ mod tests {
     fn specs() {
         assert_eq!(format_spec(&Val::Int(255), "04x").unwrap(), "00ff");
         assert_eq!(format_spec(&Val::Int(255), "#x").unwrap(), "0xff");
+        assert_eq!(format_spec(&Val::Int(5), "#06x").unwrap(), "0x0005");
+        assert_eq!(format_spec(&Val::Int(5), "#8x").unwrap(), "     0x5");
         assert_eq!(format_spec(&Val::Int(5), ">4").unwrap(), "   5");
         assert_eq!(format_spec(&Val::str("ab"), "<5").unwrap(), "ab   ");
         assert_eq!(format_spec(&Val::str("ab"), "*^6").unwrap(), "**ab**");

@@ -86,6 +86,12 @@ impl Interp {
     pub fn run(&mut self, src: &str) -> Result<(), Error> {
         let stmts = parse_module(src)?;
         for s in &stmts {
+            // What AsyncSniffers captured meanwhile, between statements.
+            if !self.live.sniffers.is_empty() {
+                for e in crate::sniffer::pump(self, usize::MAX).errors {
+                    eprint!("{e}");
+                }
+            }
             match self.exec(s) {
                 Ok(()) => {}
                 Err(Flow::Error(e)) => return Err(e),
@@ -408,12 +414,15 @@ impl Interp {
                         FPiece::Lit(t) => s.push_str(t),
                         FPiece::Expr { expr, conv, spec } => {
                             let v = self.eval(expr)?;
-                            let text = match conv {
-                                Some('r') | Some('a') => v.repr(),
-                                _ if !spec.is_empty() => crate::format::format_spec(&v, spec).map_err(|m| {
-                                    Flow::Error(Error { pos: expr.pos, msg: m })
-                                })?,
-                                _ => v.to_str(),
+                            let v = match conv {
+                                Some('r') | Some('a') => Val::str(v.repr()),
+                                Some('s') => Val::str(v.to_str()),
+                                _ => v,
+                            };
+                            let text = if spec.is_empty() {
+                                v.to_str()
+                            } else {
+                                crate::format::format_spec(&v, spec).map_err(|m| Flow::Error(Error { pos: expr.pos, msg: m }))?
                             };
                             s.push_str(&text);
                         }

@@ -3,7 +3,7 @@
 //! The grammar is the library's (`craft::text::python`); this crate evaluates it:
 //! values ([`value`]), the interpreter ([`interp`]) with its operators ([`ops`]),
 //! attributes ([`attrs`]), methods ([`methods`]), built-ins ([`builtins`]), packets
-//! ([`packets`], [`pkt`]), the live functions ([`live`]), scapy's text forms of packets
+//! ([`packets`], [`pkt`]), the live functions ([`live`], [`sniffer`]), scapy's text forms of packets
 //! ([`scapy_text`]), and the session and terminal ([`session`], [`terminal`]).
 
 pub mod attrs;
@@ -19,6 +19,7 @@ pub mod pkt;
 pub mod scapy_text;
 pub mod session;
 pub mod signal;
+pub mod sniffer;
 pub mod terminal;
 pub mod value;
 

@@ -30,6 +30,8 @@
 //!   receive timestamp.
 //! * **Sockets** stay open between calls: craft::live's `SocketCache` keeps one per
 //!   interface. A capture opens its own, as craft::live's `Sniffer` does by design.
+//! * **AsyncSniffer** (scapy's background sniff) is [`crate::sniffer`]'s, on this file's
+//!   argument checks and per-frame handling (`sniff_args`, `on_frame`).
 //! * `conf.checkIPaddr = False` (scapy issue #4443's fix) lets an answer come from another
 //!   address than the one asked (`SrOpts::check_ip_addr`).
 //! * **Not supported:** a negative `retry` (scapy: retry until a round brings nothing
@@ -51,7 +53,10 @@ use crate::value::Val;
 /// State kept between live calls. The sockets themselves are kept by craft::live's
 /// `SocketCache`, process-wide.
 #[derive(Default)]
-pub struct Live {}
+pub struct Live {
+    /// The AsyncSniffers capturing now (started, not yet stopped or done).
+    pub sniffers: Vec<std::rc::Rc<crate::sniffer::AsyncSniffer>>,
+}
 
 /// How long sr and friends wait for answers when `timeout` is not given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -74,6 +79,7 @@ pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
         }
         "srloop" => srloop(me, &args),
         "sniff" => sniff(me, &args),
+        "AsyncSniffer" => crate::sniffer::construct(me, &args),
         _ => err(args.at, format!("{name}() is not a live function")),
     }
 }
@@ -165,7 +171,7 @@ fn filter_arg(args: &Args, func: &str) -> R<Option<String>> {
 }
 
 /// An I/O error from craft::live at `pos`.
-fn io_err<T>(pos: Pos, e: std::io::Error) -> R<T> {
+pub(crate) fn io_err<T>(pos: Pos, e: std::io::Error) -> R<T> {
     err(pos, e.to_string())
 }
 
@@ -597,56 +603,103 @@ fn func_arg(args: &Args, name: &str) -> Option<(Val, Pos)> {
     }
 }
 
-fn sniff(me: &mut Interp, args: &Args) -> R<Val> {
-    let func = "sniff";
+/// sniff's arguments (AsyncSniffer's too), checked: the interface exists, the filter
+/// compiles, so that a bad one is reported at the argument.
+pub(crate) struct SniffArgs {
+    pub iface: String,
+    /// None: no limit (scapy's count=0).
+    pub count: Option<usize>,
+    pub timeout: Option<Duration>,
+    pub filter: Option<String>,
+    pub prn: Option<(Val, Pos)>,
+    pub lfilter: Option<(Val, Pos)>,
+    pub stop_filter: Option<(Val, Pos)>,
+    pub store: bool,
+}
+
+pub(crate) fn sniff_args(me: &Interp, args: &Args, func: &str) -> R<SniffArgs> {
     at_most_positional(args, func, 0)?;
     let iface = match iface_arg(args, func)? {
         Some((name, _)) => name,
         None => match me.conf.iface.clone().or_else(default_route_iface) {
             Some(name) => name,
-            None => return err(args.at, "sniff(): no interface: give iface=... or set conf.iface"),
+            None => return err(args.at, format!("{func}(): no interface: give iface=... or set conf.iface")),
         },
     };
-    // scapy: count=0 is no limit.
-    let count = opt_count(args, "count", func)?.filter(|&c| c > 0);
-    let timeout = opt_secs(args, "timeout", func, None, None)?;
-    let filter = filter_arg(args, func)?;
-    let prn = func_arg(args, "prn");
-    let lfilter = func_arg(args, "lfilter");
-    let stop_filter = func_arg(args, "stop_filter");
-    let store = flag_arg(args, "store", true);
+    Ok(SniffArgs {
+        iface,
+        // scapy: count=0 is no limit.
+        count: opt_count(args, "count", func)?.filter(|&c| c > 0),
+        timeout: opt_secs(args, "timeout", func, None, None)?,
+        filter: filter_arg(args, func)?,
+        prn: func_arg(args, "prn"),
+        lfilter: func_arg(args, "lfilter"),
+        stop_filter: func_arg(args, "stop_filter"),
+        store: flag_arg(args, "store", true),
+    })
+}
+
+impl SniffArgs {
+    /// Opens the capture (it captures from here on). scapy's capture sees both
+    /// directions; count, lfilter and store are applied by [`on_frame`]'s caller.
+    pub(crate) fn open(&self, cancel: Option<CancelFlag>) -> std::io::Result<Sniffer> {
+        let opts = SniffOpts {
+            count: None,
+            timeout: self.timeout,
+            filter: self.filter.clone(),
+            direction: Direction::Both,
+            store: false,
+            cancel,
+            ..SniffOpts::default()
+        };
+        Sniffer::new(&self.iface, opts)
+    }
+}
+
+/// One captured frame through lfilter, prn and stop_filter, as scapy's sniff does: `kept`
+/// is given each packet lfilter lets through (the packet itself when `store`) and returns
+/// how many it was given so far. True when the capture is done (`count` reached, or
+/// stop_filter said so).
+pub(crate) fn on_frame(me: &mut Interp, a: &SniffArgs, frame: &[u8], ts_ns: u64, kept: &mut dyn FnMut(Option<Val>) -> usize) -> R<bool> {
+    let mut pkt = Pkt::dissect(frame, LayerKind::Ether);
+    pkt.time = ns_to_secs(ts_ns);
+    let v = Val::packet(pkt);
+    if let Some((f, pos)) = &a.lfilter {
+        if !me.call1(f, v.clone(), *pos)?.truthy() {
+            return Ok(false);
+        }
+    }
+    let seen = kept(a.store.then(|| v.clone()));
+    if let Some((f, pos)) = &a.prn {
+        let shown = me.call1(f, v.clone(), *pos)?;
+        if !matches!(shown, Val::None) {
+            me.print(&format!("{}\n", shown.to_str()));
+        }
+    }
+    if let Some((f, pos)) = &a.stop_filter {
+        if me.call1(f, v, *pos)?.truthy() {
+            return Ok(true);
+        }
+    }
+    Ok(a.count.is_some_and(|c| seen >= c))
+}
+
+fn sniff(me: &mut Interp, args: &Args) -> R<Val> {
+    let a = sniff_args(me, args, "sniff")?;
     let cancel = cancel_flag();
-    // scapy's capture sees both directions; count, lfilter, store are applied here.
-    let opts = SniffOpts { count: None, timeout, filter, direction: Direction::Both, store: false, cancel: cancel.clone(), ..SniffOpts::default() };
-    let mut sniffer = Sniffer::new(&iface, opts).or_else(|e| io_err(args.at, e))?;
+    let mut sniffer = a.open(cancel.clone()).or_else(|e| io_err(args.at, e))?;
     let mut buf = Vec::new();
     let mut out = Vec::new();
-    let mut seen = 0usize;
+    let mut seen = 0;
     let r = (|| -> R<()> {
-        while count.is_none_or(|c| seen < c) {
-            let Some(meta) = sniffer.next_frame(&mut buf).or_else(|e| io_err(args.at, e))? else { break };
-            let mut pkt = Pkt::dissect(&buf, LayerKind::Ether);
-            pkt.time = ns_to_secs(meta.ts_ns);
-            let v = Val::packet(pkt);
-            if let Some((f, pos)) = &lfilter {
-                if !me.call1(f, v.clone(), *pos)?.truthy() {
-                    continue;
-                }
-            }
-            seen += 1;
-            if store {
-                out.push(v.clone());
-            }
-            if let Some((f, pos)) = &prn {
-                let shown = me.call1(f, v.clone(), *pos)?;
-                if !matches!(shown, Val::None) {
-                    me.print(&format!("{}\n", shown.to_str()));
-                }
-            }
-            if let Some((f, pos)) = &stop_filter {
-                if me.call1(f, v, *pos)?.truthy() {
-                    break;
-                }
+        while let Some(meta) = sniffer.next_frame(&mut buf).or_else(|e| io_err(args.at, e))? {
+            let done = on_frame(me, &a, &buf, meta.ts_ns, &mut |v| {
+                seen += 1;
+                out.extend(v);
+                seen
+            })?;
+            if done {
+                break;
             }
         }
         Ok(())

@@ -40,6 +40,7 @@ pub fn call(me: &mut Interp, recv: &Val, name: &str, args: Args) -> R<Val> {
     match recv {
         Val::Packet(p) => packet_method(me, p, name, args),
         Val::Packets(l) => list_of_packets(me, l, name, args),
+        Val::Sniffer(s) => crate::sniffer::method(me, s, name, args),
         Val::Str(s) => str_method(me, s, name, args),
         Val::Bytes(b) => bytes_method(b, name, args),
         Val::List(l) => list_method(l, name, args),

@@ -70,7 +70,19 @@ pub fn set_field(pkt: &mut Pkt, i: usize, name: &str, v: &Val, pos: Pos) -> R<()
             }
         }
     }
-    let alts = craft::text::alternatives(kind, info.name, &value, MAX_SET).or_else(|why| err(pos, format!("{label}: {why}")))?;
+    let alts = match craft::text::alternatives(kind, info.name, &value, MAX_SET) {
+        Ok(alts) => alts,
+        // scapy takes str for bytes inside lists too: TCP(options=[(0xb7, "1234abcd")]).
+        Err(why) => match strs_after_names(&value) {
+            Some(bytes_value) => {
+                let alts = craft::text::alternatives(kind, info.name, &bytes_value, MAX_SET).or_else(|_| err(pos, format!("{label}: {why}")))?;
+                // Shown as written, as scapy keeps the str.
+                written = Some(std::mem::replace(&mut value, bytes_value));
+                alts
+            }
+            None => return err(pos, format!("{label}: {why}")),
+        },
+    };
     pkt.sets.retain(|s| !(s.layer == i && s.field == info.name));
     let first = match alts {
         None if written.is_some() => {
@@ -94,6 +106,25 @@ pub fn set_field(pkt: &mut Pkt, i: usize, name: &str, v: &Val, pos: Pos) -> R<()
     let given = !matches!(v, Val::None);
     pkt.set_given(i, info.name, given);
     Ok(())
+}
+
+/// The value with every str that follows the first item of a tuple made bytes (option
+/// data after an option name), or None when it has no such str.
+fn strs_after_names(v: &Value) -> Option<Value> {
+    fn walk(v: &Value, after_name: bool, changed: &mut bool) -> Value {
+        match v {
+            Value::Str(s) if after_name => {
+                *changed = true;
+                Value::Bytes(s.as_bytes().to_vec())
+            }
+            Value::List(items) => Value::List(items.iter().map(|i| walk(i, false, changed)).collect()),
+            Value::Tuple(items) => Value::Tuple(items.iter().enumerate().map(|(k, i)| walk(i, k > 0, changed)).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut changed = false;
+    let out = walk(v, false, &mut changed);
+    changed.then_some(out)
 }
 
 /// scapy's mac2str on a short form: "0x1" is one byte, 01, padded with zeros to six.

@@ -35,19 +35,30 @@ pub fn is_exit(e: &Error) -> bool {
 /// Returns whether it ran without error.
 pub fn run_program(me: &mut Interp, src: &Source) -> bool {
     crate::signal::arm();
-    match me.run(src.text) {
+    let ok = match me.run(src.text) {
         Ok(()) => true,
         Err(e) if is_exit(&e) => true,
         Err(e) => {
             eprint!("{}", report(&e, src));
             false
         }
-    }
+    };
+    // Background captures (AsyncSniffer) end with the program.
+    crate::sniffer::stop_all(me);
+    ok
 }
 
 /// Runs statements read line by line (piped stdin), as typed at a prompt: a blank line ends
-/// a block, a failing statement does not stop the rest. Returns whether all ran well.
+/// a block, a failing statement does not stop the rest. What background captures
+/// (AsyncSniffer) bring is handled between statements; at the end of the input they are
+/// stopped. Returns whether all ran well.
 pub fn run_lines(me: &mut Interp, input: impl BufRead, name: &str) -> bool {
+    let ok = run_lines_until_end(me, input, name);
+    crate::sniffer::stop_all(me);
+    ok
+}
+
+fn run_lines_until_end(me: &mut Interp, input: impl BufRead, name: &str) -> bool {
     let mut ok = true;
     let mut chunk = String::new();
     let mut first_line = 1;

@@ -32,3 +32,11 @@ pub fn check(pos: Pos) -> R<()> {
         _ => Ok(()),
     }
 }
+
+/// Forgets a Ctrl-C pressed since the last statement (before running user functions
+/// between statements: prn= of a background capture).
+pub fn clear() {
+    if let Some(f) = FLAG.get() {
+        f.reset();
+    }
+}

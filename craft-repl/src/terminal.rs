@@ -3,13 +3,24 @@
 //! while brackets or a block are open. Ctrl-C clears the line being typed (a running
 //! statement is stopped by [`crate::signal`]'s handler, which rustyline puts back after each
 //! line it reads); Ctrl-D on an empty line exits.
+//!
+//! Two threads: rustyline reads lines on its own thread, and this one (which owns the
+//! interpreter: its values are not Send) runs them. The reader sends each complete input
+//! and waits for the statement to finish before it shows the next prompt; while the user
+//! types, this thread is idle: it answers the completer's and hinter's questions (asked
+//! over a channel, with a short timeout so that a busy interpreter never freezes typing)
+//! and handles what background captures (AsyncSniffer) bring, printing prn's output
+//! through rustyline's external printer, above the prompt and the line being typed, which
+//! are redrawn.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::time::Duration;
 
 use craft::text::python::needs_more;
 use rustyline::completion::{Completer, Pair};
@@ -20,7 +31,7 @@ use rustyline::history::{DefaultHistory, History};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{
     Cmd, ColorMode, CompletionType, ConditionalEventHandler, Config, Context, EditMode, Editor, Event, EventContext, EventHandler,
-    Helper, KeyCode, KeyEvent, Modifiers, RepeatCount,
+    ExternalPrinter, Helper, KeyCode, KeyEvent, Modifiers, RepeatCount,
 };
 
 use crate::complete::{self, logical, CONT};
@@ -48,8 +59,31 @@ pub fn color_wanted() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// What the reader thread sends the interpreter's thread.
+enum ToInterp {
+    /// A complete input, to run; the reader waits for the reply before the next prompt.
+    Input(String),
+    /// Ctrl-D: the reader has ended.
+    Eof,
+    /// The terminal failed: the reader has ended.
+    Failed(String),
+    Complete { line: String, pos: usize, reply: mpsc::Sender<(usize, Vec<String>)> },
+    Hint { line: String, pos: usize, reply: mpsc::Sender<Option<(String, Option<String>)>> },
+}
+
+/// How long the completer waits for the interpreter's thread (idle while the user types,
+/// unless a background capture's prn is running).
+const COMPLETE_WAIT: Duration = Duration::from_millis(300);
+/// How long a hint (asked at each key) may take before typing goes on without it.
+const HINT_WAIT: Duration = Duration::from_millis(50);
+/// How often the idle interpreter looks at what background captures brought.
+const PUMP_EVERY: Duration = Duration::from_millis(20);
+/// How many frames of each capture it handles before it looks at the terminal's questions.
+const PUMP_BATCH: usize = 64;
+
 struct ReplHelper {
-    interp: Rc<RefCell<Interp>>,
+    /// To the interpreter's thread, which owns the session's names.
+    ask: mpsc::Sender<ToInterp>,
     color: bool,
 }
 
@@ -71,8 +105,9 @@ impl Completer for ReplHelper {
     type Candidate = Pair;
 
     fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let Ok(me) = self.interp.try_borrow() else { return Ok((pos, Vec::new())) };
-        let (start, cands) = complete::complete(&me, line, pos);
+        let (reply, answer) = mpsc::channel();
+        let _ = self.ask.send(ToInterp::Complete { line: line.to_string(), pos, reply });
+        let Ok((start, cands)) = answer.recv_timeout(COMPLETE_WAIT) else { return Ok((pos, Vec::new())) };
         Ok((start, cands.into_iter().map(|c| Pair { display: c.clone(), replacement: c }).collect()))
     }
 }
@@ -85,8 +120,9 @@ impl Hinter for ReplHelper {
         if !self.color {
             return None;
         }
-        let me = self.interp.try_borrow().ok()?;
-        let (display, completion) = complete::hint(&me, line, pos)?;
+        let (reply, answer) = mpsc::channel();
+        self.ask.send(ToInterp::Hint { line: line.to_string(), pos, reply }).ok()?;
+        let (display, completion) = answer.recv_timeout(HINT_WAIT).ok()??;
         Some(ReplHint { display, completion })
     }
 }
@@ -188,10 +224,9 @@ impl Drop for TermModes {
 
 pub fn run() -> ExitCode {
     let color = color_wanted();
-    let mut interp = Interp::new(Box::new(std::io::stdout()));
-    interp.echo = true;
-    interp.conf.color = color;
-    let interp = Rc::new(RefCell::new(interp));
+    let mut me = Interp::new(Box::new(std::io::stdout()));
+    me.echo = true;
+    me.conf.color = color;
 
     let config = Config::builder()
         .auto_add_history(false)
@@ -205,15 +240,19 @@ pub fn run() -> ExitCode {
         Ok(rl) => rl,
         Err(e) => {
             eprintln!("craft-repl: cannot use the terminal ({e}); reading lines");
-            let mut me = Interp::new(Box::new(std::io::stdout()));
-            me.echo = true;
             let ok = crate::session::run_lines(&mut me, std::io::stdin().lock(), "<stdin>");
             return ExitCode::from(if ok { 0 } else { 1 });
         }
     };
-    rl.set_helper(Some(ReplHelper { interp: interp.clone(), color }));
+    let (ask, inbox) = mpsc::channel();
+    rl.set_helper(Some(ReplHelper { ask: ask.clone(), color }));
     rl.bind_sequence(KeyEvent(KeyCode::Enter, Modifiers::NONE), EventHandler::Conditional(Box::new(Enter)));
     let _ = rl.history_mut().ignore_dups(true);
+    // Output between statements (prn of a background capture) goes above the prompt.
+    let printer: Option<Box<dyn ExternalPrinter>> = match rl.create_external_printer() {
+        Ok(p) => Some(Box::new(p)),
+        Err(_) => None,
+    };
 
     println!("craft-repl {} — scapy's syntax on craft. help(), ls(), lsc(); Ctrl-D exits.", env!("CARGO_PKG_VERSION"));
 
@@ -225,16 +264,40 @@ pub fn run() -> ExitCode {
     }
 
     let _modes = TermModes::set();
-    let mut line_no = 1;
+    let (done, next) = mpsc::channel::<()>();
+    let reader = std::thread::Builder::new()
+        .name("craft-readline".into())
+        .stack_size(crate::STACK)
+        .spawn(move || read_inputs(rl, history, ask, next));
+    let reader = match reader {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("craft-repl: cannot start the terminal's thread: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = serve(&mut me, &inbox, done, printer);
+    // Background captures stop with the session; their threads are joined.
+    crate::sniffer::stop_all(&mut me);
+    let _ = reader.join();
+    code
+}
+
+/// The reader thread: reads inputs, sends them, waits for each to have run (`next`, which
+/// ends when the session does) before the next prompt.
+fn read_inputs(mut rl: Editor<ReplHelper, DefaultHistory>, history: Option<PathBuf>, ask: mpsc::Sender<ToInterp>, next: mpsc::Receiver<()>) {
     loop {
         let buffer = match rl.readline(PROMPT) {
             Ok(b) => b,
             // Ctrl-C while typing: the line is dropped, a new prompt.
             Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => return ExitCode::SUCCESS,
+            Err(ReadlineError::Eof) => {
+                let _ = ask.send(ToInterp::Eof);
+                return;
+            }
             Err(e) => {
-                eprintln!("craft-repl: {e}");
-                return ExitCode::from(1);
+                let _ = ask.send(ToInterp::Failed(e.to_string()));
+                return;
             }
         };
         let entry = history_entry(&buffer);
@@ -246,14 +309,91 @@ pub fn run() -> ExitCode {
                 save_history(&mut rl, path);
             }
         }
-        let text = format!("{}\n", logical(entry));
-        let lines = text.lines().count();
-        let step = run_chunk(&mut interp.borrow_mut(), &text, "<stdin>", line_no);
-        line_no += lines;
-        if step == Step::Exit {
-            return ExitCode::SUCCESS;
+        if ask.send(ToInterp::Input(entry.to_string())).is_err() || next.recv().is_err() {
+            return;
         }
     }
+}
+
+/// The interpreter's side: runs the inputs, answers completion and hints, handles what
+/// background captures bring while it waits. Returns when the session ends; dropping
+/// `done` then ends the reader.
+fn serve(me: &mut Interp, inbox: &mpsc::Receiver<ToInterp>, done: mpsc::Sender<()>, mut printer: Option<Box<dyn ExternalPrinter>>) -> ExitCode {
+    let mut line_no = 1;
+    let mut more = false;
+    loop {
+        let msg = if more {
+            inbox.try_recv().map_err(|e| match e {
+                TryRecvError::Empty => RecvTimeoutError::Timeout,
+                TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            })
+        } else if me.live.sniffers.is_empty() {
+            inbox.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            inbox.recv_timeout(PUMP_EVERY)
+        };
+        match msg {
+            Ok(ToInterp::Input(entry)) => {
+                let text = format!("{}\n", logical(&entry));
+                let lines = text.lines().count();
+                let step = run_chunk(me, &text, "<stdin>", line_no);
+                line_no += lines;
+                if step == Step::Exit {
+                    return ExitCode::SUCCESS;
+                }
+                let _ = done.send(());
+            }
+            Ok(ToInterp::Complete { line, pos, reply }) => {
+                let _ = reply.send(complete::complete(me, &line, pos));
+            }
+            Ok(ToInterp::Hint { line, pos, reply }) => {
+                let _ = reply.send(complete::hint(me, &line, pos));
+            }
+            Ok(ToInterp::Eof) | Err(RecvTimeoutError::Disconnected) => return ExitCode::SUCCESS,
+            Ok(ToInterp::Failed(e)) => {
+                eprintln!("craft-repl: {e}");
+                return ExitCode::from(1);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        more = !me.live.sniffers.is_empty() && pump_idle(me, &mut printer);
+    }
+}
+
+/// A writer into a shared buffer: the session's output while the prompt is shown.
+struct Capture(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Handles what background captures brought while the prompt waits: their output (prn's,
+/// and the errors that stopped one) is printed above the prompt, which is redrawn with the
+/// line being typed. True if frames are left for the next round.
+fn pump_idle(me: &mut Interp, printer: &mut Option<Box<dyn ExternalPrinter>>) -> bool {
+    let buf = Rc::new(RefCell::new(Vec::new()));
+    let out = std::mem::replace(&mut me.out, Box::new(Capture(buf.clone())));
+    // A Ctrl-C of the last statement is not prn's.
+    crate::signal::clear();
+    let pumped = crate::sniffer::pump(me, PUMP_BATCH);
+    me.out = out;
+    let mut text = String::from_utf8_lossy(&buf.borrow()).into_owned();
+    pumped.errors.iter().for_each(|e| text.push_str(e));
+    if !text.is_empty() {
+        match printer {
+            Some(p) => {
+                let _ = p.print(text);
+            }
+            None => me.print(&text),
+        }
+    }
+    pumped.more
 }
 
 /// Appends the new entry to the history file; errors are ignored (history is a comfort).

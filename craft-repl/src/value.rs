@@ -46,6 +46,8 @@ pub enum Val {
     Type(&'static str),
     /// scapy's `conf`.
     Conf,
+    /// scapy's AsyncSniffer: a capture running while the session goes on.
+    Sniffer(Rc<crate::sniffer::AsyncSniffer>),
 }
 
 /// A packet from layer `start` on.
@@ -149,6 +151,7 @@ impl Val {
             Val::Range(..) => "range",
             Val::Type(_) => "type",
             Val::Conf => "Conf",
+            Val::Sniffer(_) => "AsyncSniffer",
         }
     }
 
@@ -208,6 +211,7 @@ impl Val {
             (Val::Packets(a), Val::Packets(b)) => seq_eq(&a.items.borrow(), &b.items.borrow()),
             (Val::Range(a, b, c), Val::Range(d, e, f)) => (a, b, c) == (d, e, f),
             (Val::Conf, Val::Conf) => true,
+            (Val::Sniffer(a), Val::Sniffer(b)) => Rc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -296,6 +300,7 @@ impl Val {
                 let _ = write!(s, "<class '{name}'>");
             }
             Val::Conf => s.push_str("<Conf>"),
+            Val::Sniffer(t) => s.push_str(&t.repr()),
         }
     }
 

@@ -54,6 +54,22 @@ fn errors_name_line_and_column_with_a_caret_and_a_hint() {
 }
 
 #[test]
+fn katran_style_values_as_scapy_takes_them() {
+    // str option data (bytes on the wire, shown as written), short MACs, f-string specs.
+    let out = piped(
+        "t = TCP(sport=31337, dport=80, flags='A', options=[('MSS', 1460), (0xB7, '1234abcd')])\nt\nraw(t).hex()\n\
+         Ether(src='0x1', dst='0x2').dst\nraw(Ether(src='0x1', dst='0x2'))[:12]\nx = 5\nf'{x!r:>5}|{x:#06x}'\n",
+    );
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(
+        text(&out.stdout),
+        "<TCP  sport=31337 dport=http flags=A options=[('MSS', 1460), (183, '1234abcd')] |>\n\
+         '7a69005000000000000000009010200000000000020405b4b70a31323334616263640000'\n\
+         '0x2'\nb'\\x02\\x00\\x00\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00'\n'    5|0x0005'\n"
+    );
+}
+
+#[test]
 fn a_program_stops_at_its_first_error() {
     let out = repl().args(["-c", "print(1)\nprint(nope)\nprint(3)"]).output().unwrap();
     assert_eq!((out.status.code(), text(&out.stdout)), (Some(1), "1\n".into()));

@@ -1,11 +1,14 @@
-//! craft-repl's live functions (send, sr, sr1, srp1, srloop, sniff) end to end: the real
-//! binary, statements piped on stdin, run with `ip netns exec` in namespace A of a fresh
+//! craft-repl's live functions (send, sr, sr1, srp1, srloop, sniff, AsyncSniffer) end to
+//! end: the real binary, statements piped on stdin (or typed in a pseudo-terminal, for
+//! AsyncSniffer's output above the prompt), run with `ip netns exec` in namespace A of a fresh
 //! pair A–B joined by a veth (craft's tests/common: unique names, removed on drop, panics
 //! included). B's kernel answers pings. No frame leaves those namespaces; every child has a
 //! hard time limit and is killed (and reaped) if it runs over or the test fails.
 
 #[path = "../../craft/tests/common/mod.rs"]
 mod common;
+#[path = "support/pty.rs"]
+mod pty;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
@@ -81,6 +84,47 @@ fn repl_in(ns: &Netns, lines: &[String], limit: Duration) -> Output {
     stdin.write_all(input.as_bytes()).expect("write stdin");
     drop(stdin);
     g.wait(limit)
+}
+
+/// craft-repl's stdout read line by line on a thread, waited for with deadlines.
+struct Lines {
+    rx: mpsc::Receiver<String>,
+    /// Every line read so far.
+    seen: Vec<String>,
+}
+
+impl Lines {
+    fn new(g: &mut Guard) -> Lines {
+        let stdout = g.child().stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines { rx, seen: Vec::new() }
+    }
+
+    /// Waits for a line starting with `want`; when it came.
+    fn wait_for(&mut self, want: &str, limit: Duration) -> Instant {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = line.starts_with(want);
+                    self.seen.push(line);
+                    if hit {
+                        return Instant::now();
+                    }
+                }
+                Err(_) => panic!("no line starting with {want:?} within {limit:?}; output so far: {:?}", self.seen),
+            }
+        }
+    }
 }
 
 fn lab_ab() -> Lab {
@@ -245,34 +289,9 @@ fn ctrl_c_stops_sniff_and_sr_and_the_session_goes_on() {
     let veth = &lab.veth.a;
     let mut g = spawn_repl(&lab.a, &[], Stdio::piped());
     let mut stdin: ChildStdin = g.child().stdin.take().expect("stdin");
-    let stdout = g.child().stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut lines = Lines::new(&mut g);
     let pid = g.child().id() as libc::pid_t;
-    let mut seen = Vec::new();
-    let mut wait_for = |want: &str, limit: Duration| -> Instant {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    let hit = line.starts_with(want);
-                    seen.push(line);
-                    if hit {
-                        return Instant::now();
-                    }
-                }
-                Err(_) => panic!("no line starting with {want:?} within {limit:?}; output so far: {seen:?}"),
-            }
-        }
-    };
+    let mut wait_for = |want: &str, limit: Duration| lines.wait_for(want, limit);
     let interrupt = || {
         // SAFETY: kill(2) on our own child, which the guard has not reaped yet.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
@@ -310,6 +329,122 @@ fn ctrl_c_stops_sniff_and_sr_and_the_session_goes_on() {
     wait_for("end", Duration::from_secs(5));
     let out = g.wait(Duration::from_secs(5));
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+}
+
+/// B sends `n` UDP datagrams 4000 → 4001 to A, one every `inter` seconds (craft-repl -c in
+/// B); returns once they are sent.
+fn send_udp_from_b(lab: &Lab, n: usize, inter: f64) {
+    let code = format!("send(IP(dst='{IP_A}')/UDP(sport=4000, dport=4001), count={n}, inter={inter}, verbose=0)");
+    let out = spawn_repl(&lab.b, &["-c", &code], Stdio::piped()).wait(Duration::from_secs(20));
+    assert!(out.status.success(), "sender: {}", both(&out));
+}
+
+#[test]
+fn async_sniffer_prints_above_the_prompt_while_the_user_types() {
+    if !privileged("async_sniffer_prints_above_the_prompt_while_the_user_types") {
+        return;
+    }
+    let lab = lab_ab();
+    let veth = &lab.veth.a;
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &lab.a.name, REPL]);
+    let mut r = pty::Repl::spawn_cmd(cmd, &[]);
+    r.prompt();
+    let out = r.line(&format!("t = AsyncSniffer(iface='{veth}', filter='udp', prn=lambda p: p.summary(), store=True); t.start()"));
+    assert!(!out.contains("<stdin>"), "{out:?}");
+    // A line typed, not finished, while the packets come.
+    r.send("x = 12");
+    r.expect("x = 12");
+    send_udp_from_b(&lab, 5, 0.2);
+    let summary = format!("Ether / IP / UDP {IP_B}:4000 > {IP_A}:4001");
+    let deadline = Instant::now() + pty::WAIT;
+    while r.out[r.mark..].matches(&summary).count() < 5 {
+        assert!(Instant::now() < deadline, "5 summaries did not come; output after the mark:\n{:?}", &r.out[r.mark..]);
+        r.read_some(Duration::from_millis(50));
+    }
+    // Each printed on a line of its own, above the prompt, which is drawn again with the
+    // line being typed.
+    let shown = r.out[r.mark..].to_string();
+    assert!(shown.matches(&format!("{summary}\r\n")).count() == 5, "{shown:?}");
+    r.mark = r.out.rfind(&summary).expect("a summary");
+    r.expect(">>> x = 12");
+    // Enter runs it (rustyline draws the accepted line once more first).
+    r.send("\r");
+    r.expect("\n");
+    r.prompt();
+    let out = r.line("x");
+    assert!(out.contains("\n12\r\n"), "the typed line did not survive: {out:?}");
+    let out = r.line("len(t.stop())");
+    assert!(out.contains("\n5\r\n"), "{out:?}");
+    let out = r.line("t.running, t.results");
+    assert!(out.contains("(False, <Sniffed: TCP:0 UDP:5 ICMP:0 Other:0>)"), "{out:?}");
+    // Ctrl-D with a capture running: it is stopped, its thread joined, the session ends.
+    let out = r.line(&format!("u = AsyncSniffer(iface='{veth}'); u.start(); u.running"));
+    assert!(out.contains("True"), "{out:?}");
+    let t0 = Instant::now();
+    r.send("\x04");
+    assert!(r.wait_exit(pty::WAIT).success());
+    assert!(t0.elapsed() < Duration::from_secs(2), "exit took {:?}", t0.elapsed());
+}
+
+#[test]
+fn async_sniffer_start_stop_join_from_piped_input() {
+    if !privileged("async_sniffer_start_stop_join_from_piped_input") {
+        return;
+    }
+    let lab = lab_ab();
+    let veth = &lab.veth.a;
+    let mut g = spawn_repl(&lab.a, &[], Stdio::piped());
+    let mut stdin: ChildStdin = g.child().stdin.take().expect("stdin");
+    let mut lines = Lines::new(&mut g);
+    let first = [
+        format!("t = AsyncSniffer(iface='{veth}', filter='udp', prn=lambda p: 'got ' + p[IP].src)"),
+        "t.start()".to_string(),
+        // count=: done by itself after 3; store=False keeps nothing.
+        format!("u = AsyncSniffer(iface='{veth}', filter='udp', count=3, store=False)"),
+        "u.start()".to_string(),
+        "print('started', t.running, u.running, t.results)".to_string(),
+    ];
+    for l in &first {
+        writeln!(stdin, "{l}").expect("write stdin");
+    }
+    lines.wait_for("started True True None", Duration::from_secs(10));
+    send_udp_from_b(&lab, 5, 0.05);
+    std::thread::sleep(Duration::from_millis(200));
+    let rest = [
+        "u.join(timeout=5)".to_string(),
+        "print('u', u.running, u.results)".to_string(),
+        "r = t.stop()".to_string(),
+        "print('t', t.running, len(r), len(t.results), r[0][UDP].dport)".to_string(),
+        "t.stop()".to_string(),
+        "AsyncSniffer(iface='nope0')".to_string(),
+        format!("AsyncSniffer(iface='{veth}', filter='bogus (')"),
+        // Still running at the end of input: stopped and joined.
+        format!("v = AsyncSniffer(iface='{veth}'); v.start()"),
+        "print('end')".to_string(),
+    ];
+    for l in &rest {
+        writeln!(stdin, "{l}").expect("write stdin");
+    }
+    drop(stdin);
+    lines.wait_for("end", Duration::from_secs(10));
+    let t0 = Instant::now();
+    let out = g.wait(Duration::from_secs(5));
+    assert!(t0.elapsed() < Duration::from_secs(2), "exit took {:?}", t0.elapsed());
+    let stderr = text(&out.stderr);
+    let seen = &lines.seen;
+    let got: Vec<&String> = seen.iter().filter(|l| l.starts_with("got ")).collect();
+    assert_eq!(got.len(), 5, "{seen:?}");
+    assert!(got.iter().all(|l| *l == &format!("got {IP_B}")), "{seen:?}");
+    let at = |want: &str| seen.iter().position(|l| l == want).unwrap_or_else(|| panic!("no {want:?} in {seen:?}"));
+    assert!(at("u False <Sniffed: TCP:0 UDP:0 ICMP:0 Other:0>") > at("started True True None"), "{seen:?}");
+    let t_line = at("t False 5 5 4001");
+    assert!(seen.iter().rposition(|l| l.starts_with("got ")).is_some_and(|i| i < t_line), "{seen:?}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("<stdin>:10:1: Not running ! (check .running attr)"), "{stderr}");
+    assert!(stderr.contains("<stdin>:11:14: no such interface 'nope0'"), "{stderr}");
+    assert!(stderr.contains(&format!("<stdin>:12:{}: bad filter 'bogus ('", 24 + veth.len())), "{stderr}");
+    assert_eq!(stderr.matches("<stdin>:").count(), 3, "{stderr}");
 }
 
 #[test]
