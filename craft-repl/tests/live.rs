@@ -7,11 +7,12 @@
 
 #[path = "../../craft/tests/common/mod.rs"]
 mod common;
+use common::child::Guard;
 #[path = "support/pty.rs"]
 mod pty;
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -24,39 +25,6 @@ const IP_B: &str = "10.204.0.2";
 /// On the veth's subnet, but nobody has it.
 const IP_NOBODY: &str = "10.204.0.77";
 
-/// A child process killed (and reaped) when dropped, so a failing test leaves none behind.
-struct Guard(Option<Child>);
-
-impl Guard {
-    fn child(&mut self) -> &mut Child {
-        self.0.as_mut().expect("running")
-    }
-
-    fn wait(mut self, limit: Duration) -> Output {
-        let mut child = self.0.take().expect("running");
-        let start = Instant::now();
-        loop {
-            if child.try_wait().expect("try_wait").is_some() {
-                return child.wait_with_output().expect("output");
-            }
-            if start.elapsed() > limit {
-                let _ = child.kill();
-                let out = child.wait_with_output().expect("output");
-                panic!("craft-repl ran over {limit:?}; stdout: {} stderr: {}", text(&out.stdout), text(&out.stderr));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Some(c) = self.0.as_mut() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -3,9 +3,10 @@
 //! leaves those namespaces; every command has a timeout and is killed if it runs over.
 
 mod common;
+use common::child::Guard;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -25,39 +26,6 @@ const OFF6_B: &str = "fd00:99::2";
 /// No route from A, and nobody has it.
 const OFF_NOBODY: &str = "10.98.0.1";
 
-/// A child process killed (and reaped) when dropped, so a failing test leaves none behind.
-struct Guard(Option<Child>);
-
-impl Guard {
-    fn wait(mut self, limit: Duration) -> Output {
-        let mut child = self.0.take().unwrap();
-        let start = Instant::now();
-        loop {
-            if child.try_wait().expect("try_wait").is_some() {
-                return child.wait_with_output().expect("output");
-            }
-            if start.elapsed() > limit {
-                let _ = child.kill();
-                let out = child.wait_with_output().expect("output");
-                panic!(
-                    "command ran over {limit:?}; stdout: {} stderr: {}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Some(c) = self.0.as_mut() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn spawn_in(ns: &Netns, args: &[&str]) -> Guard {
     let child = Command::new("ip")

@@ -1,2 +1,3 @@
+pub mod child;
 pub mod lab;
 pub mod netns;
