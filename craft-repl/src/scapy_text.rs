@@ -16,7 +16,7 @@ mod names;
 use std::fmt::Write;
 
 use craft::field::Value;
-use craft::packet::{Layer, LayerKind, Packet};
+use craft::packet::LayerKind;
 
 use crate::pkt::Pkt;
 use model::{Repr, Src, View};
@@ -243,53 +243,18 @@ fn ms_since_midnight() -> u64 {
     (now.as_millis() % 86_400_000) as u64
 }
 
-/// Parses a scapy expression into a [`Pkt`], marking as given the fields named in it (and
-/// any that differ from the layer's default); a layer dissected from bytes (`IP(b'..')`)
-/// has all its fields given, as in scapy.
+/// Evaluates a scapy expression into a [`Pkt`], as craft-repl does: the fields named in
+/// it are given; a layer dissected from bytes (`IP(b'..')`) has all its fields given.
 pub fn from_expr(src: &str) -> Result<Pkt, String> {
-    let all = craft::text::parse_expr(src).map_err(|e| e.to_string())?;
-    if all.len() != 1 {
-        return Err(format!("the expression makes {} packets, not one", all.len()));
+    let e = craft::text::python::parse_expression(src).map_err(|e| e.to_string())?;
+    let mut me = crate::interp::Interp::new(Box::new(std::io::sink()));
+    me.sandbox = true;
+    match me.eval(&e) {
+        Ok(crate::value::Val::Packet(p)) => Ok(p.to_pkt()),
+        Ok(other) => Err(format!("the expression is a {}, not a packet", other.type_name())),
+        Err(crate::interp::Flow::Error(e)) => Err(format!("{}:{}: {}", e.pos.line, e.pos.col, e.msg)),
+        Err(_) => Err("the expression did not end with a value".into()),
     }
-    let mut out = Pkt::fresh(Packet::new());
-    for term in format::split_terms(src)? {
-        let mut packets = craft::text::parse_expr(term.text).map_err(|e| e.to_string())?;
-        let packet = packets.pop().ok_or("empty term")?;
-        let mut given = Vec::with_capacity(packet.layers.len());
-        for l in &packet.layers {
-            if term.dissect {
-                given.push(u64::MAX);
-            } else {
-                given.push(given_bits(l, &term.keywords));
-            }
-        }
-        let mut term_pkt = Pkt::fresh(packet);
-        term_pkt.given = given;
-        out = out.stack(term_pkt);
-    }
-    if out.packet != all[0] {
-        return Err("internal error: the expression's terms do not make its packet".into());
-    }
-    Ok(out)
-}
-
-/// The given bits of a layer built from keywords: the keywords and the fields that differ
-/// from the default.
-fn given_bits(l: &Layer, keywords: &[String]) -> u64 {
-    let kind = l.kind();
-    let default = kind.new_layer();
-    let mut bits = 0;
-    for (j, f) in kind.fields().iter().enumerate() {
-        let named = keywords.iter().any(|k| kind.field_name(k) == f.name);
-        if named || l.get(f.name) != default.get(f.name) {
-            bits |= 1 << j;
-        }
-    }
-    if kind == LayerKind::Raw && keywords.is_empty() {
-        // A literal after '/': Raw(load=...).
-        bits |= 1;
-    }
-    bits
 }
 
 #[cfg(test)]

@@ -1,5 +1,4 @@
-//! Python's reprs, Python's `%` formatting, scapy's `sprintf`, and the split of an
-//! expression into its terms (for [`super::from_expr`]).
+//! Python's reprs, Python's `%` formatting and scapy's `sprintf`.
 
 use craft::field::Value;
 
@@ -283,148 +282,6 @@ fn directive_value(v: &View, f: &str, cls: Option<&str>, fld: &str, num: usize) 
     Ok("??".into())
 }
 
-/// One term of an expression: a layer call or a literal, with what `from_expr` needs.
-pub(super) struct Term<'a> {
-    pub text: &'a str,
-    /// The keyword names of the layer call.
-    pub keywords: Vec<String>,
-    /// The call has a positional argument: bytes to dissect.
-    pub dissect: bool,
-}
-
-/// Skips a Python string literal starting at `i` (a quote); returns the index after it.
-fn skip_string(b: &[u8], i: usize) -> usize {
-    let q = b[i];
-    let triple = b.len() >= i + 3 && b[i + 1] == q && b[i + 2] == q;
-    let mut j = if triple { i + 3 } else { i + 1 };
-    while j < b.len() {
-        if b[j] == b'\\' {
-            j += 2;
-            continue;
-        }
-        if b[j] == q && (!triple || (b.len() >= j + 3 && b[j + 1] == q && b[j + 2] == q)) {
-            return if triple { j + 3 } else { j + 1 };
-        }
-        j += 1;
-    }
-    b.len()
-}
-
-/// Splits `src` at its top-level `/`, parentheses around a group removed; `src` has
-/// parsed already, so it is well formed.
-pub(super) fn split_terms(src: &str) -> Result<Vec<Term<'_>>, String> {
-    let b = src.as_bytes();
-    let mut terms = Vec::new();
-    let mut depth = 0usize;
-    let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\'' | b'"' => {
-                i = skip_string(b, i);
-                continue;
-            }
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b'/' if depth == 0 => {
-                push_term(&src[start..i], &mut terms)?;
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    push_term(&src[start..], &mut terms)?;
-    Ok(terms)
-}
-
-fn push_term<'a>(text: &'a str, out: &mut Vec<Term<'a>>) -> Result<(), String> {
-    let t = text.trim();
-    if t.starts_with('(') && t.ends_with(')') && closes_at_end(t) {
-        out.extend(split_terms(&t[1..t.len() - 1])?);
-        return Ok(());
-    }
-    let b = t.as_bytes();
-    // A layer call: NAME( args ).
-    let Some(open) = t.find(['(', '\'', '"']) else { return Err(format!("cannot read the term '{t}'")) };
-    if b[open] != b'(' {
-        out.push(Term { text: t, keywords: Vec::new(), dissect: false });
-        return Ok(());
-    }
-    let (mut keywords, mut dissect) = (Vec::new(), false);
-    let inner = &t[open + 1..t.rfind(')').unwrap_or(t.len())];
-    for arg in top_level_args(inner) {
-        let arg = arg.trim();
-        if arg.is_empty() {
-            continue;
-        }
-        let name_len = arg.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(arg.len());
-        let after = arg[name_len..].trim_start();
-        if name_len > 0 && after.starts_with('=') && !after.starts_with("==") {
-            keywords.push(arg[..name_len].to_string());
-        } else {
-            dissect = true;
-        }
-    }
-    out.push(Term { text: t, keywords, dissect });
-    Ok(())
-}
-
-/// Whether the '(' at the start of `t` is closed by its last character.
-fn closes_at_end(t: &str) -> bool {
-    let b = t.as_bytes();
-    let mut depth = 0;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\'' | b'"' => {
-                i = skip_string(b, i);
-                continue;
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return i == b.len() - 1;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    false
-}
-
-/// The arguments of a call, split at top-level commas.
-fn top_level_args(s: &str) -> Vec<&str> {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let (mut depth, mut start, mut i) = (0usize, 0, 0);
-    while i < b.len() {
-        match b[i] {
-            b'\'' | b'"' => {
-                i = skip_string(b, i);
-                continue;
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b',' if depth == 0 => {
-                out.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    out.push(&s[start..]);
-    out
-}
 
 #[cfg(test)]
 mod tests {
@@ -447,14 +304,5 @@ mod tests {
         assert_eq!(percent("d", &PyVal::Flags(18, "SA".into())).unwrap(), "18");
         assert_eq!(percent("s", &PyVal::Flags(18, "SA".into())).unwrap(), "SA");
         assert!(percent("x", &PyVal::Str("a".into())).is_err());
-    }
-
-    #[test]
-    fn terms() {
-        let t = split_terms("Ether()/(IP(src='1/2', ttl=3)/TCP(options=[('MSS', 1)]))/b'a/b'").unwrap();
-        let texts: Vec<&str> = t.iter().map(|t| t.text).collect();
-        assert_eq!(texts, ["Ether()", "IP(src='1/2', ttl=3)", "TCP(options=[('MSS', 1)])", "b'a/b'"]);
-        assert_eq!(t[1].keywords, ["src", "ttl"]);
-        assert!(split_terms("IP(b'\\x45', ttl=3)").unwrap()[0].dissect);
     }
 }
