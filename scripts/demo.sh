@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
-cargo build -q --release -p craft
+cargo build -q --release -p craft -p craft-repl
 craft=target/release/craft
+repl=target/release/craft-repl
 tmp=$(mktemp -d)
 ns_a="craft-demo-a-$$"
 ns_b="craft-demo-b-$$"
@@ -59,6 +60,14 @@ say "A pipeline: expressions on stdin, one packet per line"
 printf "Ether()/IP(dst='10.0.0.2')/ICMP()\nEther()/IPv6(dst='2001:db8::1')/ICMPv6EchoRequest()\nEther()/ARP(pdst='10.0.0.9')\nEther()/IP(dst='10.0.0.2')/ICMP(type='dest-unreach', code=3)/IP(src='10.0.0.2', dst='10.0.0.9')/UDP(dport=33434)\n" |
     "$craft" build - | "$craft" dissect - --format summary
 
+say "craft-repl: scapy's one-liners, scapy's output (statements piped here; run it bare for the prompt)"
+printf '%s\n' \
+    "p = Ether(dst='02:00:00:00:00:33')/IP(src='172.17.2.1', dst='172.17.2.2')/TCP(dport=80, flags='S')" \
+    "p" "p[TCP].flags" "p.ttl = 1; p.summary()" "[q.dst for q in IP(dst='10.0.0.0/30')]" \
+    "Ether(src='0x1', dst='0x2')/IP(src='192.168.1.1', dst='10.200.1.1')/UDP(sport=31337, dport=80)/'katran test pkt'" \
+    "check(IP(src='10.0.0.1', dst='10.0.0.2', len=60, chksum=0x1234)/UDP())" "p[IP].tll" |
+    sed 's/^/>>> /' | tee /dev/stderr | sed 's/^>>> //' | "$repl" 2>&1 || true
+
 say "Live, in two network namespaces this demo creates (and removes): A and B on a veth pair"
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
     echo "(skipped: needs root and ip(8))"
@@ -83,6 +92,9 @@ sleep 0.5
 in_a send "IP(dst='10.77.0.2')/ICMP(seq=(1, 5))"
 wait "$sniffer"
 run dissect --pcap "$tmp/b.pcap" --format summary
+printf '\033[2m[A]$ craft-repl\033[0m\n' >&2
+printf "ans, unans = sr(IP(dst='10.77.0.2')/ICMP(seq=(1, 3)), timeout=1, verbose=0)\nans.summary()\nunans\n" |
+    ip netns exec "$ns_a" "$repl"
 
 say "lb-xdp: client → router → director (XDP, GUE) → backends (XDP decap), DSR back"
 bash scripts/demo-lb.sh
