@@ -13,6 +13,7 @@
 pub mod answers;
 pub mod check;
 pub mod checksum;
+pub mod explain;
 pub mod field;
 pub mod layer;
 pub mod layers;

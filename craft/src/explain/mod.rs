@@ -1,0 +1,219 @@
+//! Why did the kernel drop my packet? A watcher of the kernel's packet drops
+//! (`skb:kfree_skb`), with the reason, the function, the device, the network namespace and
+//! the packet's headers, for matching drops against the packets craft sent.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! let mut watch = craft::explain::DropWatch::start()?;   // root: CAP_BPF + CAP_PERFMON
+//! // ... send packets ...
+//! for ev in watch.poll(Duration::from_secs(1))? {
+//!     println!("{} at {} on {} (netns {}): {}", ev.reason, ev.symbol, ev.ifname, ev.netns, ev.packet().summary());
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! How: a BPF program written as raw instructions ([`asm`]), loaded with bpf(2) as a raw
+//! tracepoint program on `kfree_skb`, copying into a BPF ring buffer the drop reason, the
+//! caller's address, `skb->dev`'s index, name and namespace inode, and the first
+//! [`DATA_MAX`] bytes from `skb->head + network_header` (and the 14 bytes at `mac_header`
+//! when set). Every kernel structure offset, the tracepoint's argument order and the reason
+//! names come from the running kernel's BTF (/sys/kernel/btf/vmlinux) at load time: no
+//! eBPF toolchain, no per-kernel build, no hard-coded reason table. No kprobes, tracefs or
+//! drop_monitor needed.
+
+pub mod asm;
+pub mod btf;
+pub mod kallsyms;
+pub mod prog;
+mod sys;
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use crate::packet::{LayerKind, Packet};
+
+pub use prog::DATA_MAX;
+
+/// One packet the kernel dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropEvent {
+    /// The kernel's reason name without its `SKB_DROP_REASON_` prefix: "OTHERHOST",
+    /// "IP_CSUM", "NO_SOCKET"...; `UNKNOWN_<code>` when the kernel's BTF has no name for it.
+    pub reason: String,
+    /// The `enum skb_drop_reason` value.
+    pub reason_code: u32,
+    /// Where the skb was freed: the kernel's return address into the dropping function.
+    pub location: u64,
+    /// `location` as `function+0xoffset` ("ip_rcv_core+0x1a4"), or hex if unknown.
+    pub symbol: String,
+    /// The skb's device (0 and "" when it had none).
+    pub ifindex: u32,
+    pub ifname: String,
+    /// Inode number of the device's network namespace (as `stat /var/run/netns/NAME` or
+    /// `readlink /proc/PID/ns/net` show it); 0 when the skb had no device.
+    pub netns: u64,
+    /// `skb->protocol` (host order): 0x0800 IPv4, 0x86dd IPv6.
+    pub protocol: u16,
+    /// `skb->len` when dropped (counts from wherever `skb->data` was then).
+    pub len: u32,
+    /// Up to [`DATA_MAX`] bytes from the network header on.
+    pub data: Vec<u8>,
+    /// The Ethernet header, when the skb had a MAC header set.
+    pub mac: Option<[u8; 14]>,
+}
+
+impl DropEvent {
+    /// The dropped packet dissected from its network header: IP for 0x0800, IPv6 for
+    /// 0x86dd, otherwise the bytes as Raw.
+    pub fn packet(&self) -> Packet {
+        let kind = match self.protocol {
+            0x0800 => LayerKind::Ip,
+            0x86dd => LayerKind::Ipv6,
+            _ => LayerKind::Raw,
+        };
+        Packet::dissect(&self.data, kind)
+    }
+}
+
+/// Watches every packet drop on the host (all network namespaces) until dropped: the
+/// program is detached and every descriptor and mapping released, on panics too.
+pub struct DropWatch {
+    // Field order is drop order: detach first, then the ring buffer mapping, then the rest.
+    _link: OwnedFd,
+    ring: sys::RingBuf,
+    epoll: sys::Epoll,
+    _prog: OwnedFd,
+    _map: OwnedFd,
+    lost: OwnedFd,
+    reasons: HashMap<u32, String>,
+    kallsyms: kallsyms::Kallsyms,
+}
+
+const RINGBUF_SIZE: usize = 1 << 20;
+
+/// Ring buffer bytes one drop takes (the record and its 8-byte header).
+pub const RECORD_SIZE: usize = prog::rec::SIZE + 8;
+
+/// Reason names by value from the kernel's `enum skb_drop_reason`, prefix dropped
+/// (`SKB_DROP_REASON_OTHERHOST` → "OTHERHOST", `SKB_CONSUMED` → "CONSUMED"). The
+/// subsystem mask (`SKB_DROP_REASON_SUBSYS_MASK`) is not a reason and is left out.
+pub fn reason_names(btf: &btf::Btf) -> io::Result<HashMap<u32, String>> {
+    Ok(btf
+        .enum_values("skb_drop_reason")?
+        .into_iter()
+        .filter(|(_, name)| !name.starts_with("SKB_DROP_REASON_SUBSYS_"))
+        .map(|(v, name)| {
+            let short = name.strip_prefix("SKB_DROP_REASON_").or_else(|| name.strip_prefix("SKB_")).unwrap_or(&name);
+            (v as u32, short.to_string())
+        })
+        .collect())
+}
+
+fn needs_root(what: &str, e: io::Error) -> io::Error {
+    if e.raw_os_error() == Some(libc::EPERM) {
+        io::Error::new(io::ErrorKind::PermissionDenied, format!("craft explain needs root (CAP_BPF and CAP_PERFMON): {what}: {e}"))
+    } else {
+        io::Error::new(e.kind(), format!("{what}: {e}"))
+    }
+}
+
+impl DropWatch {
+    /// Load and attach the drop watcher, with a 1 MiB ring buffer (about 4,700 drops
+    /// between two polls).
+    pub fn start() -> io::Result<DropWatch> {
+        DropWatch::with_ring_size(RINGBUF_SIZE)
+    }
+
+    /// Like [`DropWatch::start`] with a ring buffer of `bytes` (a power of two, at least
+    /// the page size); each drop takes [`RECORD_SIZE`] of it.
+    pub fn with_ring_size(bytes: usize) -> io::Result<DropWatch> {
+        if !bytes.is_power_of_two() || !(4096..=1 << 30).contains(&bytes) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("ring buffer size {bytes}: not a power of two from 4096 to 1 GiB")));
+        }
+        let btf = btf::Btf::vmlinux()?;
+        let offsets = prog::Offsets::from_btf(&btf)?;
+        let args = prog::TpArgs::from_params(&btf.fn_ptr_params("btf_trace_kfree_skb")?)?;
+        let reasons = reason_names(&btf)?;
+        drop(btf);
+
+        sys::raise_memlock();
+        let map = sys::ringbuf_create(bytes as u32, "craft_drops").map_err(|e| needs_root("creating the BPF ring buffer", e))?;
+        let lost = sys::counter_create("craft_lost").map_err(|e| needs_root("creating a BPF array map", e))?;
+        let insns = prog::build(args, &offsets, map.as_raw_fd(), lost.as_raw_fd());
+        let prog = match sys::prog_load(sys::BPF_PROG_TYPE_RAW_TRACEPOINT, &insns, "craft_drops", None) {
+            Ok(p) => p,
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => return Err(needs_root("loading the BPF program", e)),
+            Err(_) => {
+                // Load again with the verifier's log, for a useful error.
+                let mut log = vec![0u8; 1 << 20];
+                match sys::prog_load(sys::BPF_PROG_TYPE_RAW_TRACEPOINT, &insns, "craft_drops", Some(&mut log)) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+                        let text = String::from_utf8_lossy(&log[..end]);
+                        return Err(io::Error::new(
+                            e.kind(),
+                            format!("the kernel's verifier rejected craft's drop watcher: {e}\n{}", text.trim_end()),
+                        ));
+                    }
+                }
+            }
+        };
+        let link = sys::raw_tracepoint_open("kfree_skb", &prog).map_err(|e| needs_root("attaching to the kfree_skb tracepoint", e))?;
+        let ring = sys::RingBuf::new(&map, bytes).map_err(|e| io::Error::new(e.kind(), format!("mapping the BPF ring buffer: {e}")))?;
+        let epoll = sys::Epoll::new(&map)?;
+        Ok(DropWatch { _link: link, ring, epoll, _prog: prog, _map: map, lost, reasons, kallsyms: kallsyms::Kallsyms::load() })
+    }
+
+    /// The drops recorded so far; if none, waits up to `timeout` for some.
+    pub fn poll(&mut self, timeout: Duration) -> io::Result<Vec<DropEvent>> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        loop {
+            let (reasons, kallsyms) = (&self.reasons, &self.kallsyms);
+            self.ring.drain(|r| {
+                if let Some(ev) = prog::Record::parse(r) {
+                    out.push(to_event(ev, reasons, kallsyms));
+                }
+            });
+            let now = Instant::now();
+            if !out.is_empty() || now >= deadline {
+                return Ok(out);
+            }
+            self.epoll.wait(deadline - now)?;
+        }
+    }
+
+    /// Drops the kernel reported while the ring buffer was full, so never seen by
+    /// [`DropWatch::poll`]. Nonzero means a drop may have gone unexplained.
+    pub fn lost(&self) -> io::Result<u64> {
+        sys::counter_read(&self.lost)
+    }
+
+    /// The name of a reason code, as [`DropEvent::reason`] gives it.
+    pub fn reason_name(&self, code: u32) -> String {
+        name_of(code, &self.reasons)
+    }
+}
+
+fn name_of(code: u32, reasons: &HashMap<u32, String>) -> String {
+    reasons.get(&code).cloned().unwrap_or_else(|| format!("UNKNOWN_{code}"))
+}
+
+fn to_event(r: prog::Record, reasons: &HashMap<u32, String>, kallsyms: &kallsyms::Kallsyms) -> DropEvent {
+    DropEvent {
+        reason: name_of(r.reason, reasons),
+        reason_code: r.reason,
+        location: r.location,
+        symbol: kallsyms.symbolize(r.location),
+        ifindex: r.ifindex,
+        ifname: r.ifname,
+        netns: r.netns as u64,
+        protocol: r.protocol,
+        len: r.len,
+        data: r.data,
+        mac: r.mac,
+    }
+}

@@ -1,0 +1,219 @@
+//! The drop watcher's BPF program: a raw tracepoint on `kfree_skb` that copies the drop
+//! reason, the caller's address, the device, the network namespace and the packet's first
+//! bytes into a ring buffer record. Kernel structure offsets come from BTF at load time.
+
+use std::io;
+
+use super::asm::{Asm, Insn, Size, R0, R1, R10, R2, R3, R6, R7, R8, R9};
+use super::btf::Btf;
+
+/// Bytes copied from the network header on.
+pub const DATA_MAX: usize = 128;
+
+/// The record layout the program writes and [`Record::parse`] reads (offsets in bytes).
+pub mod rec {
+    pub const REASON: usize = 0; // u32
+    pub const IFINDEX: usize = 4; // u32
+    pub const LOCATION: usize = 8; // u64
+    pub const NETNS: usize = 16; // u32
+    pub const LEN: usize = 20; // u32
+    pub const PROTOCOL: usize = 24; // u16, network order
+    pub const NETWORK_HEADER: usize = 26; // u16
+    pub const MAC_HEADER: usize = 28; // u16
+    pub const HEAD: usize = 32; // u64
+    pub const DATA: usize = 40; // u64
+    pub const DATA_LEN: usize = 48; // u32
+    pub const IFNAME: usize = 56; // [u8; 16]
+    pub const MAC: usize = 72; // [u8; 14], 2 bytes padding
+    pub const PKT: usize = 88; // [u8; DATA_MAX]
+    pub const SIZE: usize = PKT + super::DATA_MAX;
+    /// The scalar part zeroed first, so a skipped read leaves zeros.
+    pub const ZEROED: usize = PKT;
+}
+
+/// Which raw tracepoint argument holds what (the kernel's `btf_trace_kfree_skb` order,
+/// without its hidden first `void *`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TpArgs {
+    pub skb: usize,
+    pub location: usize,
+    pub reason: usize,
+}
+
+impl TpArgs {
+    /// From the parameter type names of `btf_trace_kfree_skb`: the skb is the
+    /// `struct sk_buff *`, the reason the `enum skb_drop_reason`, the location the first
+    /// `void *` after the hidden one.
+    pub fn from_params(params: &[String]) -> io::Result<TpArgs> {
+        let args = params.get(1..).unwrap_or(&[]);
+        let find = |want: &str| args.iter().position(|p| p == want);
+        match (find("struct sk_buff *"), find("void *"), find("enum skb_drop_reason")) {
+            (Some(skb), Some(location), Some(reason)) => Ok(TpArgs { skb, location, reason }),
+            _ => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("kfree_skb tracepoint has unexpected arguments ({}): craft explain needs skb, location, reason", params.join(", ")),
+            )),
+        }
+    }
+}
+
+/// Kernel structure offsets the program reads through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offsets {
+    pub skb_len: u32,
+    pub skb_data_len: u32,
+    pub skb_protocol: u32,
+    pub skb_network_header: u32,
+    pub skb_mac_header: u32,
+    pub skb_head: u32,
+    pub skb_data: u32,
+    pub skb_dev: u32,
+    pub dev_ifindex: u32,
+    pub dev_name: u32,
+    pub dev_nd_net: u32,
+    pub net_ns_inum: u32,
+}
+
+impl Offsets {
+    pub fn from_btf(btf: &Btf) -> io::Result<Offsets> {
+        Ok(Offsets {
+            skb_len: btf.member_sized("sk_buff", "len", 4)?,
+            skb_data_len: btf.member_sized("sk_buff", "data_len", 4)?,
+            skb_protocol: btf.member_sized("sk_buff", "protocol", 2)?,
+            skb_network_header: btf.member_sized("sk_buff", "network_header", 2)?,
+            skb_mac_header: btf.member_sized("sk_buff", "mac_header", 2)?,
+            skb_head: btf.member_sized("sk_buff", "head", 8)?,
+            skb_data: btf.member_sized("sk_buff", "data", 8)?,
+            skb_dev: btf.member_sized("sk_buff", "dev", 8)?,
+            dev_ifindex: btf.member_sized("net_device", "ifindex", 4)?,
+            dev_name: btf.member_sized("net_device", "name", 16)?,
+            dev_nd_net: btf.member_sized("net_device", "nd_net.net", 8)?,
+            net_ns_inum: btf.member_sized("net", "ns.inum", 4)?,
+        })
+    }
+}
+
+const HELPER_MAP_LOOKUP_ELEM: i32 = 1;
+const HELPER_PROBE_READ_KERNEL: i32 = 113;
+const HELPER_RINGBUF_RESERVE: i32 = 131;
+const HELPER_RINGBUF_SUBMIT: i32 = 132;
+
+/// `bpf_probe_read_kernel(dst + dst_off, size, src + src_off)`; clobbers r0-r5.
+fn probe_read(a: &mut Asm, dst: u8, dst_off: i32, size: i32, src: u8, src_off: u32) {
+    a.mov(R1, dst).add_imm(R1, dst_off).mov_imm(R2, size).mov(R3, src).add_imm(R3, src_off as i32);
+    a.call(HELPER_PROBE_READ_KERNEL);
+}
+
+/// The program, for a ring buffer map `ringbuf_fd` and a one-u64 array map `lost_fd`
+/// counting the drops the full ring buffer had no room for.
+pub fn build(args: TpArgs, o: &Offsets, ringbuf_fd: i32, lost_fd: i32) -> Vec<Insn> {
+    let arg = |i: usize| (8 * i) as i16;
+    let mut a = Asm::new();
+    // r6 = ctx (u64 args[]), r7 = skb.
+    a.mov(R6, R1).load(Size::DW, R7, R6, arg(args.skb)).jeq_imm(R7, 0, "out");
+    // r8 = a ring buffer record, or give up (the buffer is full).
+    a.load_map_fd(R1, ringbuf_fd).mov_imm(R2, rec::SIZE as i32).mov_imm(R3, 0).call(HELPER_RINGBUF_RESERVE);
+    a.jeq_imm(R0, 0, "full").mov(R8, R0);
+    for off in (0..rec::ZEROED).step_by(8) {
+        a.store_imm(Size::DW, R8, off as i16, 0);
+    }
+    a.load(Size::DW, R1, R6, arg(args.reason)).store(Size::W, R8, rec::REASON as i16, R1);
+    a.load(Size::DW, R1, R6, arg(args.location)).store(Size::DW, R8, rec::LOCATION as i16, R1);
+    // The skb's scalar fields, straight into the record.
+    for (dst, size, src) in [
+        (rec::LEN, 4, o.skb_len),
+        (rec::DATA_LEN, 4, o.skb_data_len),
+        (rec::PROTOCOL, 2, o.skb_protocol),
+        (rec::NETWORK_HEADER, 2, o.skb_network_header),
+        (rec::MAC_HEADER, 2, o.skb_mac_header),
+        (rec::HEAD, 8, o.skb_head),
+        (rec::DATA, 8, o.skb_data),
+    ] {
+        probe_read(&mut a, R8, dst as i32, size, R7, src);
+    }
+    // The device: index, name, namespace (dev->nd_net.net->ns.inum).
+    probe_read(&mut a, R10, -8, 8, R7, o.skb_dev);
+    a.load(Size::DW, R9, R10, -8).jeq_imm(R9, 0, "nodev");
+    probe_read(&mut a, R8, rec::IFINDEX as i32, 4, R9, o.dev_ifindex);
+    probe_read(&mut a, R8, rec::IFNAME as i32, 16, R9, o.dev_name);
+    probe_read(&mut a, R10, -16, 8, R9, o.dev_nd_net);
+    a.load(Size::DW, R9, R10, -16).jeq_imm(R9, 0, "nodev");
+    probe_read(&mut a, R8, rec::NETNS as i32, 4, R9, o.net_ns_inum);
+    a.label("nodev");
+    // The bytes: head + mac_header (when set) and head + network_header (when set).
+    a.load(Size::DW, R9, R8, rec::HEAD as i16).jeq_imm(R9, 0, "submit");
+    a.load(Size::H, R1, R8, rec::MAC_HEADER as i16).jeq_imm(R1, 0xffff, "nomac");
+    a.mov(R3, R9).add(R3, R1).mov(R1, R8).add_imm(R1, rec::MAC as i32).mov_imm(R2, 14);
+    a.call(HELPER_PROBE_READ_KERNEL);
+    a.label("nomac");
+    a.load(Size::H, R1, R8, rec::NETWORK_HEADER as i16).jeq_imm(R1, 0xffff, "submit");
+    a.mov(R3, R9).add(R3, R1).mov(R1, R8).add_imm(R1, rec::PKT as i32).mov_imm(R2, DATA_MAX as i32);
+    a.call(HELPER_PROBE_READ_KERNEL);
+    a.jeq_imm(R0, 0, "submit");
+    // The read failed (the kernel zeroed the bytes): say so with an impossible header.
+    a.store_imm(Size::H, R8, rec::NETWORK_HEADER as i16, 0xffff);
+    a.label("submit");
+    a.mov(R1, R8).mov_imm(R2, 0).call(HELPER_RINGBUF_SUBMIT).ja("out");
+    // No room: count it, so the reader knows it missed drops.
+    a.label("full");
+    a.store_imm(Size::W, R10, -4, 0).load_map_fd(R1, lost_fd).mov(R2, R10).add_imm(R2, -4);
+    a.call(HELPER_MAP_LOOKUP_ELEM).jeq_imm(R0, 0, "out");
+    a.mov_imm(R1, 1).atomic_add64(R0, 0, R1);
+    a.label("out");
+    a.mov_imm(R0, 0).exit();
+    a.finish()
+}
+
+/// A ring buffer record as the program wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub reason: u32,
+    pub ifindex: u32,
+    pub location: u64,
+    pub netns: u32,
+    pub len: u32,
+    pub data_len: u32,
+    pub protocol: u16,
+    pub ifname: String,
+    pub mac: Option<[u8; 14]>,
+    /// From the network header on, cut to what the skb's linear part holds.
+    pub data: Vec<u8>,
+}
+
+impl Record {
+    pub fn parse(r: &[u8]) -> Option<Record> {
+        if r.len() < rec::SIZE {
+            return None;
+        }
+        let u16_at = |o: usize| u16::from_ne_bytes([r[o], r[o + 1]]);
+        let u32_at = |o: usize| u32::from_ne_bytes(r[o..o + 4].try_into().unwrap());
+        let u64_at = |o: usize| u64::from_ne_bytes(r[o..o + 8].try_into().unwrap());
+        let (head, data_ptr) = (u64_at(rec::HEAD), u64_at(rec::DATA));
+        let (len, data_len) = (u32_at(rec::LEN), u32_at(rec::DATA_LEN));
+        let (nh, mh) = (u16_at(rec::NETWORK_HEADER), u16_at(rec::MAC_HEADER));
+        // Bytes present from the network header on: the linear part ends at
+        // data + (len - data_len).
+        let data = if head == 0 || nh == 0xffff || data_ptr < head {
+            Vec::new()
+        } else {
+            let end = (data_ptr - head) as i64 + len.saturating_sub(data_len) as i64;
+            let n = (end - nh as i64).clamp(0, DATA_MAX as i64) as usize;
+            r[rec::PKT..rec::PKT + n].to_vec()
+        };
+        let mac = (head != 0 && mh != 0xffff).then(|| r[rec::MAC..rec::MAC + 14].try_into().unwrap());
+        let name = &r[rec::IFNAME..rec::IFNAME + 16];
+        let name_end = name.iter().position(|&b| b == 0).unwrap_or(16);
+        Some(Record {
+            reason: u32_at(rec::REASON),
+            ifindex: u32_at(rec::IFINDEX),
+            location: u64_at(rec::LOCATION),
+            netns: u32_at(rec::NETNS),
+            len,
+            data_len,
+            protocol: u16::from_be_bytes([r[rec::PROTOCOL], r[rec::PROTOCOL + 1]]),
+            ifname: String::from_utf8_lossy(&name[..name_end]).into_owned(),
+            mac,
+            data,
+        })
+    }
+}

@@ -1,0 +1,264 @@
+//! The bpf(2) calls the drop watcher makes (map create, program load, raw tracepoint attach),
+//! the BPF ring buffer's memory mapping and an epoll instance. Every `unsafe` block of
+//! `craft::explain` is here, each with its reason.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::asm::Insn;
+
+const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
+
+pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
+pub const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+pub const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
+
+/// `union bpf_attr`, as zeroed 8-byte words: each command fills the first few; the kernel
+/// wants everything after a command's last field zero.
+#[repr(C, align(8))]
+struct Attr([u8; 128]);
+
+impl Attr {
+    fn new() -> Attr {
+        Attr([0; 128])
+    }
+    fn u32(&mut self, off: usize, v: u32) -> &mut Attr {
+        self.0[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+        self
+    }
+    fn u64(&mut self, off: usize, v: u64) -> &mut Attr {
+        self.0[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+        self
+    }
+    fn bytes(&mut self, off: usize, v: &[u8]) -> &mut Attr {
+        self.0[off..off + v.len()].copy_from_slice(v);
+        self
+    }
+}
+
+/// bpf(cmd, attr): the syscall's non-negative result.
+fn bpf(cmd: libc::c_long, attr: &mut Attr) -> io::Result<libc::c_long> {
+    // SAFETY: attr is a valid, initialised bpf_attr-sized buffer that outlives the call;
+    // pointers stored inside it (names, instructions, log, key, value) point to live
+    // buffers owned by the caller for the duration of the call, large enough for what
+    // the command reads or writes.
+    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.0.as_mut_ptr(), attr.0.len() as libc::c_uint) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r)
+}
+
+/// bpf(cmd, attr): a new file descriptor.
+fn bpf_fd(cmd: libc::c_long, attr: &mut Attr) -> io::Result<OwnedFd> {
+    let r = bpf(cmd, attr)?;
+    // SAFETY: these bpf commands return a new file descriptor that nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(r as libc::c_int) })
+}
+
+/// A ring buffer map of `size` bytes (a power of two, a multiple of the page size).
+pub fn ringbuf_create(size: u32, name: &str) -> io::Result<OwnedFd> {
+    let mut a = Attr::new();
+    a.u32(0, BPF_MAP_TYPE_RINGBUF).u32(12, size);
+    let name = &name.as_bytes()[..name.len().min(15)];
+    a.bytes(28, name); // map_name: after map_type, key_size, value_size, max_entries, map_flags, inner_map_fd, numa_node
+    bpf_fd(BPF_MAP_CREATE, &mut a)
+}
+
+/// An array map of one u64 (a counter).
+pub fn counter_create(name: &str) -> io::Result<OwnedFd> {
+    let mut a = Attr::new();
+    a.u32(0, BPF_MAP_TYPE_ARRAY).u32(4, 4).u32(8, 8).u32(12, 1);
+    a.bytes(28, &name.as_bytes()[..name.len().min(15)]);
+    bpf_fd(BPF_MAP_CREATE, &mut a)
+}
+
+/// The value of a counter made by [`counter_create`].
+pub fn counter_read(map: &OwnedFd) -> io::Result<u64> {
+    let key = 0u32;
+    let mut value = 0u64;
+    let mut a = Attr::new();
+    a.u32(0, map.as_raw_fd() as u32).u64(8, &key as *const u32 as u64).u64(16, &mut value as *mut u64 as u64);
+    bpf(BPF_MAP_LOOKUP_ELEM, &mut a)?;
+    Ok(value)
+}
+
+/// Load a program; with `log` the verifier writes its log there (NUL-terminated).
+pub fn prog_load(prog_type: u32, insns: &[Insn], name: &str, log: Option<&mut [u8]>) -> io::Result<OwnedFd> {
+    let code: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
+    let license = b"GPL\0";
+    let mut a = Attr::new();
+    a.u32(0, prog_type)
+        .u32(4, insns.len() as u32)
+        .u64(8, code.as_ptr() as u64)
+        .u64(16, license.as_ptr() as u64);
+    if let Some(log) = log {
+        a.u32(24, 1).u32(28, log.len() as u32).u64(32, log.as_mut_ptr() as u64);
+    }
+    let name = &name.as_bytes()[..name.len().min(15)];
+    a.bytes(48, name);
+    bpf_fd(BPF_PROG_LOAD, &mut a)
+}
+
+/// Attach a raw tracepoint program to tracepoint `tp`; closing the returned descriptor
+/// detaches it.
+pub fn raw_tracepoint_open(tp: &str, prog: &OwnedFd) -> io::Result<OwnedFd> {
+    let name = std::ffi::CString::new(tp).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut a = Attr::new();
+    a.u64(0, name.as_ptr() as u64).u32(8, prog.as_raw_fd() as u32);
+    bpf_fd(BPF_RAW_TRACEPOINT_OPEN, &mut a)
+}
+
+/// Try to lift RLIMIT_MEMLOCK (kernels before 5.11 charge BPF memory to it). Failure is
+/// not an error: newer kernels charge the memory cgroup instead.
+pub fn raise_memlock() {
+    let lim = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    // SAFETY: setrlimit reads one valid rlimit struct.
+    let _ = unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) };
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as usize
+    } else {
+        4096
+    }
+}
+
+/// A mapping of memory, unmapped on drop.
+struct Mapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Mapping {
+    fn new(fd: &OwnedFd, len: usize, prot: libc::c_int, offset: usize) -> io::Result<Mapping> {
+        // SAFETY: a fresh shared mapping of a ring buffer map fd; the kernel checks the
+        // length, protection and offset against the map.
+        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd.as_raw_fd(), offset as libc::off_t) };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mapping { ptr: ptr as *mut u8, len })
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: ptr/len are exactly what mmap returned; nothing refers to it any more
+        // (the borrowing RingBuf methods take &mut self / are done).
+        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+    }
+}
+
+// SAFETY: the mapping is plain shared memory; all access goes through &mut RingBuf.
+unsafe impl Send for Mapping {}
+
+/// The consumer side of a BPF ring buffer map: the consumer position page (read-write)
+/// and the producer page followed by the data pages mapped twice in a row (read-only), so
+/// a record that wraps around reads as one piece.
+pub struct RingBuf {
+    consumer: Mapping,
+    producer: Mapping,
+    page: usize,
+    mask: u64,
+}
+
+const BUSY_BIT: u32 = 1 << 31;
+const DISCARD_BIT: u32 = 1 << 30;
+const HDR_SZ: u64 = 8;
+
+impl RingBuf {
+    pub fn new(map: &OwnedFd, size: usize) -> io::Result<RingBuf> {
+        let page = page_size();
+        let consumer = Mapping::new(map, page, libc::PROT_READ | libc::PROT_WRITE, 0)?;
+        let producer = Mapping::new(map, page + 2 * size, libc::PROT_READ, page)?;
+        Ok(RingBuf { consumer, producer, page, mask: size as u64 - 1 })
+    }
+
+    fn consumer_pos(&self) -> &AtomicU64 {
+        // SAFETY: the first word of the consumer page is the 8-byte-aligned consumer
+        // position, shared with the kernel, which lives as long as the mapping (self).
+        unsafe { &*(self.consumer.ptr as *const AtomicU64) }
+    }
+
+    fn producer_pos(&self) -> &AtomicU64 {
+        // SAFETY: likewise, the first word of the producer page.
+        unsafe { &*(self.producer.ptr as *const AtomicU64) }
+    }
+
+    /// Hand every committed record to `f`, then release their space to the kernel.
+    pub fn drain(&mut self, mut f: impl FnMut(&[u8])) -> usize {
+        let mut n = 0;
+        let mut cons = self.consumer_pos().load(Ordering::Acquire);
+        loop {
+            let prod = self.producer_pos().load(Ordering::Acquire);
+            if cons >= prod {
+                break;
+            }
+            let at = self.page + (cons & self.mask) as usize;
+            // SAFETY: `at` is inside the data area (page + offset < page + size); the header
+            // word is 8-byte aligned and written by the kernel with release semantics.
+            let hdr = unsafe { &*(self.producer.ptr.add(at) as *const AtomicU32) }.load(Ordering::Acquire);
+            if hdr & BUSY_BIT != 0 {
+                break; // reserved, not yet committed
+            }
+            let len = (hdr & !(BUSY_BIT | DISCARD_BIT)) as usize;
+            if len as u64 + HDR_SZ > self.mask + 1 {
+                break; // cannot be: the kernel never writes a record larger than the ring
+            }
+            if hdr & DISCARD_BIT == 0 {
+                // SAFETY: a committed record of len bytes follows its header; the double
+                // mapping makes it contiguous even when it wraps around the end.
+                let rec = unsafe { std::slice::from_raw_parts(self.producer.ptr.add(at + HDR_SZ as usize), len) };
+                f(rec);
+                n += 1;
+            }
+            cons += (len as u64 + HDR_SZ + 7) & !7;
+            self.consumer_pos().store(cons, Ordering::Release);
+        }
+        n
+    }
+}
+
+/// An epoll instance watching one file descriptor for input.
+pub struct Epoll(OwnedFd);
+
+impl Epoll {
+    pub fn new(watch: &OwnedFd) -> io::Result<Epoll> {
+        // SAFETY: plain syscall with an integer argument.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd was just returned by epoll_create1 and is owned by nobody else.
+        let ep = Epoll(unsafe { OwnedFd::from_raw_fd(fd) });
+        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: 0 };
+        // SAFETY: both descriptors are open; ev is a valid epoll_event.
+        let r = unsafe { libc::epoll_ctl(ep.0.as_raw_fd(), libc::EPOLL_CTL_ADD, watch.as_raw_fd(), &mut ev) };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(ep)
+    }
+
+    /// Wait until the watched descriptor is readable or `timeout` passes; true if readable.
+    pub fn wait(&self, timeout: Duration) -> io::Result<bool> {
+        let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: ev has room for the one event asked for.
+        let r = unsafe { libc::epoll_wait(self.0.as_raw_fd(), &mut ev, 1, ms) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted { Ok(false) } else { Err(e) };
+        }
+        Ok(r > 0)
+    }
+}
