@@ -23,6 +23,7 @@
 
 pub mod asm;
 pub mod btf;
+pub mod counters;
 pub mod kallsyms;
 pub mod prog;
 mod sys;

@@ -172,25 +172,43 @@ impl PacketSocket {
         self.send_batch(&[frame])
     }
 
+    /// Whether the interface has carrier now (IFF_RUNNING); true when that cannot be read.
+    fn has_carrier(&self) -> bool {
+        super::Iface::lookup(&self.iface.name).map_or(true, |i| i.carrier)
+    }
+
     /// Send many frames with as few sendmmsg calls as possible; Ok(()) once all were sent.
     ///
     /// ENOBUFS (the device's queue is full: a veth whose peer runs XDP, a noqueue device)
-    /// is backpressure, not failure: the call waits and goes on, and fails only when the
-    /// device takes nothing for a whole second.
+    /// is backpressure, not failure: the call waits (backing off from 20 µs to 41 ms) and
+    /// goes on, and fails when the device takes nothing for a whole second or has lost its
+    /// carrier.
     pub fn send_batch(&self, frames: &[&[u8]]) -> Result<()> {
         let mut rest = frames;
         let mut stalled_since: Option<Instant> = None;
+        let mut retries = 0u32;
         while !rest.is_empty() {
             match sys::sendmmsg(&self.fd, rest) {
                 Ok(n) => {
                     rest = &rest[n..];
                     stalled_since = None;
+                    retries = 0;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS)
-                    && stalled_since.get_or_insert_with(Instant::now).elapsed() < Duration::from_secs(1) =>
-                {
-                    std::thread::sleep(Duration::from_micros(20));
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    // Not backpressure: a link without carrier (a veth whose peer is down)
+                    // drops every frame, and each retry would count one more drop. The
+                    // carrier flag follows a peer going down only after a moment
+                    // (linkwatch), so look again at each retry, and back off meanwhile.
+                    let stalled = stalled_since.get_or_insert_with(Instant::now).elapsed();
+                    if !self.has_carrier() || stalled >= Duration::from_secs(1) {
+                        let sent = frames.len() - rest.len();
+                        let why = if self.has_carrier() { e.to_string() } else { "no carrier (for a veth: its peer is down)".into() };
+                        let msg = format!("interface '{}': {why}: {sent} of {} frames sent", self.iface.name, frames.len());
+                        return Err(io::Error::new(io::ErrorKind::NotConnected, msg));
+                    }
+                    retries += 1;
+                    std::thread::sleep(Duration::from_micros(20u64 << retries.min(11)));
                 }
                 Err(e) => {
                     let sent = frames.len() - rest.len();
