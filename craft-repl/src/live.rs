@@ -345,6 +345,42 @@ fn is_interrupt(e: &Flow) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------
+// explain=True
+
+/// With `explain=True`, the drop watcher (craft::explain), started before anything is
+/// sent; `explain_wait=` seconds of grace after the last packet (1 s by default). Without
+/// the privileges it needs, one line saying what is missing, and the packets are still sent.
+fn explainer(me: &mut Interp, args: &Args, func: &str) -> R<Option<craft::explain::Explainer>> {
+    if !flag_arg(args, "explain", false) {
+        return Ok(None);
+    }
+    let mut opts = craft::explain::ExplainOpts::default();
+    if let Some(w) = opt_secs(args, "explain_wait", func, None, None)? {
+        opts.wait = w;
+    }
+    match craft::explain::Explainer::start(opts) {
+        Ok(ex) => Ok(Some(ex)),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            me.print(&format!("WARNING: {func}(explain=True) needs root (CAP_BPF and CAP_PERFMON): sending without it\n"));
+            Ok(None)
+        }
+        Err(e) => {
+            me.print(&format!("WARNING: {func}(explain=True): {e}: sending without it\n"));
+            Ok(None)
+        }
+    }
+}
+
+/// The library's report of what happened to the packets (Ctrl-C cuts the grace period short).
+fn print_explained(me: &mut Interp, ex: Option<craft::explain::Explainer>, cancel: &Option<CancelFlag>) {
+    let Some(ex) = ex else { return };
+    match ex.finish(cancel.as_ref()) {
+        Ok(r) => me.print(&r.text()),
+        Err(e) => me.print(&format!("WARNING: explain: {e}\n")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // send, sendp
 
 fn send(me: &mut Interp, args: &Args, l2: bool) -> R<Val> {
@@ -362,19 +398,30 @@ fn send(me: &mut Interp, args: &Args, l2: bool) -> R<Val> {
     }
     let cancel = cancel_flag();
     let opts = SendOpts { count, inter, cancel: cancel.clone(), ..SendOpts::default() };
+    let mut ex = explainer(me, args, func)?;
     let sent = if l2 {
         let iface = l2_iface(me, args, func, &pkts)?;
-        live::sendp(&iface, &packets, opts).or_else(|e| io_err(args.at, e))?.sent
+        match ex.as_mut() {
+            None => live::sendp(&iface, &packets, opts),
+            Some(ex) => craft::explain::report::sendp(ex, &iface, &packets, opts),
+        }
+        .or_else(|e| io_err(args.at, e))?
+        .sent
     } else {
         let iface = iface_arg(args, func)?.map(|(name, _)| name);
-        let r = live::send(iface.as_deref(), &packets, opts).or_else(|e| io_err(args.at, e))?;
+        let r = match ex.as_mut() {
+            None => live::send(iface.as_deref(), &packets, opts),
+            Some(ex) => craft::explain::report::send(ex, iface.as_deref(), &packets, opts),
+        }
+        .or_else(|e| io_err(args.at, e))?;
         warn(&r.warnings);
         r.sent
     };
-    consume(&cancel);
     if verb >= 1 {
         me.print(&format!("{}\nSent {sent} packets.\n", ".".repeat(sent)));
     }
+    print_explained(me, ex, &cancel);
+    consume(&cancel);
     if !return_packets {
         return Ok(Val::None);
     }
@@ -485,14 +532,23 @@ fn exchange(me: &mut Interp, args: &Args, func: &str, l2: bool, one: bool) -> R<
         me.print("Begin emission:\n");
     }
     let cancel = opts.cancel.clone();
+    let mut ex = explainer(me, args, func)?;
     let result = match (&iface, l2) {
         (_, _) if packets.is_empty() => live::SrResult::default(),
-        (Some(dev), true) => live::srp(dev, &packets, &opts).or_else(|e| {
+        (Some(dev), true) => match ex.as_mut() {
+            None => live::srp(dev, &packets, &opts),
+            Some(ex) => craft::explain::report::srp(ex, dev, &packets, &opts),
+        }
+        .or_else(|e| {
             consume(&cancel);
             io_err(args.at, e)
         })?,
         _ => {
-            let r = live::sr(iface.as_deref(), &packets, &opts).or_else(|e| {
+            let r = match ex.as_mut() {
+                None => live::sr(iface.as_deref(), &packets, &opts),
+                Some(ex) => craft::explain::report::sr(ex, iface.as_deref(), &packets, &opts),
+            }
+            .or_else(|e| {
                 consume(&cancel);
                 io_err(args.at, e)
             })?;
@@ -500,7 +556,6 @@ fn exchange(me: &mut Interp, args: &Args, func: &str, l2: bool, one: bool) -> R<
             live::SrResult { answered: r.answered, unanswered: r.unanswered, received: r.received }
         }
     };
-    consume(&cancel);
     let (answers, unanswered) = sort_out(&pkts, result.answered, result.unanswered);
     if verb >= 1 {
         let mut s = format!("Finished sending {} packets.\n", pkts.len());
@@ -516,6 +571,8 @@ fn exchange(me: &mut Interp, args: &Args, func: &str, l2: bool, one: bool) -> R<
         ));
         me.print(&s);
     }
+    print_explained(me, ex, &cancel);
+    consume(&cancel);
     Ok(Exchanged { answers, unanswered })
 }
 

@@ -453,3 +453,33 @@ fn without_root_a_clear_error() {
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     assert!(stderr.contains("<string>:1:1: opening a packet socket on 'lo': permission denied (needs root or CAP_NET_RAW)"), "{stderr}");
 }
+
+/// `explain=True`: the library's report printed through the session, for sendp (a bad
+/// destination MAC: OTHERHOST in B) and sr (UDP to a closed port: NO_SOCKET in B).
+#[test]
+fn explain_true_prints_where_and_why() {
+    if !privileged("explain_true_prints_where_and_why") {
+        return;
+    }
+    // A subnet of its own: the watcher sees every namespace's drops, other tests' included.
+    let (a, b) = ("10.204.9.1", "10.204.9.2");
+    let lab = lab("crepl-", (a, b), None);
+    let veth = &lab.veth.a;
+    let lines = [
+        format!("sendp(Ether(dst='02:00:00:00:00:99')/IP(src='{a}', dst='{b}', id=0x5e01)/UDP(dport=4000), iface='{veth}', explain=True, explain_wait=0.5)"),
+        format!("ans, unans = sr(IP(dst='{b}', id=0x5e02)/UDP(sport=4001, dport=4002), timeout=0.5, explain=True, explain_wait=0.3, verbose=0)"),
+        "print('end')".to_string(),
+    ];
+    let out = repl_in(&lab.a, &lines, Duration::from_secs(30));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", both(&out));
+    let ns_b = &lab.b.name;
+    assert!(
+        stdout.contains(&format!("packet 0 (Ether / IP {a} > {b} / UDP 53 > 4000) was dropped in namespace {ns_b}")),
+        "{}",
+        both(&out)
+    );
+    assert!(stdout.contains("at ip_rcv_core+0x") && stdout.contains(": OTHERHOST — the destination MAC 02:00:00:00:00:99"), "{stdout}");
+    assert!(stdout.contains("at __udp4_lib_rcv+0x") && stdout.contains(": NO_SOCKET — "), "{stdout}");
+    assert!(stdout.ends_with("end\n"), "{stdout}");
+}

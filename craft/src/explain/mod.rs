@@ -24,8 +24,10 @@
 pub mod asm;
 pub mod btf;
 pub mod counters;
+pub mod hints;
 pub mod kallsyms;
 pub mod prog;
+pub mod report;
 mod sys;
 
 use std::collections::HashMap;
@@ -36,6 +38,7 @@ use std::time::{Duration, Instant};
 use crate::packet::{LayerKind, Packet};
 
 pub use prog::DATA_MAX;
+pub use report::{DropInfo, ExplainOpts, Explainer, PacketFate, Report};
 
 /// One packet the kernel dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use craft::explain::{self, DropWatch, ExplainOpts, Explainer};
 use craft::live::{self, filter, CancelFlag, Direction, SendOpts, SniffOpts, Sniffer, SrOpts, SrResult};
 use craft::packet::{LayerKind, Packet};
 use craft::pcap::{self, WriteFormat};
@@ -32,6 +33,49 @@ pub struct SendArgs {
     /// Seconds between packets.
     #[arg(long)]
     interval: Option<f64>,
+    #[command(flatten)]
+    pub explain: ExplainArgs,
+    /// How the --explain report is printed.
+    #[arg(long, short, value_enum, default_value = "text")]
+    format: ReportFormat,
+}
+
+/// `--explain` and `--explain-wait`, shared by send and sr.
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// Say what happened to each packet: watch the kernel's drops (kfree_skb) while sending
+    /// and for --explain-wait seconds after, then print, per packet, dropped or not and
+    /// where and why (needs root: CAP_BPF and CAP_PERFMON; without, the packets are sent
+    /// unexplained).
+    #[arg(long)]
+    pub explain: bool,
+    /// Seconds to keep watching for drops after the last packet.
+    #[arg(long, value_name = "S", default_value_t = 1.0)]
+    pub explain_wait: f64,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub enum ReportFormat {
+    /// One line per packet.
+    Text,
+    /// One JSON record per line.
+    Json,
+}
+
+#[derive(Args)]
+pub struct WatchArgs {
+    /// Only drops in this network namespace (a name of /var/run/netns, or "all").
+    #[arg(long, default_value = "all")]
+    netns: String,
+    /// A tcpdump expression applied in user space to each dropped packet (with its Ethernet
+    /// header as received, or one carrying the packet's protocol when it had none).
+    #[arg(long)]
+    filter: Option<String>,
+    /// Stop after this many seconds (else Ctrl-C stops).
+    #[arg(long, short)]
+    timeout: Option<f64>,
+    #[arg(long, short, value_enum, default_value = "text")]
+    format: ReportFormat,
 }
 
 #[derive(Args)]
@@ -54,9 +98,11 @@ pub struct SrArgs {
     /// tcpdump filter applied to received frames.
     #[arg(long)]
     filter: Option<String>,
-    /// How replies are printed.
+    /// How replies are printed (json: the --explain report too).
     #[arg(long, short, value_enum, default_value = "summary")]
     format: Format,
+    #[command(flatten)]
+    explain: ExplainArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -196,17 +242,108 @@ pub fn send(a: SendArgs) -> Result<ExitCode, String> {
     let cancel = cancel_on_sigint();
     let progress = Arc::new(AtomicUsize::new(0));
     let opts = SendOpts { count: a.count, inter, cancel: Some(cancel.clone()), progress: Some(progress.clone()), ..SendOpts::default() };
+    let mut ex = start_explainer(&a.explain)?;
     let t0 = Instant::now();
-    let sent = with_progress(pkts.len() * a.count, &progress, || match l2 {
-        Some(dev) => live::sendp(dev, &pkts, opts).map(|r| r.sent),
-        None => live::send(a.iface.as_deref(), &pkts, opts).map(|r| {
-            warn(&r.warnings);
-            r.sent
-        }),
+    let sent = with_progress(pkts.len() * a.count, &progress, || match (l2, ex.as_mut()) {
+        (Some(dev), None) => live::sendp(dev, &pkts, opts).map(|r| r.sent),
+        (Some(dev), Some(ex)) => explain::report::sendp(ex, dev, &pkts, opts).map(|r| r.sent),
+        (None, ex) => {
+            let r = match ex {
+                None => live::send(a.iface.as_deref(), &pkts, opts),
+                Some(ex) => explain::report::send(ex, a.iface.as_deref(), &pkts, opts),
+            };
+            r.map(|r| {
+                warn(&r.warnings);
+                r.sent
+            })
+        }
     })
     .map_err(|e| e.to_string())?;
     let (el, rate) = rate(sent, t0);
     eprintln!("sent {sent} packets in {el:.3} s ({rate:.0} pps)");
+    if let Some(ex) = ex {
+        print_report(&mut io::stdout().lock(), ex, &cancel, a.format)?;
+    }
+    Ok(exit_code(&cancel, 0))
+}
+
+/// The explainer --explain asks for; without the privileges it needs, one line on stderr
+/// saying what is missing, and None: the packets are still sent.
+fn start_explainer(a: &ExplainArgs) -> Result<Option<Explainer>, String> {
+    if !a.explain {
+        return Ok(None);
+    }
+    let wait = secs(a.explain_wait, "--explain-wait")?;
+    match Explainer::start(ExplainOpts { wait, ..ExplainOpts::default() }) {
+        Ok(ex) => Ok(Some(ex)),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            eprintln!("craft: --explain needs root (CAP_BPF and CAP_PERFMON): sending without it");
+            Ok(None)
+        }
+        Err(e) => {
+            eprintln!("craft: --explain: {e}: sending without it");
+            Ok(None)
+        }
+    }
+}
+
+/// Wait out the grace period (Ctrl-C cuts it short) and print the report.
+fn print_report(out: &mut impl Write, ex: Explainer, cancel: &CancelFlag, format: ReportFormat) -> Result<(), String> {
+    let report = ex.finish(Some(cancel)).map_err(|e| format!("--explain: {e}"))?;
+    let text = match format {
+        ReportFormat::Text => report.text(),
+        ReportFormat::Json => report.json(),
+    };
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(io_err)
+}
+
+// ---------------------------------------------------------------------------------------
+// watch-drops
+
+pub fn watch_drops(out: &mut impl Write, a: WatchArgs) -> Result<ExitCode, String> {
+    let timeout = a.timeout.map(|t| secs(t, "--timeout")).transpose()?;
+    let only = match a.netns.as_str() {
+        "all" => None,
+        name => Some(explain::report::netns_inode(name).map_err(|e| e.to_string())?),
+    };
+    let filter = a.filter.as_deref().map(explain::report::DropFilter::new).transpose().map_err(|e| e.to_string())?;
+    let mut watch = DropWatch::start().map_err(|e| e.to_string())?;
+    let cancel = cancel_on_sigint();
+    let t0 = Instant::now();
+    let deadline = timeout.map(|t| t0 + t);
+    eprintln!("craft: watching drops ({}); Ctrl-C stops", if only.is_some() { a.netns.as_str() } else { "all namespaces" });
+    let (mut shown, mut skipped) = (0usize, 0usize);
+    let mut names = explain::report::netns_names();
+    while !cancel.is_cancelled() {
+        let left = deadline.map_or(Duration::from_millis(200), |d| d.saturating_duration_since(Instant::now()).min(Duration::from_millis(200)));
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let evs = watch.poll(left).map_err(|e| e.to_string())?;
+        for ev in evs {
+            if only.is_some_and(|n| n != ev.netns) || filter.as_ref().is_some_and(|f| !f.matches(&ev)) {
+                skipped += 1;
+                continue;
+            }
+            if ev.netns != 0 && !names.contains_key(&ev.netns) {
+                names = explain::report::netns_names();
+            }
+            shown += 1;
+            let t = t0.elapsed().as_secs_f64();
+            match a.format {
+                ReportFormat::Text => writeln!(out, "{t:.6} {}", explain::report::event_line(&ev, &names)),
+                ReportFormat::Json => {
+                    let mut j = explain::report::event_json(&ev, &names);
+                    j["t"] = t.into();
+                    writeln!(out, "{j}")
+                }
+            }
+            .map_err(io_err)?;
+        }
+        out.flush().map_err(io_err)?;
+    }
+    let lost = watch.lost().map_err(|e| e.to_string())?;
+    eprintln!("{shown} drops shown, {skipped} filtered out, {lost} lost (ring buffer full)");
     Ok(exit_code(&cancel, 0))
 }
 
@@ -223,12 +360,20 @@ pub fn sr(out: &mut impl Write, a: SrArgs) -> Result<ExitCode, String> {
     let l2 = layer2(&pkts, a.iface.as_deref())?;
     let cancel = cancel_on_sigint();
     let opts = SrOpts { timeout, retry: a.retry, multi: a.multi, filter: a.filter.clone(), cancel: Some(cancel.clone()), ..SrOpts::default() };
-    let res = match l2 {
-        Some(dev) => live::srp(dev, &pkts, &opts),
-        None => live::sr(a.iface.as_deref(), &pkts, &opts).map(|r| {
-            warn(&r.warnings);
-            SrResult { answered: r.answered, unanswered: r.unanswered, received: r.received }
-        }),
+    let mut ex = start_explainer(&a.explain)?;
+    let res = match (l2, ex.as_mut()) {
+        (Some(dev), None) => live::srp(dev, &pkts, &opts),
+        (Some(dev), Some(ex)) => explain::report::srp(ex, dev, &pkts, &opts),
+        (None, ex) => {
+            let r = match ex {
+                None => live::sr(a.iface.as_deref(), &pkts, &opts),
+                Some(ex) => explain::report::sr(ex, a.iface.as_deref(), &pkts, &opts),
+            };
+            r.map(|r| {
+                warn(&r.warnings);
+                SrResult { answered: r.answered, unanswered: r.unanswered, received: r.received }
+            })
+        }
     }
     .map_err(|e| e.to_string())?;
     for ans in &res.answered {
@@ -262,6 +407,10 @@ pub fn sr(out: &mut impl Write, a: SrArgs) -> Result<ExitCode, String> {
         res.answered.len(),
         res.unanswered.len()
     );
+    if let Some(ex) = ex {
+        let format = if a.format == Format::Json { ReportFormat::Json } else { ReportFormat::Text };
+        print_report(out, ex, &cancel, format)?;
+    }
     Ok(exit_code(&cancel, if res.unanswered.is_empty() { 0 } else { 1 }))
 }
 

@@ -68,6 +68,12 @@ enum Cmd {
     Sr(live::SrArgs),
     /// Capture packets on an interface, printing them as they arrive; Ctrl-C stops.
     Sniff(live::SniffArgs),
+    /// Send packets and say what happened to each (`send --explain`): dropped or not, where
+    /// and why (needs root: CAP_BPF and CAP_PERFMON).
+    Explain(live::SendArgs),
+    /// Print every packet the kernel drops, with its reason, function, interface, namespace
+    /// and headers, until Ctrl-C or --timeout (needs root).
+    WatchDrops(live::WatchArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -177,6 +183,11 @@ fn run(cmd: Cmd) -> Result<ExitCode, String> {
         Cmd::Send(a) => return live::send(a),
         Cmd::Sr(a) => return live::sr(&mut out, a),
         Cmd::Sniff(a) => return live::sniff(&mut out, a),
+        Cmd::Explain(mut a) => {
+            a.explain.explain = true;
+            return live::send(a);
+        }
+        Cmd::WatchDrops(a) => return live::watch_drops(&mut out, a),
     }
     Ok(ExitCode::SUCCESS)
 }
