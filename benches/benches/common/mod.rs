@@ -1,6 +1,8 @@
 //! Shared by the benches that build network namespaces (live, lb_xdp).
 #![allow(dead_code)]
 
+pub mod lab;
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::process::Command;
