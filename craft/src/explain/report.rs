@@ -514,7 +514,14 @@ impl Explainer {
     /// the `index` of the packet in the caller's list and which `round`, the interface
     /// (the calling thread's namespace is taken as the interface's).
     pub fn record(&mut self, index: usize, round: usize, bytes: Arc<Vec<u8>>, first: LayerKind, iface: &str, time_ns: u64) {
-        let s = Sent { index, round, bytes, first, iface: iface.to_string(), netns: current_netns(), time_ns };
+        self.record_in(current_netns(), index, round, bytes, first, iface, time_ns);
+    }
+
+    /// [`record`](Self::record) with the interface's namespace known: looking it up is
+    /// three syscalls, too many per frame of a batch.
+    #[allow(clippy::too_many_arguments)]
+    fn record_in(&mut self, netns: u64, index: usize, round: usize, bytes: Arc<Vec<u8>>, first: LayerKind, iface: &str, time_ns: u64) {
+        let s = Sent { index, round, bytes, first, iface: iface.to_string(), netns, time_ns };
         let pos = self.sent.len();
         let (l3, _) = s.l3();
         let mut keys = fwd_keys(l3);
@@ -888,9 +895,10 @@ pub fn sendp(ex: &mut Explainer, iface: &str, pkts: &[Packet], opts: SendOpts) -
     let frames: Vec<Arc<Vec<u8>>> = pkts.iter().map(|p| Arc::new(as_sendp_builds(p, mac))).collect();
     let start = ex.sent.len();
     let now = realtime_ns();
+    let netns = current_netns();
     for round in 0..opts.count {
         for (i, f) in frames.iter().enumerate() {
-            ex.record(i, round, f.clone(), LayerKind::Ether, iface, now);
+            ex.record_in(netns, i, round, f.clone(), LayerKind::Ether, iface, now);
         }
     }
     let r = live::sendp(iface, pkts, opts)?;
@@ -912,10 +920,11 @@ fn record_l3(ex: &mut Explainer, iface: Option<&str>, pkts: &[Packet], count: us
         }
     }
     let now = realtime_ns();
+    let netns = current_netns();
     for (name, g) in &groups {
         for round in 0..count {
             for (i, b) in g {
-                ex.record(*i, round, b.clone(), LayerKind::Ether, name, now);
+                ex.record_in(netns, *i, round, b.clone(), LayerKind::Ether, name, now);
             }
         }
     }
@@ -934,17 +943,18 @@ pub fn send(ex: &mut Explainer, iface: Option<&str>, pkts: &[Packet], opts: Send
 struct Recorder<'a> {
     ex: &'a mut Explainer,
     iface: &'a str,
+    netns: u64,
 }
 
 impl Observer for Recorder<'_> {
     fn on_send(&mut self, index: usize, round: u32, frame: &[u8], sent_ns: u64) {
-        self.ex.record(index, round as usize, Arc::new(frame.to_vec()), LayerKind::Ether, self.iface, sent_ns);
+        self.ex.record_in(self.netns, index, round as usize, Arc::new(frame.to_vec()), LayerKind::Ether, self.iface, sent_ns);
     }
 }
 
 /// [`live::srp`], each frame recorded in `ex` as it leaves.
 pub fn srp(ex: &mut Explainer, iface: &str, pkts: &[Packet], opts: &SrOpts) -> io::Result<SrResult> {
-    live::srp_observed(iface, pkts, opts, &mut Recorder { ex, iface })
+    live::srp_observed(iface, pkts, opts, &mut Recorder { ex, iface, netns: current_netns() })
 }
 
 /// [`live::sr`] (IP / IPv6 packets, routed), each packet recorded in `ex` (once; resends
