@@ -29,6 +29,7 @@ pub mod kallsyms;
 pub mod prog;
 pub mod report;
 mod sys;
+pub mod trace;
 
 use std::collections::HashMap;
 use std::io;

@@ -1,6 +1,10 @@
 //! The drop watcher's BPF program: a raw tracepoint on `kfree_skb` that copies the drop
 //! reason, the caller's address, the device, the network namespace and the packet's first
 //! bytes into a ring buffer record. Kernel structure offsets come from BTF at load time.
+//!
+//! The program is generic ([`SkbProg`]): which tracepoint argument holds the skb, what goes
+//! in the record's two tag words and where the bytes are copied from; the path tracer
+//! (`explain::trace`) loads it on `netif_receive_skb` and `net_dev_start_xmit` too.
 
 use std::io;
 
@@ -24,7 +28,8 @@ pub mod rec {
     pub const DATA: usize = 40; // u64
     pub const DATA_LEN: usize = 48; // u32
     pub const IFNAME: usize = 56; // [u8; 16]
-    pub const MAC: usize = 72; // [u8; 14], 2 bytes padding
+    pub const MAC: usize = 72; // [u8; 14]
+    pub const DEV_TYPE: usize = 86; // u16: the device's ARPHRD_* type
     pub const PKT: usize = 88; // [u8; DATA_MAX]
     pub const SIZE: usize = PKT + super::DATA_MAX;
     /// The scalar part zeroed first, so a skipped read leaves zeros.
@@ -72,6 +77,7 @@ pub struct Offsets {
     pub dev_name: u32,
     pub dev_nd_net: u32,
     pub net_ns_inum: u32,
+    pub dev_type: u32,
 }
 
 impl Offsets {
@@ -89,36 +95,127 @@ impl Offsets {
             dev_name: btf.member_sized("net_device", "name", 16)?,
             dev_nd_net: btf.member_sized("net_device", "nd_net.net", 8)?,
             net_ns_inum: btf.member_sized("net", "ns.inum", 4)?,
+            dev_type: btf.member_sized("net_device", "type", 2)?,
         })
     }
 }
 
 const HELPER_MAP_LOOKUP_ELEM: i32 = 1;
+const HELPER_KTIME_GET_NS: i32 = 5;
 const HELPER_PROBE_READ_KERNEL: i32 = 113;
 const HELPER_RINGBUF_RESERVE: i32 = 131;
 const HELPER_RINGBUF_SUBMIT: i32 = 132;
 
 /// `bpf_probe_read_kernel(dst + dst_off, size, src + src_off)`; clobbers r0-r5.
-fn probe_read(a: &mut Asm, dst: u8, dst_off: i32, size: i32, src: u8, src_off: u32) {
+pub(crate) fn probe_read(a: &mut Asm, dst: u8, dst_off: i32, size: i32, src: u8, src_off: u32) {
     a.mov(R1, dst).add_imm(R1, dst_off).mov_imm(R2, size).mov(R3, src).add_imm(R3, src_off as i32);
     a.call(HELPER_PROBE_READ_KERNEL);
 }
 
-/// The program, for a ring buffer map `ringbuf_fd` and a one-u64 array map `lost_fd`
-/// counting the drops the full ring buffer had no room for.
+/// A 32- or 64-bit value the program writes into a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Word {
+    /// The tracepoint's argument number n (after the hidden first one).
+    Arg(usize),
+    /// A constant.
+    Imm(i32),
+    /// `bpf_ktime_get_ns()`: CLOCK_MONOTONIC nanoseconds.
+    Ktime,
+}
+
+/// Where the copied bytes start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyFrom {
+    /// `skb->head + skb->network_header` (the drop watcher: the skb went through the stack).
+    NetworkHeader,
+    /// `skb->data`: the frame at transmit, the network header at receive (the network
+    /// header may be stale there).
+    Data,
+}
+
+/// What a generic skb-copying program records: the skb argument, the record's
+/// [`rec::REASON`] word (32 bits) and [`rec::LOCATION`] word (64 bits), and where the
+/// bytes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkbProg {
+    pub skb: usize,
+    pub tag: Word,
+    pub word: Word,
+    pub copy: CopyFrom,
+}
+
+/// The drop watcher's program, for a ring buffer map `ringbuf_fd` and a one-u64 array map
+/// `lost_fd` counting the drops the full ring buffer had no room for.
 pub fn build(args: TpArgs, o: &Offsets, ringbuf_fd: i32, lost_fd: i32) -> Vec<Insn> {
+    let p = SkbProg { skb: args.skb, tag: Word::Arg(args.reason), word: Word::Arg(args.location), copy: CopyFrom::NetworkHeader };
+    build_skb(&p, o, ringbuf_fd, lost_fd)
+}
+
+/// `dst = word` (r0-r5 clobbered for [`Word::Ktime`]); `ctx` holds the context.
+fn load_word(a: &mut Asm, w: Word, dst: u8, ctx: u8) {
+    match w {
+        Word::Arg(i) => {
+            a.load(Size::DW, dst, ctx, (8 * i) as i16);
+        }
+        Word::Imm(v) => {
+            a.mov_imm(dst, v);
+        }
+        Word::Ktime => {
+            a.call(HELPER_KTIME_GET_NS).mov(dst, R0);
+        }
+    }
+}
+
+/// Reserve a `size`-byte ring buffer record into r8, zeroing its first `zeroed` bytes;
+/// jumps to "full" when there is no room.
+pub(crate) fn reserve(a: &mut Asm, ringbuf_fd: i32, size: usize, zeroed: usize) {
+    a.load_map_fd(R1, ringbuf_fd).mov_imm(R2, size as i32).mov_imm(R3, 0).call(HELPER_RINGBUF_RESERVE);
+    a.jeq_imm(R0, 0, "full").mov(R8, R0);
+    for off in (0..zeroed).step_by(8) {
+        a.store_imm(Size::DW, R8, off as i16, 0);
+    }
+}
+
+/// Submit r8, and the "full" path counting what did not fit; ends the program.
+pub(crate) fn submit_and_exit(a: &mut Asm, lost_fd: i32) {
+    a.mov(R1, R8).mov_imm(R2, 0).call(HELPER_RINGBUF_SUBMIT).ja("out");
+    // No room: count it, so the reader knows it missed events.
+    a.label("full");
+    a.store_imm(Size::W, R10, -4, 0).load_map_fd(R1, lost_fd).mov(R2, R10).add_imm(R2, -4);
+    a.call(HELPER_MAP_LOOKUP_ELEM).jeq_imm(R0, 0, "out");
+    a.mov_imm(R1, 1).atomic_add64(R0, 0, R1);
+    a.label("out");
+    a.mov_imm(R0, 0).exit();
+}
+
+/// Read `struct net_device *` in `dev` (r9 clobbered, stack -24..-16 used) into the record
+/// at r8: index, name, namespace inode (`dev->nd_net.net->ns.inum`); jumps to `done` when
+/// a pointer on the way is NULL. r0-r5 clobbered.
+pub(crate) fn read_dev(a: &mut Asm, o: &Offsets, dev: u8, at: (usize, usize, usize), done: &'static str) {
+    let (ifindex, name, netns) = at;
+    if dev != R9 {
+        a.mov(R9, dev);
+    }
+    a.jeq_imm(R9, 0, done);
+    probe_read(a, R8, ifindex as i32, 4, R9, o.dev_ifindex);
+    probe_read(a, R8, name as i32, 16, R9, o.dev_name);
+    probe_read(a, R10, -24, 8, R9, o.dev_nd_net);
+    a.load(Size::DW, R9, R10, -24).jeq_imm(R9, 0, done);
+    probe_read(a, R8, netns as i32, 4, R9, o.net_ns_inum);
+}
+
+/// The generic skb program (see [`SkbProg`]).
+pub fn build_skb(p: &SkbProg, o: &Offsets, ringbuf_fd: i32, lost_fd: i32) -> Vec<Insn> {
     let arg = |i: usize| (8 * i) as i16;
     let mut a = Asm::new();
     // r6 = ctx (u64 args[]), r7 = skb.
-    a.mov(R6, R1).load(Size::DW, R7, R6, arg(args.skb)).jeq_imm(R7, 0, "out");
+    a.mov(R6, R1).load(Size::DW, R7, R6, arg(p.skb)).jeq_imm(R7, 0, "out");
     // r8 = a ring buffer record, or give up (the buffer is full).
-    a.load_map_fd(R1, ringbuf_fd).mov_imm(R2, rec::SIZE as i32).mov_imm(R3, 0).call(HELPER_RINGBUF_RESERVE);
-    a.jeq_imm(R0, 0, "full").mov(R8, R0);
-    for off in (0..rec::ZEROED).step_by(8) {
-        a.store_imm(Size::DW, R8, off as i16, 0);
-    }
-    a.load(Size::DW, R1, R6, arg(args.reason)).store(Size::W, R8, rec::REASON as i16, R1);
-    a.load(Size::DW, R1, R6, arg(args.location)).store(Size::DW, R8, rec::LOCATION as i16, R1);
+    reserve(&mut a, ringbuf_fd, rec::SIZE, rec::ZEROED);
+    load_word(&mut a, p.tag, R1, R6);
+    a.store(Size::W, R8, rec::REASON as i16, R1);
+    load_word(&mut a, p.word, R1, R6);
+    a.store(Size::DW, R8, rec::LOCATION as i16, R1);
     // The skb's scalar fields, straight into the record.
     for (dst, size, src) in [
         (rec::LEN, 4, o.skb_len),
@@ -131,36 +228,38 @@ pub fn build(args: TpArgs, o: &Offsets, ringbuf_fd: i32, lost_fd: i32) -> Vec<In
     ] {
         probe_read(&mut a, R8, dst as i32, size, R7, src);
     }
-    // The device: index, name, namespace (dev->nd_net.net->ns.inum).
+    // The device: index, name, type, namespace (dev->nd_net.net->ns.inum).
     probe_read(&mut a, R10, -8, 8, R7, o.skb_dev);
     a.load(Size::DW, R9, R10, -8).jeq_imm(R9, 0, "nodev");
-    probe_read(&mut a, R8, rec::IFINDEX as i32, 4, R9, o.dev_ifindex);
-    probe_read(&mut a, R8, rec::IFNAME as i32, 16, R9, o.dev_name);
-    probe_read(&mut a, R10, -16, 8, R9, o.dev_nd_net);
-    a.load(Size::DW, R9, R10, -16).jeq_imm(R9, 0, "nodev");
-    probe_read(&mut a, R8, rec::NETNS as i32, 4, R9, o.net_ns_inum);
+    probe_read(&mut a, R8, rec::DEV_TYPE as i32, 2, R9, o.dev_type);
+    read_dev(&mut a, o, R9, (rec::IFINDEX, rec::IFNAME, rec::NETNS), "nodev");
     a.label("nodev");
-    // The bytes: head + mac_header (when set) and head + network_header (when set).
+    // The bytes: head + mac_header (when set), then head + network_header (when set) or data.
     a.load(Size::DW, R9, R8, rec::HEAD as i16).jeq_imm(R9, 0, "submit");
     a.load(Size::H, R1, R8, rec::MAC_HEADER as i16).jeq_imm(R1, 0xffff, "nomac");
     a.mov(R3, R9).add(R3, R1).mov(R1, R8).add_imm(R1, rec::MAC as i32).mov_imm(R2, 14);
     a.call(HELPER_PROBE_READ_KERNEL);
     a.label("nomac");
-    a.load(Size::H, R1, R8, rec::NETWORK_HEADER as i16).jeq_imm(R1, 0xffff, "submit");
-    a.mov(R3, R9).add(R3, R1).mov(R1, R8).add_imm(R1, rec::PKT as i32).mov_imm(R2, DATA_MAX as i32);
-    a.call(HELPER_PROBE_READ_KERNEL);
-    a.jeq_imm(R0, 0, "submit");
-    // The read failed (the kernel zeroed the bytes): say so with an impossible header.
-    a.store_imm(Size::H, R8, rec::NETWORK_HEADER as i16, 0xffff);
+    match p.copy {
+        CopyFrom::NetworkHeader => {
+            a.load(Size::H, R1, R8, rec::NETWORK_HEADER as i16).jeq_imm(R1, 0xffff, "submit");
+            a.mov(R3, R9).add(R3, R1).mov(R1, R8).add_imm(R1, rec::PKT as i32).mov_imm(R2, DATA_MAX as i32);
+            a.call(HELPER_PROBE_READ_KERNEL);
+            a.jeq_imm(R0, 0, "submit");
+            // The read failed (the kernel zeroed the bytes): say so with an impossible header.
+            a.store_imm(Size::H, R8, rec::NETWORK_HEADER as i16, 0xffff);
+        }
+        CopyFrom::Data => {
+            a.load(Size::DW, R3, R8, rec::DATA as i16).jeq_imm(R3, 0, "submit");
+            a.mov(R1, R8).add_imm(R1, rec::PKT as i32).mov_imm(R2, DATA_MAX as i32);
+            a.call(HELPER_PROBE_READ_KERNEL);
+            a.jeq_imm(R0, 0, "submit");
+            // The read failed: no bytes.
+            a.store_imm(Size::DW, R8, rec::DATA as i16, 0);
+        }
+    }
     a.label("submit");
-    a.mov(R1, R8).mov_imm(R2, 0).call(HELPER_RINGBUF_SUBMIT).ja("out");
-    // No room: count it, so the reader knows it missed drops.
-    a.label("full");
-    a.store_imm(Size::W, R10, -4, 0).load_map_fd(R1, lost_fd).mov(R2, R10).add_imm(R2, -4);
-    a.call(HELPER_MAP_LOOKUP_ELEM).jeq_imm(R0, 0, "out");
-    a.mov_imm(R1, 1).atomic_add64(R0, 0, R1);
-    a.label("out");
-    a.mov_imm(R0, 0).exit();
+    submit_and_exit(&mut a, lost_fd);
     a.finish()
 }
 
@@ -176,12 +275,24 @@ pub struct Record {
     pub protocol: u16,
     pub ifname: String,
     pub mac: Option<[u8; 14]>,
-    /// From the network header on, cut to what the skb's linear part holds.
+    /// From the network header (or `skb->data`, see [`CopyFrom`]) on, cut to what the
+    /// skb's linear part holds.
     pub data: Vec<u8>,
+    /// The device's `ARPHRD_*` type (1 Ethernet, 772 loopback; 0 without a device).
+    pub dev_type: u16,
+    /// `skb->data - skb->head`, and `skb->mac_header` (0xffff: unset).
+    pub data_offset: u64,
+    pub mac_header: u16,
 }
 
 impl Record {
+    /// A record of the drop watcher's program ([`CopyFrom::NetworkHeader`]).
     pub fn parse(r: &[u8]) -> Option<Record> {
+        Record::parse_from(r, CopyFrom::NetworkHeader)
+    }
+
+    /// A record of a program copying as `copy` says.
+    pub fn parse_from(r: &[u8], copy: CopyFrom) -> Option<Record> {
         if r.len() < rec::SIZE {
             return None;
         }
@@ -193,12 +304,18 @@ impl Record {
         let (nh, mh) = (u16_at(rec::NETWORK_HEADER), u16_at(rec::MAC_HEADER));
         // Bytes present from the network header on: the linear part ends at
         // data + (len - data_len).
-        let data = if head == 0 || nh == 0xffff || data_ptr < head {
-            Vec::new()
-        } else {
-            let end = (data_ptr - head) as i64 + len.saturating_sub(data_len) as i64;
-            let n = (end - nh as i64).clamp(0, DATA_MAX as i64) as usize;
-            r[rec::PKT..rec::PKT + n].to_vec()
+        let data = match copy {
+            CopyFrom::NetworkHeader if head == 0 || nh == 0xffff || data_ptr < head => Vec::new(),
+            CopyFrom::NetworkHeader => {
+                let end = (data_ptr - head) as i64 + len.saturating_sub(data_len) as i64;
+                let n = (end - nh as i64).clamp(0, DATA_MAX as i64) as usize;
+                r[rec::PKT..rec::PKT + n].to_vec()
+            }
+            CopyFrom::Data if data_ptr == 0 => Vec::new(),
+            CopyFrom::Data => {
+                let n = (len.saturating_sub(data_len) as usize).min(DATA_MAX);
+                r[rec::PKT..rec::PKT + n].to_vec()
+            }
         };
         let mac = (head != 0 && mh != 0xffff).then(|| r[rec::MAC..rec::MAC + 14].try_into().unwrap());
         let name = &r[rec::IFNAME..rec::IFNAME + 16];
@@ -214,6 +331,9 @@ impl Record {
             ifname: String::from_utf8_lossy(&name[..name_end]).into_owned(),
             mac,
             data,
+            dev_type: u16_at(rec::DEV_TYPE),
+            data_offset: data_ptr.wrapping_sub(head),
+            mac_header: mh,
         })
     }
 }
