@@ -350,11 +350,13 @@ fn is_interrupt(e: &Flow) -> bool {
 /// With `explain=True`, the drop watcher (craft::explain), started before anything is
 /// sent; `explain_wait=` seconds of grace after the last packet (1 s by default). Without
 /// the privileges it needs, one line saying what is missing, and the packets are still sent.
+/// `trace=True` (implies `explain=True`) adds each packet's path to the report.
 fn explainer(me: &mut Interp, args: &Args, func: &str) -> R<Option<craft::explain::Explainer>> {
-    if !flag_arg(args, "explain", false) {
+    let trace = flag_arg(args, "trace", false);
+    if !flag_arg(args, "explain", false) && !trace {
         return Ok(None);
     }
-    let mut opts = craft::explain::ExplainOpts::default();
+    let mut opts = craft::explain::ExplainOpts { trace, ..craft::explain::ExplainOpts::default() };
     if let Some(w) = opt_secs(args, "explain_wait", func, None, None)? {
         opts.wait = w;
     }

@@ -483,3 +483,26 @@ fn explain_true_prints_where_and_why() {
     assert!(stdout.contains("at __udp4_lib_rcv+0x") && stdout.contains(": NO_SOCKET — "), "{stdout}");
     assert!(stdout.ends_with("end\n"), "{stdout}");
 }
+
+/// `trace=True`: under the packet's line, its path through the namespaces (A's veth tx,
+/// B's veth rx, the drop).
+#[test]
+fn explain_trace_true_prints_the_path() {
+    if !privileged("explain_trace_true_prints_the_path") {
+        return;
+    }
+    let (a, b) = ("10.204.10.1", "10.204.10.2");
+    let lab = lab("crepl-", (a, b), None);
+    let veth = &lab.veth.a;
+    let lines = [
+        format!("sendp(Ether(dst='02:00:00:00:00:99')/IP(src='{a}', dst='{b}', id=0x5e03)/UDP(dport=4000), iface='{veth}', explain=True, trace=True, explain_wait=0.5)"),
+        "print('end')".to_string(),
+    ];
+    let out = repl_in(&lab.a, &lines, Duration::from_secs(30));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", both(&out));
+    assert!(stdout.contains(&format!("packet 0 (Ether / IP {a} > {b} / UDP 53 > 4000) was dropped in namespace {}", lab.b.name)), "{}", both(&out));
+    let path = format!("  path: {} {} tx → {} {} rx → dropped at ip_rcv_core: OTHERHOST\n", lab.a.name, lab.veth.a, lab.b.name, lab.veth.b);
+    assert!(stdout.contains(&path), "want {path:?} in\n{}", both(&out));
+    assert!(stdout.ends_with("end\n"), "{stdout}");
+}

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::child::Guard;
 use common::lab::{lab, Lab};
-use common::netns::privileged;
+use common::netns::{privileged, Netns, VethPair};
 use craft::explain::report::{self, ExplainOpts, Explainer, Report};
 use craft::live::SendOpts;
 use craft::prelude::*;
@@ -447,4 +447,92 @@ fn cli_watch_drops_streams_the_drops_of_one_namespace() {
         assert_eq!((r["reason"].as_str(), r["function"].as_str()), (Some("OTHERHOST"), Some("ip_rcv_core")), "{r}");
         assert!(r["summary"].as_str().unwrap().contains(FLOOD_NET), "{r}");
     }
+}
+
+/// Run `craft ARGS...` in namespace `ns`; its stdout (it must succeed).
+fn craft_in(ns: &Netns, args: &[&str]) -> String {
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, CRAFT])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("craft");
+    let out = Guard(Some(child)).wait(T);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+    eprintln!("craft {}\nstdout:\n{stdout}stderr:\n{stderr}", args.join(" "));
+    assert!(out.status.success(), "{stderr}");
+    stdout
+}
+
+/// `craft explain --trace` of a bad-MAC frame: the path line under the packet, A's veth tx,
+/// B's veth rx, the drop; `--format json` has the path as records.
+#[test]
+fn cli_explain_trace_prints_the_path_and_json_has_it() {
+    let name = "cli_explain_trace_prints_the_path_and_json_has_it";
+    if !privileged(name) {
+        return;
+    }
+    let _serial = serial();
+    let flood = Flood::start(11);
+    let (a, b) = addrs(11);
+    let lab = lab("cxt", (&a, &b), None);
+    let src = format!("Ether(dst='02:00:00:00:00:99')/IP(src='{a}', dst='{b}', id=0xd011)/UDP(dport=4000)");
+    let base = ["explain", "--iface", &lab.veth.a, &src, "--explain-wait", "0.5", "--trace"];
+    let text = craft_in(&lab.a, &base);
+    let line = format!("  path: {} {} tx → {} {} rx → dropped at ip_rcv_core: OTHERHOST\n", lab.a.name, lab.veth.a, lab.b.name, lab.veth.b);
+    assert!(text.contains(&format!("packet 0 (Ether / IP {a} > {b} / UDP 53 > 4000) was dropped in namespace {}", lab.b.name)), "{text}");
+    assert!(text.contains(&line), "want {line:?} in\n{text}");
+    assert!(!text.contains("trace:"), "every hop kind should be visible here:\n{text}");
+    assert!(!text.contains(FLOOD_NET), "{text}");
+    let json = craft_in(&lab.a, &[&base[..], &["--format", "json"]].concat());
+    let recs: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect();
+    let p0 = recs.iter().find(|r| r["type"] == "packet").expect("a packet record");
+    let path = p0["path"].as_array().unwrap_or_else(|| panic!("no path: {p0}"));
+    let kinds: Vec<&str> = path.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["tx", "rx", "drop"], "{p0}");
+    assert_eq!((path[0]["netns_name"].as_str(), path[0]["ifname"].as_str()), (Some(lab.a.name.as_str()), Some(lab.veth.a.as_str())), "{p0}");
+    assert_eq!((path[1]["netns_name"].as_str(), path[1]["ifname"].as_str()), (Some(lab.b.name.as_str()), Some(lab.veth.b.as_str())), "{p0}");
+    assert_eq!(path[0]["t_ns"], 0);
+    assert!(path[1]["t_ns"].as_u64().unwrap() > 0, "{p0}");
+    assert!(path[1]["netns"].as_u64().unwrap() > 0, "{p0}");
+    assert_eq!((path[2]["function"].as_str(), path[2]["reason"].as_str()), (Some("ip_rcv_core"), Some("OTHERHOST")), "{p0}");
+    assert!(path.iter().all(|s| s["changes"].as_array().is_some_and(|c| c.is_empty())), "{p0}");
+    let summary = recs.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["trace"]["missing"].as_array().map(Vec::len), Some(0), "{summary}");
+    drop(flood);
+}
+
+/// A – R – B, R forwarding, B with no socket on the port: `craft send --explain --trace`
+/// shows the four hops and, between R's receive and R's transmit, the MAC rewrite and the
+/// TTL one lower.
+#[test]
+fn cli_send_trace_routed_shows_the_mac_rewrite_and_ttl() {
+    let name = "cli_send_trace_routed_shows_the_mac_rewrite_and_ttl";
+    if !privileged(name) {
+        return;
+    }
+    let _serial = serial();
+    let flood = Flood::start(12);
+    // Namespaces first: the veths (declared after) are removed before them.
+    let (a, r, b) = (Netns::new("cxta"), Netns::new("cxtr"), Netns::new("cxtb"));
+    let ar = VethPair::new(&a, &r).with_addrs("10.219.1.1/24", "10.219.1.2/24");
+    let rb = VethPair::new(&r, &b).with_addrs("10.219.2.1/24", "10.219.2.2/24");
+    r.cmd("sysctl", &["-qw", "net.ipv4.ip_forward=1"]).expect("sysctl");
+    a.exec(&["route", "add", "10.219.2.0/24", "via", "10.219.1.2"]);
+    b.exec(&["route", "add", "10.219.1.0/24", "via", "10.219.2.1"]);
+    let iface = |ns: &Netns, dev: &str| common::lab::iface_in(ns, dev).mac;
+    let (mac_a, mac_r_in, mac_r_out, mac_b) = (iface(&a, &ar.a), iface(&r, &ar.b), iface(&r, &rb.a), iface(&b, &rb.b));
+    // Neighbours known: no ARP on the path.
+    a.exec(&["neigh", "replace", "10.219.1.2", "lladdr", &mac_r_in.to_string(), "dev", &ar.a, "nud", "permanent"]);
+    r.exec(&["neigh", "replace", "10.219.2.2", "lladdr", &mac_b.to_string(), "dev", &rb.a, "nud", "permanent"]);
+    let src = "IP(dst='10.219.2.2', id=0xd012)/UDP(sport=4001, dport=4002)/'routed'";
+    let text = craft_in(&a, &["send", src, "--explain", "--trace", "--explain-wait", "0.5"]);
+    let line = format!("  path: {} {} tx → {} {} rx → {} {} tx → {} {} rx → dropped at __udp4_lib_rcv: NO_SOCKET\n", a.name, ar.a, r.name, ar.b, r.name, rb.a, b.name, rb.b);
+    assert!(text.contains(&line), "want {line:?} in\n{text}");
+    let change = format!("\n    {} {} rx → {} {} tx: Ether.dst {mac_r_in} → {mac_b}, Ether.src {mac_a} → {mac_r_out}, IP.ttl 64 → 63, IP.chksum ", r.name, ar.b, r.name, rb.a);
+    assert!(text.contains(&change), "want {change:?} in\n{text}");
+    assert!(!text.contains(FLOOD_NET), "{text}");
+    drop(flood);
 }

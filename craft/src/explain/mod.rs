@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use crate::packet::{LayerKind, Packet};
 
 pub use prog::DATA_MAX;
-pub use report::{DropInfo, ExplainOpts, Explainer, PacketFate, Report};
+pub use report::{DropInfo, ExplainOpts, Explainer, PacketFate, Report, TraceInfo};
 
 /// One packet the kernel dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -31,6 +31,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::hints::{self, HintCx};
+use super::trace::{build_path_of, HopEvent, PacketKey, Path};
 use super::{DropEvent, DropWatch};
 use crate::field::Mac;
 use crate::live::{self, CancelFlag, Iface, L3SendReport, Observer, SendOpts, SendReport, SrOpts, SrResult};
@@ -386,11 +387,101 @@ pub struct ExplainOpts {
     pub ring_size: usize,
     /// How long the watcher thread waits for drops before looking at its stop flag.
     pub poll: Duration,
+    /// Also trace each packet's path ([`super::trace::PathWatch`]): every interface and
+    /// namespace where the kernel saw it, and how it changed between hops (off by default).
+    pub trace: bool,
+    /// The path watcher's ring buffer (bytes, a power of two). Both rings count against
+    /// RLIMIT_MEMLOCK: with `trace`, the drop watcher's ring is cut to
+    /// [`MEMLOCK_BUDGET`] minus this one.
+    pub trace_ring_size: usize,
 }
+
+/// The ring buffer bytes the drop and path watchers take together at most when tracing
+/// (RLIMIT_MEMLOCK is often 8 MiB where it cannot be raised).
+pub const MEMLOCK_BUDGET: usize = 8 << 20;
+
+/// With `trace`, paths are kept for every packet up to this many sent; past it, for the
+/// dropped ones and the first [`PATH_DELIVERED_MAX`] delivered.
+pub const PATH_ALL_MAX: usize = TEXT_LIST_MAX;
+/// See [`PATH_ALL_MAX`].
+pub const PATH_DELIVERED_MAX: usize = 10;
+/// Hop events kept at most (the host's other traffic included); past it, later hops are
+/// counted as lost.
+const HOPS_KEPT_MAX: usize = 1 << 20;
 
 impl Default for ExplainOpts {
     fn default() -> ExplainOpts {
-        ExplainOpts { wait: Duration::from_secs(1), ring_size: 8 << 20, poll: Duration::from_millis(20) }
+        ExplainOpts { wait: Duration::from_secs(1), ring_size: 8 << 20, poll: Duration::from_millis(20), trace: false, trace_ring_size: 4 << 20 }
+    }
+}
+
+impl ExplainOpts {
+    /// The drop watcher's and the path watcher's ring sizes: within [`MEMLOCK_BUDGET`]
+    /// together when tracing.
+    fn rings(&self) -> (usize, usize) {
+        if !self.trace {
+            return (self.ring_size, 0);
+        }
+        let pow2_below = |n: usize| if n.is_power_of_two() { n } else { n.next_power_of_two() / 2 };
+        let trace = pow2_below(self.trace_ring_size.clamp(64 << 10, MEMLOCK_BUDGET / 2));
+        (pow2_below(self.ring_size).min(pow2_below(MEMLOCK_BUDGET - trace)).max(4096), trace)
+    }
+}
+
+/// The path watcher's thread: the hops it read, how many it could not keep.
+struct HopWatch {
+    hops: Arc<Mutex<Vec<super::trace::HopEvent>>>,
+    thread: Option<std::thread::JoinHandle<io::Result<u64>>>,
+    missing: Vec<String>,
+}
+
+impl HopWatch {
+    fn start(ring: usize, poll: Duration, stop: Arc<AtomicBool>) -> io::Result<HopWatch> {
+        let hops = Arc::new(Mutex::new(Vec::new()));
+        let (ready, started) = mpsc::channel();
+        let h2 = hops.clone();
+        let thread = std::thread::Builder::new().name("craft-trace".into()).spawn(move || -> io::Result<u64> {
+            let mut watch = match super::trace::PathWatch::with_ring_size(ring) {
+                Ok(w) => {
+                    let _ = ready.send(Ok(w.missing().to_vec()));
+                    w
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                    return Ok(0);
+                }
+            };
+            let mut dropped = 0u64;
+            loop {
+                let done = stop.load(Ordering::Relaxed);
+                let evs = watch.poll(if done { Duration::ZERO } else { poll })?;
+                if !evs.is_empty() {
+                    let mut h = h2.lock().expect("hops");
+                    let room = HOPS_KEPT_MAX.saturating_sub(h.len());
+                    dropped += evs.len().saturating_sub(room) as u64;
+                    h.extend(evs.into_iter().take(room));
+                } else if done {
+                    return Ok(watch.lost()? + dropped);
+                }
+            }
+        })?;
+        match started.recv() {
+            Ok(Ok(missing)) => Ok(HopWatch { hops, thread: Some(thread), missing }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => Err(io::Error::other("the path watcher thread died")),
+        }
+    }
+
+    /// Stop (the stop flag is set) and give the hops read and the hops lost.
+    fn finish(&mut self) -> (Vec<super::trace::HopEvent>, u64) {
+        let lost = match self.thread.take().map(|t| t.join()) {
+            Some(Ok(Ok(n))) => n,
+            _ => 0,
+        };
+        (std::mem::take(&mut *self.hops.lock().expect("hops")), lost)
     }
 }
 
@@ -451,6 +542,9 @@ pub struct Explainer {
     thread: Option<std::thread::JoinHandle<io::Result<u64>>>,
     counters: Option<CounterWatch>,
     started: Instant,
+    /// With `trace`: the path watcher, or why it could not start.
+    hops: Option<HopWatch>,
+    trace_error: Option<String>,
 }
 
 impl Explainer {
@@ -459,7 +553,8 @@ impl Explainer {
         let events = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (ready, started) = mpsc::channel();
-        let (ev2, stop2, ring, poll) = (events.clone(), stop.clone(), opts.ring_size, opts.poll);
+        let (ring, trace_ring) = opts.rings();
+        let (ev2, stop2, poll) = (events.clone(), stop.clone(), opts.poll);
         let thread = std::thread::Builder::new().name("craft-explain".into()).spawn(move || -> io::Result<u64> {
             let mut watch = match DropWatch::with_ring_size(ring) {
                 Ok(w) => {
@@ -490,6 +585,14 @@ impl Explainer {
             }
             Err(_) => return Err(io::Error::other("the drop watcher thread died")),
         }
+        let (hops, trace_error) = if opts.trace {
+            match HopWatch::start(trace_ring, opts.poll, stop.clone()) {
+                Ok(h) => (Some(h), None),
+                Err(e) => (None, Some(e.to_string())),
+            }
+        } else {
+            (None, None)
+        };
         let now = Instant::now();
         Ok(Explainer {
             opts,
@@ -502,6 +605,8 @@ impl Explainer {
             thread: Some(thread),
             counters: CounterWatch::start(),
             started: now,
+            hops,
+            trace_error,
         })
     }
 
@@ -564,12 +669,14 @@ impl Explainer {
             None => 0,
         };
         let events = std::mem::take(&mut *self.events.lock().expect("events"));
-        let mut report = self.assemble(events, lost);
+        let traced = self.hops.as_mut().map(|h| h.finish());
+        let mut report = self.assemble(events, lost, traced);
         report.window = self.started.elapsed();
         Ok(report)
     }
 
-    fn assemble(&mut self, events: Vec<Seen>, lost: u64) -> Report {
+    fn assemble(&mut self, events: Vec<Seen>, lost: u64, traced: Option<(Vec<super::trace::HopEvent>, u64)>) -> Report {
+        let drop_events: Vec<DropEvent> = if traced.is_some() { events.iter().map(|s| s.ev.clone()).collect() } else { Vec::new() };
         let names = netns_names();
         let mut macs: HashMap<(u64, String), Option<Mac>> = HashMap::new();
         let mut fates: Vec<Vec<DropInfo>> = vec![Vec::new(); self.sent.len()];
@@ -624,7 +731,7 @@ impl Explainer {
         involved.sort_unstable();
         involved.dedup();
         let counters = self.counters.take().map(|c| c.deltas(&involved)).unwrap_or_default();
-        let packets = self
+        let mut packets: Vec<PacketFate> = self
             .sent
             .iter()
             .zip(fates)
@@ -636,9 +743,32 @@ impl Explainer {
                 netns: s.netns,
                 netns_name: names.get(&s.netns).cloned(),
                 drops,
+                path: None,
             })
             .collect();
+        let mut trace = self.opts.trace.then(TraceInfo::default);
+        if let Some(t) = trace.as_mut() {
+            t.error = self.trace_error.clone();
+            t.missing = self.hops.as_ref().map(|h| h.missing.clone()).unwrap_or_default();
+            t.names = super::trace::netns_names();
+        }
+        if let (Some((hops, hops_lost)), Some(t)) = (traced, trace.as_mut()) {
+            t.lost = hops_lost;
+            let paths = PathIndex::new(&hops, &drop_events);
+            let all = packets.len() <= PATH_ALL_MAX;
+            let mut delivered = 0;
+            for (p, s) in packets.iter_mut().zip(&self.sent) {
+                if !all && !p.dropped() {
+                    if delivered >= PATH_DELIVERED_MAX {
+                        continue;
+                    }
+                    delivered += 1;
+                }
+                p.path = Some(paths.path(&Packet::dissect(&s.bytes, s.first)));
+            }
+        }
         Report {
+            trace,
             packets,
             replies_dropped: replies,
             counters,
@@ -737,6 +867,9 @@ pub struct PacketFate {
     pub netns_name: Option<String>,
     /// Empty: not dropped (as far as the kernel's drop events tell; see [`Report::lost`]).
     pub drops: Vec<DropInfo>,
+    /// With [`ExplainOpts::trace`]: where the kernel saw it (see [`PATH_ALL_MAX`] for
+    /// which packets have one).
+    pub path: Option<Path>,
 }
 
 impl PacketFate {
@@ -753,9 +886,114 @@ impl PacketFate {
     }
 }
 
+/// What the path tracing of [`ExplainOpts::trace`] could see.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceInfo {
+    /// Why the path watcher did not start at all (no path then).
+    pub error: Option<String>,
+    /// The hops it cannot see (XDP tracepoints this kernel would not let it watch), with why.
+    pub missing: Vec<String>,
+    /// Hop events lost (ring buffer full): a path may miss hops.
+    pub lost: u64,
+    /// Namespace names by inode, for the path lines.
+    pub names: HashMap<u64, String>,
+}
+
+/// Hop and drop events indexed by packet identity, so that a path is built from the few
+/// events of its packet (and the XDP events, which carry none), not from every event.
+struct PathIndex<'a> {
+    by_key: HashMap<PathKey, (Vec<&'a HopEvent>, Vec<&'a DropEvent>)>,
+    xdp: Vec<&'a HopEvent>,
+}
+
+type PathKey = (Option<u16>, std::net::IpAddr, u8, Option<(u32, u32)>);
+
+fn path_key(k: &PacketKey) -> PathKey {
+    (k.id, k.dst, k.proto, k.l4)
+}
+
+impl<'a> PathIndex<'a> {
+    fn new(hops: &'a [HopEvent], drops: &'a [DropEvent]) -> PathIndex<'a> {
+        let mut by_key: HashMap<PathKey, (Vec<&HopEvent>, Vec<&DropEvent>)> = HashMap::new();
+        let mut xdp = Vec::new();
+        for h in hops {
+            if !h.kind.has_packet() {
+                xdp.push(h);
+            } else if let Some(k) = PacketKey::of_dissected(&super::trace::path::l3_packet(h.protocol, &h.data)) {
+                by_key.entry(path_key(&k)).or_default().0.push(h);
+            }
+        }
+        for d in drops {
+            if let Some(k) = PacketKey::of_dissected(&super::trace::path::l3_packet(d.protocol, &d.data)) {
+                by_key.entry(path_key(&k)).or_default().1.push(d);
+            }
+        }
+        PathIndex { by_key, xdp }
+    }
+
+    fn path(&self, sent: &Packet) -> Path {
+        let Some(key) = PacketKey::of_sent(sent) else { return Path::default() };
+        let Some((hops, drops)) = self.by_key.get(&path_key(&key)) else { return Path::default() };
+        let mut all = hops.clone();
+        all.extend(self.xdp.iter().copied());
+        build_path_of(&key, &all, drops)
+    }
+}
+
+/// A path as `--format json` gives it: one record per step.
+fn path_json(path: &Path, names: &HashMap<u64, String>) -> serde_json::Value {
+    let t0 = path.hops().next().map_or(0, |h| h.ts);
+    let steps: Vec<serde_json::Value> = path
+        .steps
+        .iter()
+        .map(|s| {
+            let mut j = match (&s.hop, &s.drop) {
+                (Some(h), _) => {
+                    let mut j = serde_json::json!({
+                        "kind": h.kind.name(),
+                        "ifname": h.ifname,
+                        "ifindex": h.ifindex,
+                        "netns": h.netns,
+                        "netns_name": names.get(&h.netns),
+                        "t_ns": h.ts.saturating_sub(t0),
+                    });
+                    if let Some(x) = &h.xdp {
+                        j["xdp"] = serde_json::json!({
+                            "prog_id": x.prog_id,
+                            "action": super::trace::xdp_action_name(x.act),
+                            "err": x.err,
+                            "to_ifindex": x.to_ifindex,
+                            "to_ifname": x.to_ifname,
+                            "sent": x.sent,
+                            "drops": x.drops,
+                        });
+                    }
+                    j
+                }
+                (None, Some(d)) => serde_json::json!({
+                    "kind": "drop",
+                    "ifname": d.ifname,
+                    "ifindex": d.ifindex,
+                    "netns": d.netns,
+                    "netns_name": names.get(&d.netns),
+                    "function": d.symbol.split('+').next().unwrap_or(""),
+                    "reason": d.reason,
+                }),
+                (None, None) => serde_json::json!({}),
+            };
+            j["label"] = Path::step_label(s, names).into();
+            j["changes"] = s.changes.clone().into();
+            j
+        })
+        .collect();
+    steps.into()
+}
+
 /// What [`Explainer::finish`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// With [`ExplainOpts::trace`]: what the path watcher could see.
+    pub trace: Option<TraceInfo>,
     /// Every packet sent, in the order sent.
     pub packets: Vec<PacketFate>,
     /// Drops of answers to craft's packets (never a sent packet's fate).
@@ -787,15 +1025,34 @@ impl Report {
         let mut s = String::new();
         let rounds = self.packets.iter().any(|p| p.round > 0);
         let all = self.packets.len() <= TEXT_LIST_MAX;
+        if let Some(t) = &self.trace {
+            if let Some(e) = &t.error {
+                s.push_str(&format!("trace: the path watcher did not start ({e}): no paths\n"));
+            }
+            for m in &t.missing {
+                s.push_str(&format!("trace: cannot see {m}\n"));
+            }
+        }
+        let names = self.trace.as_ref().map(|t| t.names.clone()).unwrap_or_default();
         for p in &self.packets {
-            match p.drops.as_slice() {
-                [] if all => s.push_str(&format!("{} ({}): not dropped\n", p.label(rounds), p.summary)),
-                [] => {}
+            let shown = match p.drops.as_slice() {
+                [] if all => {
+                    s.push_str(&format!("{} ({}): not dropped\n", p.label(rounds), p.summary));
+                    true
+                }
+                [] => false,
                 drops => {
                     for (i, d) in drops.iter().enumerate() {
                         let again = if i > 0 { " again" } else { "" };
                         s.push_str(&format!("{} ({}) was dropped{again} {} — {}\n", p.label(rounds), p.summary, d.place(), d.hint));
                     }
+                    true
+                }
+            };
+            if let (true, Some(path)) = (shown, &p.path) {
+                for (i, line) in path.render(&names).lines().enumerate() {
+                    let lead = if i == 0 { "  path: " } else { "  " };
+                    s.push_str(&format!("{lead}{line}\n"));
                 }
             }
         }
@@ -823,6 +1080,9 @@ impl Report {
                 self.lost
             ));
         }
+        if let Some(t) = self.trace.as_ref().filter(|t| t.lost > 0) {
+            s.push_str(&format!("warning: {} hop events were lost (the path watcher's ring buffer was full): a path may miss hops\n", t.lost));
+        }
         s
     }
 
@@ -830,8 +1090,9 @@ impl Report {
     /// (`"reply"`), then a `"summary"` record (counters, unrelated and lost drops).
     pub fn json_lines(&self) -> Vec<serde_json::Value> {
         let mut out = Vec::with_capacity(self.packets.len() + self.replies_dropped.len() + 1);
+        let names = self.trace.as_ref().map(|t| t.names.clone()).unwrap_or_default();
         for p in &self.packets {
-            out.push(serde_json::json!({
+            let mut j = serde_json::json!({
                 "type": "packet",
                 "index": p.index,
                 "round": p.round,
@@ -841,7 +1102,12 @@ impl Report {
                 "netns_name": p.netns_name,
                 "dropped": p.dropped(),
                 "drops": p.drops.iter().map(DropInfo::json).collect::<Vec<_>>(),
-            }));
+            });
+            if let Some(path) = &p.path {
+                j["path"] = path_json(path, &names);
+                j["path_line"] = path.line(&names).into();
+            }
+            out.push(j);
         }
         for d in &self.replies_dropped {
             let mut j = d.json();
@@ -858,6 +1124,10 @@ impl Report {
             "unrelated": self.unrelated,
             "lost": self.lost,
         }));
+        if let Some(t) = &self.trace {
+            let last = out.last_mut().expect("summary");
+            last["trace"] = serde_json::json!({ "error": t.error, "missing": t.missing, "lost": t.lost });
+        }
         out
     }
 
@@ -1152,6 +1422,51 @@ mod tests {
         let err = l3(Ip::new().src("10.0.0.2").dst("10.0.0.1") / Icmp::new().r#type(3).code(3) / udp.clone());
         let q = quoted_by(&parse_ip(&err).unwrap()).unwrap();
         assert_eq!(q[0], fwd_keys(&l3(udp))[0]);
+    }
+
+    #[test]
+    fn tracing_keeps_both_rings_within_the_memlock_budget() {
+        let o = |ring_size, trace, trace_ring_size| ExplainOpts { ring_size, trace, trace_ring_size, ..ExplainOpts::default() }.rings();
+        assert_eq!(ExplainOpts::default().rings(), (8 << 20, 0));
+        assert_eq!(o(8 << 20, true, 4 << 20), (4 << 20, 4 << 20));
+        assert_eq!(o(8 << 20, true, 2 << 20), (4 << 20, 2 << 20));
+        assert_eq!(o(1 << 20, true, 64 << 20), (1 << 20, 4 << 20));
+        assert_eq!(o(8 << 20, true, 3 << 20), (4 << 20, 2 << 20));
+        for (d, t) in [o(8 << 20, true, 4 << 20), o(8 << 20, true, 1 << 16), o(5 << 20, true, 3 << 20)] {
+            assert!(d + t <= MEMLOCK_BUDGET && d.is_power_of_two() && t.is_power_of_two(), "{d} {t}");
+        }
+    }
+
+    #[test]
+    fn the_text_report_says_what_the_path_watcher_cannot_see() {
+        let mut r = Report {
+            trace: Some(TraceInfo { error: Some("no BTF".into()), ..TraceInfo::default() }),
+            packets: vec![PacketFate {
+                index: 0,
+                round: 0,
+                summary: "IP / UDP".into(),
+                iface: "va".into(),
+                netns: 1,
+                netns_name: None,
+                drops: vec![],
+                path: Some(Path::default()),
+            }],
+            replies_dropped: vec![],
+            counters: vec![],
+            unrelated: 0,
+            lost: 0,
+            window: Duration::ZERO,
+            since_last_drop: None,
+        };
+        let t = r.text();
+        assert!(t.starts_with("trace: the path watcher did not start (no BTF): no paths\npacket 0 (IP / UDP): not dropped\n  path: (not seen)\n"), "{t}");
+        r.trace = Some(TraceInfo { missing: vec!["xdp_bulk_tx: no such tracepoint".into()], lost: 3, ..TraceInfo::default() });
+        let t = r.text();
+        assert!(t.starts_with("trace: cannot see xdp_bulk_tx: no such tracepoint\n"), "{t}");
+        assert!(t.contains("warning: 3 hop events were lost"), "{t}");
+        let j = r.json_lines();
+        assert_eq!(j[0]["path"], serde_json::json!([]));
+        assert_eq!(j[1]["trace"]["lost"], 3);
     }
 
     #[test]

@@ -38,7 +38,7 @@ use super::prog::{self, CopyFrom, SkbProg, Word};
 use super::{needs_root, sys};
 use crate::packet::{LayerKind, Packet};
 
-pub use path::{build_path, netns_names, Path, PacketKey, Step, StepKind};
+pub use path::{build_path, build_path_of, netns_names, Path, PacketKey, Step, StepKind};
 
 /// What a hop event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

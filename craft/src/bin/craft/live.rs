@@ -52,6 +52,11 @@ pub struct ExplainArgs {
     /// Seconds to keep watching for drops after the last packet.
     #[arg(long, value_name = "S", default_value_t = 1.0)]
     pub explain_wait: f64,
+    /// With the --explain report, each packet's path: every interface and namespace where
+    /// the kernel saw it (rx, tx, XDP redirects) up to its drop, and how it changed between
+    /// hops (implies --explain).
+    #[arg(long)]
+    pub trace: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -270,11 +275,11 @@ pub fn send(a: SendArgs) -> Result<ExitCode, String> {
 /// The explainer --explain asks for; without the privileges it needs, one line on stderr
 /// saying what is missing, and None: the packets are still sent.
 fn start_explainer(a: &ExplainArgs) -> Result<Option<Explainer>, String> {
-    if !a.explain {
+    if !a.explain && !a.trace {
         return Ok(None);
     }
     let wait = secs(a.explain_wait, "--explain-wait")?;
-    match Explainer::start(ExplainOpts { wait, ..ExplainOpts::default() }) {
+    match Explainer::start(ExplainOpts { wait, trace: a.trace, ..ExplainOpts::default() }) {
         Ok(ex) => Ok(Some(ex)),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
             eprintln!("craft: --explain needs root (CAP_BPF and CAP_PERFMON): sending without it");

@@ -98,7 +98,7 @@ impl PacketKey {
     }
 }
 
-fn l3_packet(protocol: u16, data: &[u8]) -> Packet {
+pub(crate) fn l3_packet(protocol: u16, data: &[u8]) -> Packet {
     Packet::dissect(data, super::l3_kind(protocol, data))
 }
 
@@ -256,8 +256,13 @@ pub fn build_path(sent: &Packet, hops: &[HopEvent], drops: &[DropEvent]) -> Path
 
 /// [`build_path`] for a key.
 pub fn build_path_for(key: &PacketKey, hops: &[HopEvent], drops: &[DropEvent]) -> Path {
+    build_path_of(key, &hops.iter().collect::<Vec<_>>(), &drops.iter().collect::<Vec<_>>())
+}
+
+/// [`build_path_for`] over borrowed events (a caller that indexed them first).
+pub fn build_path_of(key: &PacketKey, hops: &[&HopEvent], drops: &[&DropEvent]) -> Path {
     let is_mine = |protocol: u16, data: &[u8]| PacketKey::of_dissected(&l3_packet(protocol, data)).is_some_and(|k| key.matches(&k));
-    let mut mine: Vec<&HopEvent> = hops.iter().filter(|h| h.kind.has_packet() && is_mine(h.protocol, &h.data)).collect();
+    let mut mine: Vec<&HopEvent> = hops.iter().copied().filter(|h| h.kind.has_packet() && is_mine(h.protocol, &h.data)).collect();
     mine.sort_by_key(|h| h.ts);
     let devs: HashSet<(u64, u32)> = mine.iter().map(|h| (h.netns, h.ifindex)).collect();
     let (first, last) = match (mine.first(), mine.last()) {
@@ -279,7 +284,7 @@ pub fn build_path_for(key: &PacketKey, hops: &[HopEvent], drops: &[DropEvent]) -
         (on_my_dev && in_span) || in_flight
     };
     let mut all: Vec<&HopEvent> = mine.clone();
-    all.extend(hops.iter().filter(|h| !h.kind.has_packet() && xdp_is_mine(h)));
+    all.extend(hops.iter().copied().filter(|h| !h.kind.has_packet() && xdp_is_mine(h)));
     all.sort_by_key(|h| (h.ts, !h.kind.has_packet()));
     let mut steps: Vec<Step> =
         all.into_iter().map(|h| Step { kind: StepKind::Hop(h.kind), hop: Some(h.clone()), drop: None, changes: Vec::new() }).collect();
@@ -287,7 +292,7 @@ pub fn build_path_for(key: &PacketKey, hops: &[HopEvent], drops: &[DropEvent]) -
         drops
             .iter()
             .filter(|d| is_mine(d.protocol, &d.data))
-            .map(|d| Step { kind: StepKind::Drop, hop: None, drop: Some(d.clone()), changes: Vec::new() }),
+            .map(|d| Step { kind: StepKind::Drop, hop: None, drop: Some((*d).clone()), changes: Vec::new() }),
     );
     let mut prev: Option<Packet> = None;
     for s in &mut steps {
