@@ -85,15 +85,77 @@ impl DropEvent {
 /// Watches every packet drop on the host (all network namespaces) until dropped: the
 /// program is detached and every descriptor and mapping released, on panics too.
 pub struct DropWatch {
-    // Field order is drop order: detach first, then the ring buffer mapping, then the rest.
+    // Field order is drop order: detach first, then the ring buffer (its mapping first).
     _link: OwnedFd,
-    ring: sys::RingBuf,
-    epoll: sys::Epoll,
     _prog: OwnedFd,
-    _map: OwnedFd,
-    lost: OwnedFd,
+    ring: Ring,
     reasons: HashMap<u32, String>,
     kallsyms: kallsyms::Kallsyms,
+}
+
+/// A BPF ring buffer and its lost-record counter, mapped and waited on with epoll: what
+/// the drop and path watchers' programs write to.
+struct Ring {
+    // Field order is drop order: the mapping before the map's descriptor.
+    ring: sys::RingBuf,
+    epoll: sys::Epoll,
+    map: OwnedFd,
+    lost: OwnedFd,
+}
+
+impl Ring {
+    /// A ring buffer of `bytes` (a power of two from the page size to 1 GiB) and its
+    /// counter, named as `bpftool map` shows them (15 characters at most).
+    fn create(bytes: usize, name: &str, lost_name: &str) -> io::Result<Ring> {
+        if !bytes.is_power_of_two() || !(4096..=1 << 30).contains(&bytes) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("ring buffer size {bytes}: not a power of two from 4096 to 1 GiB")));
+        }
+        sys::raise_memlock();
+        let map = sys::ringbuf_create(bytes as u32, name).map_err(|e| needs_root("creating the BPF ring buffer", e))?;
+        let lost = sys::counter_create(lost_name).map_err(|e| needs_root("creating a BPF array map", e))?;
+        let ring = sys::RingBuf::new(&map, bytes).map_err(|e| io::Error::new(e.kind(), format!("mapping the BPF ring buffer: {e}")))?;
+        let epoll = sys::Epoll::new(&map)?;
+        Ok(Ring { ring, epoll, map, lost })
+    }
+
+    /// The records so far, each handed to `parse`; if none, waits up to `timeout` for some.
+    fn poll<T>(&mut self, timeout: Duration, mut parse: impl FnMut(&[u8], &mut Vec<T>)) -> io::Result<Vec<T>> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        loop {
+            self.ring.drain(|r| parse(r, &mut out));
+            let now = Instant::now();
+            if !out.is_empty() || now >= deadline {
+                return Ok(out);
+            }
+            self.epoll.wait(deadline - now)?;
+        }
+    }
+
+    /// Records the kernel had no room for.
+    fn lost(&self) -> io::Result<u64> {
+        sys::counter_read(&self.lost)
+    }
+}
+
+/// Loads a raw tracepoint program; when the verifier refuses it, loads it again with the
+/// verifier's log, for an error that says why.
+fn load(insns: &[asm::Insn], name: &str) -> io::Result<OwnedFd> {
+    match sys::prog_load(sys::BPF_PROG_TYPE_RAW_TRACEPOINT, insns, name, None) {
+        Ok(p) => Ok(p),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Err(needs_root("loading the BPF program", e)),
+        Err(_) => {
+            let mut log = vec![0u8; 1 << 20];
+            match sys::prog_load(sys::BPF_PROG_TYPE_RAW_TRACEPOINT, insns, name, Some(&mut log)) {
+                Ok(p) => Ok(p),
+                Err(e) => {
+                    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+                    let text = String::from_utf8_lossy(&log[..end]);
+                    Err(io::Error::new(e.kind(), format!("the kernel's verifier rejected craft's {name} program: {e}\n{}", text.trim_end())))
+                }
+            }
+        }
+    }
 }
 
 const RINGBUF_SIZE: usize = 1 << 20;
@@ -134,67 +196,33 @@ impl DropWatch {
     /// Like [`DropWatch::start`] with a ring buffer of `bytes` (a power of two, at least
     /// the page size); each drop takes [`RECORD_SIZE`] of it.
     pub fn with_ring_size(bytes: usize) -> io::Result<DropWatch> {
-        if !bytes.is_power_of_two() || !(4096..=1 << 30).contains(&bytes) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("ring buffer size {bytes}: not a power of two from 4096 to 1 GiB")));
-        }
         let btf = btf::Btf::vmlinux()?;
         let offsets = prog::Offsets::from_btf(&btf)?;
         let args = prog::TpArgs::from_params(&btf.fn_ptr_params("btf_trace_kfree_skb")?)?;
         let reasons = reason_names(&btf)?;
         drop(btf);
 
-        sys::raise_memlock();
-        let map = sys::ringbuf_create(bytes as u32, "craft_drops").map_err(|e| needs_root("creating the BPF ring buffer", e))?;
-        let lost = sys::counter_create("craft_lost").map_err(|e| needs_root("creating a BPF array map", e))?;
-        let insns = prog::build(args, &offsets, map.as_raw_fd(), lost.as_raw_fd());
-        let prog = match sys::prog_load(sys::BPF_PROG_TYPE_RAW_TRACEPOINT, &insns, "craft_drops", None) {
-            Ok(p) => p,
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => return Err(needs_root("loading the BPF program", e)),
-            Err(_) => {
-                // Load again with the verifier's log, for a useful error.
-                let mut log = vec![0u8; 1 << 20];
-                match sys::prog_load(sys::BPF_PROG_TYPE_RAW_TRACEPOINT, &insns, "craft_drops", Some(&mut log)) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
-                        let text = String::from_utf8_lossy(&log[..end]);
-                        return Err(io::Error::new(
-                            e.kind(),
-                            format!("the kernel's verifier rejected craft's drop watcher: {e}\n{}", text.trim_end()),
-                        ));
-                    }
-                }
-            }
-        };
+        let ring = Ring::create(bytes, "craft_drops", "craft_lost")?;
+        let insns = prog::build(args, &offsets, ring.map.as_raw_fd(), ring.lost.as_raw_fd());
+        let prog = load(&insns, "craft_drops")?;
         let link = sys::raw_tracepoint_open("kfree_skb", &prog).map_err(|e| needs_root("attaching to the kfree_skb tracepoint", e))?;
-        let ring = sys::RingBuf::new(&map, bytes).map_err(|e| io::Error::new(e.kind(), format!("mapping the BPF ring buffer: {e}")))?;
-        let epoll = sys::Epoll::new(&map)?;
-        Ok(DropWatch { _link: link, ring, epoll, _prog: prog, _map: map, lost, reasons, kallsyms: kallsyms::Kallsyms::load() })
+        Ok(DropWatch { _link: link, _prog: prog, ring, reasons, kallsyms: kallsyms::Kallsyms::load() })
     }
 
     /// The drops recorded so far; if none, waits up to `timeout` for some.
     pub fn poll(&mut self, timeout: Duration) -> io::Result<Vec<DropEvent>> {
-        let deadline = Instant::now() + timeout;
-        let mut out = Vec::new();
-        loop {
-            let (reasons, kallsyms) = (&self.reasons, &self.kallsyms);
-            self.ring.drain(|r| {
-                if let Some(ev) = prog::Record::parse(r) {
-                    out.push(to_event(ev, reasons, kallsyms));
-                }
-            });
-            let now = Instant::now();
-            if !out.is_empty() || now >= deadline {
-                return Ok(out);
+        let (reasons, kallsyms) = (&self.reasons, &self.kallsyms);
+        self.ring.poll(timeout, |r, out| {
+            if let Some(ev) = prog::Record::parse(r) {
+                out.push(to_event(ev, reasons, kallsyms));
             }
-            self.epoll.wait(deadline - now)?;
-        }
+        })
     }
 
     /// Drops the kernel reported while the ring buffer was full, so never seen by
     /// [`DropWatch::poll`]. Nonzero means a drop may have gone unexplained.
     pub fn lost(&self) -> io::Result<u64> {
-        sys::counter_read(&self.lost)
+        self.ring.lost()
     }
 
     /// The name of a reason code, as [`DropEvent::reason`] gives it.

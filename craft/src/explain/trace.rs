@@ -31,11 +31,11 @@ pub mod xdp;
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::btf::Btf;
 use super::prog::{self, CopyFrom, SkbProg, Word};
-use super::{needs_root, sys};
+use super::{load, needs_root, sys, Ring};
 use crate::packet::{LayerKind, Packet};
 
 pub use path::{build_path, build_path_of, netns_names, Path, PacketKey, Step, StepKind};
@@ -270,12 +270,9 @@ struct Attached {
 /// Watches where packets go on the whole host (every namespace) until dropped: every
 /// program detached and every descriptor and mapping released, on panics too.
 pub struct PathWatch {
-    // Field order is drop order: detach first, then the ring buffer mapping, then the rest.
+    // Field order is drop order: detach first, then the ring buffer.
     _progs: Vec<Attached>,
-    ring: sys::RingBuf,
-    epoll: sys::Epoll,
-    _map: OwnedFd,
-    lost: OwnedFd,
+    ring: Ring,
     missing: Vec<String>,
 }
 
@@ -283,24 +280,6 @@ pub struct PathWatch {
 pub const HOP_RECORD_SIZE: usize = prog::rec::SIZE + 8;
 
 const RINGBUF_SIZE: usize = 2 << 20;
-
-fn load(insns: &[super::asm::Insn], name: &str) -> io::Result<OwnedFd> {
-    match sys::prog_load(sys::BPF_PROG_TYPE_RAW_TRACEPOINT, insns, name, None) {
-        Ok(p) => Ok(p),
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Err(needs_root("loading the BPF program", e)),
-        Err(_) => {
-            let mut log = vec![0u8; 1 << 20];
-            match sys::prog_load(sys::BPF_PROG_TYPE_RAW_TRACEPOINT, insns, name, Some(&mut log)) {
-                Ok(p) => Ok(p),
-                Err(e) => {
-                    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
-                    let text = String::from_utf8_lossy(&log[..end]);
-                    Err(io::Error::new(e.kind(), format!("the kernel's verifier rejected craft's {name} program: {e}\n{}", text.trim_end())))
-                }
-            }
-        }
-    }
-}
 
 impl PathWatch {
     /// Load and attach, with a 2 MiB ring buffer (about 9,000 skb hops between two polls).
@@ -311,9 +290,6 @@ impl PathWatch {
     /// Like [`PathWatch::start`] with a ring buffer of `bytes` (a power of two, at least
     /// the page size); each skb hop takes [`HOP_RECORD_SIZE`] of it.
     pub fn with_ring_size(bytes: usize) -> io::Result<PathWatch> {
-        if !bytes.is_power_of_two() || !(4096..=1 << 30).contains(&bytes) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("ring buffer size {bytes}: not a power of two from 4096 to 1 GiB")));
-        }
         let btf = Btf::vmlinux()?;
         let offsets = prog::Offsets::from_btf(&btf)?;
         let mut skb_progs = Vec::new();
@@ -338,18 +314,17 @@ impl PathWatch {
         }
         drop(btf);
 
-        sys::raise_memlock();
-        let map = sys::ringbuf_create(bytes as u32, "craft_path").map_err(|e| needs_root("creating the BPF ring buffer", e))?;
-        let lost = sys::counter_create("craft_path_lost").map_err(|e| needs_root("creating a BPF array map", e))?;
+        let ring = Ring::create(bytes, "craft_path", "craft_path_lost")?;
+        let (map, lost) = (ring.map.as_raw_fd(), ring.lost.as_raw_fd());
         let mut progs = Vec::new();
         for (tp, p) in skb_progs {
-            let insns = prog::build_skb(&p, &offsets, map.as_raw_fd(), lost.as_raw_fd());
+            let insns = prog::build_skb(&p, &offsets, map, lost);
             let fd = load(&insns, "craft_path")?;
             let link = sys::raw_tracepoint_open(tp, &fd).map_err(|e| needs_root(&format!("attaching to the {tp} tracepoint"), e))?;
             progs.push(Attached { _link: link, _prog: fd });
         }
         for (kind, tp, args, x) in xdp_progs {
-            let insns = xdp::build(kind.code(), &args, &offsets, &x, map.as_raw_fd(), lost.as_raw_fd());
+            let insns = xdp::build(kind.code(), &args, &offsets, &x, map, lost);
             let attached = load(&insns, "craft_path_xdp").and_then(|fd| {
                 let link = sys::raw_tracepoint_open(tp, &fd).map_err(|e| needs_root(&format!("attaching to the {tp} tracepoint"), e))?;
                 Ok(Attached { _link: link, _prog: fd })
@@ -360,29 +335,18 @@ impl PathWatch {
                 Err(e) => missing.push(format!("{tp}: {e}")),
             }
         }
-        let ring = sys::RingBuf::new(&map, bytes).map_err(|e| io::Error::new(e.kind(), format!("mapping the BPF ring buffer: {e}")))?;
-        let epoll = sys::Epoll::new(&map)?;
-        Ok(PathWatch { _progs: progs, ring, epoll, _map: map, lost, missing })
+        Ok(PathWatch { _progs: progs, ring, missing })
     }
 
     /// The hops recorded so far, in the order the ring buffer has them (by time, per CPU);
     /// if none, waits up to `timeout` for some.
     pub fn poll(&mut self, timeout: Duration) -> io::Result<Vec<HopEvent>> {
-        let deadline = Instant::now() + timeout;
-        let mut out = Vec::new();
-        loop {
-            self.ring.drain(|r| out.extend(parse(r)));
-            let now = Instant::now();
-            if !out.is_empty() || now >= deadline {
-                return Ok(out);
-            }
-            self.epoll.wait(deadline - now)?;
-        }
+        self.ring.poll(timeout, |r, out| out.extend(parse(r)))
     }
 
     /// Events the kernel had no ring buffer room for: nonzero means a path may miss hops.
     pub fn lost(&self) -> io::Result<u64> {
-        sys::counter_read(&self.lost)
+        self.ring.lost()
     }
 
     /// The XDP tracepoints this kernel would not let us watch, with why (normally none).
