@@ -217,11 +217,12 @@ fn stats(iface: &str) -> Result<()> {
     Ok(())
 }
 
-/// The pin directory of a running instance, removed when it stops.
+/// The pin directory of a running instance, removed when it stops (and lb-xdp's bpffs
+/// with the last pin).
 struct Pins(PathBuf);
 
 impl Pins {
-    fn create(iface: &str, pin: impl FnOnce(&std::path::Path) -> Result<()>) -> Result<Pins> {
+    fn create(iface: &str, pin: impl Fn(&std::path::Path) -> Result<()>) -> Result<Pins> {
         sys::ensure_bpffs()?;
         let dir = pin_dir(iface);
         if dir.exists() {
@@ -232,7 +233,11 @@ impl Pins {
             std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove stale {}", dir.display()))?;
         }
         let pins = Pins(dir);
-        pin(&pins.0)?;
+        if pin(&pins.0).is_err() {
+            // Another instance may have just unmounted lb-xdp's empty bpffs: once more.
+            sys::ensure_bpffs()?;
+            pin(&pins.0)?;
+        }
         Ok(pins)
     }
 }
@@ -240,10 +245,12 @@ impl Pins {
 impl Drop for Pins {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-        // The namespace's directory too, once no instance is left in it.
-        if let Some(netns_dir) = self.0.parent() {
-            let _ = std::fs::remove_dir(netns_dir);
+        // The namespace's directory and lb-xdp's own too, once no instance is left in them
+        // (remove_dir fails on a directory that is not empty).
+        for dir in self.0.ancestors().skip(1).take(2) {
+            let _ = std::fs::remove_dir(dir);
         }
+        sys::release_bpffs();
     }
 }
 

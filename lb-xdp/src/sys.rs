@@ -23,20 +23,45 @@ impl Interface {
 /// The bpffs mount point; mounted here when nothing is.
 pub const BPFFS: &str = "/sys/fs/bpf";
 
+/// The source name of the bpffs lb-xdp mounts, which marks it as lb-xdp's in
+/// /proc/self/mounts (a bpffs the system mounted says "bpf" or "none").
+const OWN_MOUNT: &str = "lb-xdp";
+
+/// The source of the bpffs mounted at /sys/fs/bpf, if one is.
+fn bpffs_source() -> Result<Option<String>> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").context("cannot read /proc/self/mounts")?;
+    Ok(mounts.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(1) == Some(&BPFFS) && f.get(2) == Some(&"bpf")).then(|| f[0].to_string())
+    }))
+}
+
 /// Makes sure a bpf filesystem is mounted at /sys/fs/bpf (pinned maps live there).
 pub fn ensure_bpffs() -> Result<()> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").context("cannot read /proc/self/mounts")?;
-    if mounts.lines().any(|l| l.split_whitespace().nth(1) == Some(BPFFS) && l.split_whitespace().nth(2) == Some("bpf")) {
+    if bpffs_source()?.is_some() {
         return Ok(());
     }
     let status = std::process::Command::new("mount")
-        .args(["-t", "bpf", "bpf", BPFFS])
+        .args(["-t", "bpf", OWN_MOUNT, BPFFS])
         .status()
         .context("cannot run mount")?;
     if !status.success() {
-        bail!("cannot mount bpffs on {BPFFS} (mount -t bpf bpf {BPFFS} failed)");
+        bail!("cannot mount bpffs on {BPFFS} (mount -t bpf {OWN_MOUNT} {BPFFS} failed)");
     }
     Ok(())
+}
+
+/// Unmounts the bpffs [`ensure_bpffs`] mounted once nothing is pinned in it (the kernel's
+/// own `*.debug` iterator files do not count); a bpffs the system mounted stays.
+pub fn release_bpffs() {
+    if bpffs_source().ok().flatten().as_deref() != Some(OWN_MOUNT) {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(BPFFS) else { return };
+    let pinned = entries.flatten().any(|e| !e.file_name().to_string_lossy().ends_with(".debug"));
+    if !pinned {
+        let _ = std::process::Command::new("umount").arg(BPFFS).status();
+    }
 }
 
 /// An error as one line for humans: its chain joined with ": ", without the repeats
