@@ -400,7 +400,7 @@ pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
             if name == "raw" {
                 Val::bytes(b)
             } else {
-                Val::bytes(crate::format::hex(&b).into_bytes())
+                Val::bytes(craft::field::hex(&b).into_bytes())
             }
         }
         "hexdump" | "linehexdump" => {
@@ -483,7 +483,7 @@ pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
                 };
                 match i128::from_str_radix(digits, base) {
                     Ok(n) => Val::Int(if neg { -n } else { n }),
-                    Err(_) => return err(*p, format!("invalid literal for int() with base {base}: {}", s.repr_str())),
+                    Err(_) => return err(*p, format!("invalid literal for int() with base {base}: {}", crate::value::str_repr(s))),
                 }
             }
             Some((Val::Float(f), _)) => Val::Int(f.trunc() as i128),
@@ -496,7 +496,7 @@ pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
         },
         "float" => match args.pos.first() {
             None => Val::Float(0.0),
-            Some((Val::Str(s), p)) => Val::Float(s.trim().parse().or_else(|_| err(*p, format!("could not convert string to float: {}", s.repr_str())))?),
+            Some((Val::Str(s), p)) => Val::Float(s.trim().parse().or_else(|_| err(*p, format!("could not convert string to float: {}", crate::value::str_repr(s))))?),
             Some((v, p)) => Val::Float(v.as_float().map_or_else(|| err(*p, "float() takes a number or a string"), Ok)?),
         },
         "bool" => Val::Bool(args.pos.first().is_some_and(|(v, _)| v.truthy())),
@@ -535,16 +535,6 @@ pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
 
 /// The message of `exit()`: the session loop ends on it.
 pub const EXIT: &str = "\u{0}exit";
-
-trait ReprStr {
-    fn repr_str(&self) -> String;
-}
-
-impl ReprStr for std::rc::Rc<str> {
-    fn repr_str(&self) -> String {
-        crate::value::str_repr(self)
-    }
-}
 
 /// Sorts values in Python's order, or fails if two cannot be compared.
 pub fn sort_vals(items: &mut [Val], at: Pos) -> R<()> {

@@ -2,21 +2,6 @@
 
 use crate::value::Val;
 
-/// Lowercase hex of bytes: the one encoder for `.hex()`, `bytes_hex` and friends.
-pub fn hex(b: &[u8]) -> String {
-    craft_hex(b)
-}
-
-fn craft_hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        s.push(DIGITS[(x >> 4) as usize] as char);
-        s.push(DIGITS[(x & 15) as usize] as char);
-    }
-    s
-}
-
 /// A format spec `[[fill]align][sign][#][0][width][,][.precision][type]`.
 struct Spec {
     fill: char,

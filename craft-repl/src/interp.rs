@@ -9,7 +9,7 @@ use craft::packet::LayerKind;
 use craft::text::python::*;
 use craft::text::{Pos, TextError};
 
-use crate::value::{range_items, FlagVal, Func, FuncBody, PacketList, Val};
+use crate::value::{range_items, Func, FuncBody, PacketList, Val};
 
 /// An error with where it happened.
 #[derive(Clone, Debug, PartialEq)]
@@ -142,7 +142,7 @@ impl Interp {
             StmtKind::Expr(e) => {
                 let v = self.eval(e)?;
                 if self.echo && self.frames.is_empty() && !matches!(v, Val::None) {
-                    let text = self.display(&v);
+                    let text = v.repr();
                     self.print(&format!("{text}\n"));
                     self.globals.insert("_".into(), v);
                 }
@@ -238,11 +238,6 @@ impl Interp {
             }
         }
         Ok(())
-    }
-
-    /// What an expression statement echoes: its repr.
-    pub fn display(&self, v: &Val) -> String {
-        v.repr()
     }
 
     fn defaults(&mut self, params: &[Param]) -> R<Vec<Option<Val>>> {
@@ -740,14 +735,6 @@ impl Interp {
     /// Calls a user-given callable (prn=, lfilter=) with one value.
     pub fn call1(&mut self, f: &Val, v: Val, at: Pos) -> R<Val> {
         self.call(f, Args { pos: vec![(v, at)], kw: Vec::new(), at, callee: at })
-    }
-
-    /// A flags value for a field, if it is a flags field.
-    pub fn flags_of(kind: LayerKind, field: &str, bits: u64) -> Option<FlagVal> {
-        match kind.fields().iter().find(|f| f.name == field)?.fmt {
-            craft::field::Fmt::Flags(letters) => Some(FlagVal { bits, letters }),
-            _ => None,
-        }
     }
 
     /// A list of packets scapy would name `name`.

@@ -310,7 +310,7 @@ fn bytes_method(b: &Rc<[u8]>, name: &str, args: Args) -> R<Val> {
     };
     Ok(match name {
         "hex" => {
-            let hex = crate::format::hex(b);
+            let hex = craft::field::hex(b);
             match arg(&args, 0, "sep") {
                 Some(Val::Str(sep)) => {
                     let pairs: Vec<&str> = (0..hex.len()).step_by(2).map(|i| &hex[i..i + 2]).collect();

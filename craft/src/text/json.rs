@@ -41,7 +41,7 @@ fn value_json(v: &Value) -> Json {
         Value::Bool(b) => json!(b),
         Value::Int(i) => json!(i),
         Value::Str(s) => json!(s),
-        Value::Bytes(b) => json!(b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+        Value::Bytes(b) => json!(crate::field::hex(b)),
         Value::List(items) | Value::Tuple(items) => Json::Array(items.iter().map(value_json).collect()),
     }
 }

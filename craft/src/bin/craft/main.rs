@@ -351,7 +351,7 @@ pub(crate) fn emit(out: &mut impl Write, pkts: &[Packet], format: Format, dissec
     }
     for p in pkts {
         let s = match format {
-            Format::Hex => format!("{}\n", to_hex(&p.build())),
+            Format::Hex => format!("{}\n", craft::field::hex(&p.build())),
             // JSON of a built packet shows it as built: auto fields resolved.
             Format::Json if dissected => format!("{}\n", text::to_json(p)),
             Format::Json => format!("{}\n", text::to_json(&p.resolved())),
@@ -367,10 +367,6 @@ pub(crate) fn emit(out: &mut impl Write, pkts: &[Packet], format: Format, dissec
         w(out, &s)?;
     }
     Ok(())
-}
-
-fn to_hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn print_problems(out: &mut impl Write, label: &str, problems: &[Problem]) -> io::Result<()> {
