@@ -6,6 +6,8 @@
 //!   frames to a port B listens on (no drops), plain and explained.
 //! - `explain/sendp_1000_dropped`, `..._explained`: 1000 UDP frames to a closed port of B
 //!   (each one a NO_SOCKET drop through the BPF ring buffer).
+//! - `..._traced`: the same with `--trace` (each frame's tx and rx hops through the path
+//!   watcher's ring too).
 //! - after criterion: `finish()` of an explained send of 10,000 dropped frames, less the
 //!   grace period: matching and formatting, i.e. the time from the last drop to the report.
 //!
@@ -62,19 +64,21 @@ fn main() {
         let pkts = frames(dport, 1000);
         g.bench_function(format!("sendp_1000_{name}"), |b| b.iter(|| live::sendp(&dev, &pkts, SendOpts::default()).expect("sendp")));
         // One watcher for the whole run, as one `--explain` call over many packets: the
-        // per-packet cost is the recording and the drops through the ring.
-        let mut ex = Explainer::start(opts()).expect("explainer");
-        g.bench_function(format!("sendp_1000_{name}_explained"), |b| {
-            b.iter(|| craft::explain::report::sendp(&mut ex, &dev, &pkts, SendOpts::default()).expect("sendp"))
-        });
-        drop(ex);
+        // per-packet cost is the recording and the drops through the ring (and with
+        // --trace, every hop through the path watcher's ring).
+        for (suffix, trace) in [("explained", false), ("traced", true)] {
+            let mut ex = Explainer::start(ExplainOpts { trace, ..opts() }).expect("explainer");
+            g.bench_function(format!("sendp_1000_{name}_{suffix}"), |b| {
+                b.iter(|| craft::explain::send::sendp(&mut ex, &dev, &pkts, SendOpts::default()).expect("sendp"))
+            });
+        }
     }
     g.finish();
     c.final_summary();
 
     let pkts = frames(CLOSED_PORT, 10_000);
     let mut ex = Explainer::start(opts()).expect("explainer");
-    craft::explain::report::sendp(&mut ex, &dev, &pkts, SendOpts::default()).expect("sendp");
+    craft::explain::send::sendp(&mut ex, &dev, &pkts, SendOpts::default()).expect("sendp");
     let t = Instant::now();
     let report = ex.finish(None).expect("report");
     let took = t.elapsed();

@@ -405,7 +405,7 @@ fn send(me: &mut Interp, args: &Args, l2: bool) -> R<Val> {
         let iface = l2_iface(me, args, func, &pkts)?;
         match ex.as_mut() {
             None => live::sendp(&iface, &packets, opts),
-            Some(ex) => craft::explain::report::sendp(ex, &iface, &packets, opts),
+            Some(ex) => craft::explain::send::sendp(ex, &iface, &packets, opts),
         }
         .or_else(|e| io_err(args.at, e))?
         .sent
@@ -413,7 +413,7 @@ fn send(me: &mut Interp, args: &Args, l2: bool) -> R<Val> {
         let iface = iface_arg(args, func)?.map(|(name, _)| name);
         let r = match ex.as_mut() {
             None => live::send(iface.as_deref(), &packets, opts),
-            Some(ex) => craft::explain::report::send(ex, iface.as_deref(), &packets, opts),
+            Some(ex) => craft::explain::send::send(ex, iface.as_deref(), &packets, opts),
         }
         .or_else(|e| io_err(args.at, e))?;
         warn(&r.warnings);
@@ -539,7 +539,7 @@ fn exchange(me: &mut Interp, args: &Args, func: &str, l2: bool, one: bool) -> R<
         (_, _) if packets.is_empty() => live::SrResult::default(),
         (Some(dev), true) => match ex.as_mut() {
             None => live::srp(dev, &packets, &opts),
-            Some(ex) => craft::explain::report::srp(ex, dev, &packets, &opts),
+            Some(ex) => craft::explain::send::srp(ex, dev, &packets, &opts),
         }
         .or_else(|e| {
             consume(&cancel);
@@ -548,7 +548,7 @@ fn exchange(me: &mut Interp, args: &Args, func: &str, l2: bool, one: bool) -> R<
         _ => {
             let r = match ex.as_mut() {
                 None => live::sr(iface.as_deref(), &packets, &opts),
-                Some(ex) => craft::explain::report::sr(ex, iface.as_deref(), &packets, &opts),
+                Some(ex) => craft::explain::send::sr(ex, iface.as_deref(), &packets, &opts),
             }
             .or_else(|e| {
                 consume(&cancel);

@@ -9,15 +9,16 @@ mod common;
 
 use std::net::UdpSocket;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::child::Guard;
+use common::flood::Flood;
 use common::lab::{lab, Lab};
 use common::netns::{privileged, Netns, VethPair};
-use craft::explain::report::{self, ExplainOpts, Explainer, Report};
+use craft::explain::send as report;
+use craft::explain::{ExplainOpts, Explainer, Report};
 use craft::live::SendOpts;
 use craft::prelude::*;
 
@@ -33,50 +34,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 const CRAFT: &str = env!("CARGO_BIN_EXE_craft");
 
-/// Background drops: bad-MAC frames sent from A to B of a lab of their own (10.216.n.0/24),
-/// each an OTHERHOST drop in B, at several thousand a second until dropped.
-struct Flood {
-    stop: Arc<AtomicBool>,
-    sent: Arc<AtomicUsize>,
-    thread: Option<JoinHandle<()>>,
-    // After the thread: the lab goes once nothing sends into it.
-    _lab: Lab,
-}
-
-const FLOOD_NET: &str = "10.216.";
-
-impl Flood {
-    fn start(n: u8) -> Flood {
-        let (a, b) = (format!("10.216.{n}.1"), format!("10.216.{n}.2"));
-        let lab = lab("cxfl", (&a, &b), None);
-        let stop = Arc::new(AtomicBool::new(false));
-        let sent = Arc::new(AtomicUsize::new(0));
-        let dev = lab.veth.a.clone();
-        let pkt = Ether::new().dst("02:00:00:00:00:77") / Ip::new().src(a.as_str()).dst(b.as_str()) / Udp::new().dport(9) / b"background".to_vec();
-        let (stop2, sent2) = (stop.clone(), sent.clone());
-        let thread = lab.a.spawn(move || {
-            // 25 frames every 5 ms: about 5,000 drops a second.
-            while !stop2.load(Ordering::Relaxed) {
-                let r = craft::live::sendp(&dev, std::slice::from_ref(&pkt), SendOpts { count: 25, ..SendOpts::default() }).expect("flood sendp");
-                sent2.fetch_add(r.sent, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        });
-        // Running before the test starts.
-        std::thread::sleep(Duration::from_millis(100));
-        Flood { stop, sent, thread: Some(thread), _lab: lab }
-    }
-}
-
-impl Drop for Flood {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 fn addrs(n: u8) -> (String, String) {
     (format!("10.215.{n}.1"), format!("10.215.{n}.2"))
 }
@@ -89,13 +46,13 @@ fn opts() -> ExplainOpts {
 /// and ignored).
 fn assert_flood_not_blamed(r: &Report, flood: &Flood) {
     for p in &r.packets {
-        assert!(!p.summary.contains(FLOOD_NET), "{p:?}");
+        assert!(!p.summary.contains(&flood.marker), "{p:?}");
         for d in &p.drops {
-            assert!(!d.summary.contains(FLOOD_NET), "a background drop blamed on craft: {d:?}");
+            assert!(!d.summary.contains(&flood.marker), "a background drop blamed on craft: {d:?}");
         }
     }
     for d in &r.replies_dropped {
-        assert!(!d.summary.contains(FLOOD_NET), "a background drop listed as a reply: {d:?}");
+        assert!(!d.summary.contains(&flood.marker), "a background drop listed as a reply: {d:?}");
     }
     let sent = flood.sent.load(Ordering::Relaxed);
     eprintln!("background: {sent} frames flooded; {} unrelated drops ignored in {:.2} s", r.unrelated, r.window.as_secs_f64());
@@ -108,7 +65,7 @@ fn explain_one(name: &str, n: u8, build: impl FnOnce(&Lab, &str, &str) -> Packet
         return None;
     }
     let _serial = serial();
-    let flood = Flood::start(n);
+    let flood = Flood::v4(n, 25);
     let (a, b) = addrs(n);
     let lab = lab("cxr", (&a, &b), None);
     let pkt = build(&lab, &a, &b);
@@ -153,6 +110,41 @@ fn bad_dst_mac_is_otherhost_with_both_macs() {
     let (a, b) = addrs(1);
     assert!(text.contains(&format!("packet 0 (Ether / IP {a} > {b} / UDP 53 > 4000) was dropped")), "{text}");
     assert!(text.contains(&format!("was dropped in namespace {}", lab.b.name)), "{text}");
+}
+
+/// count=3 of one frame with --trace: three packets in the report, each with a path of its
+/// own (its tx, its rx, its drop; in time order across the rounds), not one merged path.
+#[test]
+fn each_round_of_count_n_has_its_own_path() {
+    if !privileged("each_round_of_count_n_has_its_own_path") {
+        return;
+    }
+    let _serial = serial();
+    let flood = Flood::v4(13, 25);
+    let (a, b) = addrs(13);
+    let lab = lab("cxr", (&a, &b), None);
+    let pkt = Ether::new().dst("02:00:00:00:00:99").src(lab.mac_a) / Ip::new().src(a.as_str()).dst(b.as_str()).id(0xd00d) / Udp::new().dport(4000);
+    let ex = Explainer::start(ExplainOpts { trace: true, ..opts() }).expect("Explainer::start");
+    let dev = lab.veth.a.clone();
+    let ex = lab.a.run(T, move || {
+        let mut ex = ex;
+        assert_eq!(report::sendp(&mut ex, &dev, &[pkt], SendOpts { count: 3, ..SendOpts::default() }).expect("sendp").sent, 3);
+        ex
+    });
+    let r = ex.finish(None).expect("finish");
+    eprint!("{}", r.text());
+    assert_flood_not_blamed(&r, &flood);
+    assert_eq!(r.packets.iter().map(|p| (p.index, p.round, p.drops.len())).collect::<Vec<_>>(), [(0, 0, 1), (0, 1, 1), (0, 2, 1)]);
+    let mut last_end = 0;
+    for p in &r.packets {
+        let path = p.path.as_ref().expect("a path");
+        let kinds: Vec<String> = path.steps.iter().map(|s| s.hop.as_ref().map_or("drop".to_string(), |h| h.kind.name().to_string())).collect();
+        assert_eq!(kinds, ["tx", "rx", "drop"], "round {}: {}", p.round, path.line(&Default::default()));
+        let times: Vec<u64> = path.steps.iter().map(|s| s.time_ns()).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]) && times[0] >= last_end, "round {}: {times:?} after {last_end}", p.round);
+        last_end = *times.last().unwrap();
+        assert_eq!(path.dropped().expect("drop").reason, "OTHERHOST");
+    }
 }
 
 #[test]
@@ -244,7 +236,7 @@ fn accuracy_under_load_10000_packets_10_percent_broken() {
     let _serial = serial();
     const N: usize = 10_000;
     let t_start = Instant::now();
-    let flood = Flood::start(7);
+    let flood = Flood::v4(7, 25);
     let (a, b) = addrs(7);
     let lab = lab("cxr", (&a, &b), None);
     let bind = format!("{b}:4004");
@@ -338,7 +330,7 @@ fn cli_explain_prints_the_report_and_json_parses() {
         return;
     }
     let _serial = serial();
-    let flood = Flood::start(8);
+    let flood = Flood::v4(8, 25);
     let (a, b) = addrs(8);
     let lab = lab("cxr", (&a, &b), None);
     let src = format!("Ether(dst='02:00:00:00:00:99')/IP(src='{a}', dst='{b}', id=0xd008)/UDP(dport=4000)");
@@ -360,7 +352,7 @@ fn cli_explain_prints_the_report_and_json_parses() {
     assert!(text.contains(&format!("packet 0 (Ether / IP {a} > {b} / UDP 53 > 4000) was dropped")), "{text}");
     assert!(text.contains(&format!("was dropped in namespace {}", lab.b.name)) && text.contains("ip_rcv_core+0x"), "{text}");
     assert!(text.contains(": OTHERHOST — the destination MAC 02:00:00:00:00:99"), "{text}");
-    assert!(!text.contains(FLOOD_NET), "{text}");
+    assert!(!text.contains(&flood.marker), "{text}");
     let json = run(&["--format", "json"]);
     let recs: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect();
     let p0 = recs.iter().find(|r| r["type"] == "packet").expect("a packet record");
@@ -430,8 +422,8 @@ fn cli_watch_drops_streams_the_drops_of_one_namespace() {
         return;
     }
     let _serial = serial();
-    let flood = Flood::start(10);
-    let ns_b = flood._lab.b.name.clone();
+    let flood = Flood::v4(10, 25);
+    let ns_b = flood.lab.b.name.clone();
     // output() reads while it runs (thousands of lines would fill a pipe); `timeout` bounds it.
     let out = Command::new("timeout")
         .args(["20", CRAFT, "watch-drops", "--netns", &ns_b, "--filter", "udp and dst port 9", "--timeout", "1", "--format", "json"])
@@ -445,7 +437,7 @@ fn cli_watch_drops_streams_the_drops_of_one_namespace() {
     for r in &recs {
         assert_eq!(r["netns_name"], ns_b.as_str(), "{r}");
         assert_eq!((r["reason"].as_str(), r["function"].as_str()), (Some("OTHERHOST"), Some("ip_rcv_core")), "{r}");
-        assert!(r["summary"].as_str().unwrap().contains(FLOOD_NET), "{r}");
+        assert!(r["summary"].as_str().unwrap().contains(&flood.marker), "{r}");
     }
 }
 
@@ -474,7 +466,7 @@ fn cli_explain_trace_prints_the_path_and_json_has_it() {
         return;
     }
     let _serial = serial();
-    let flood = Flood::start(11);
+    let flood = Flood::v4(11, 25);
     let (a, b) = addrs(11);
     let lab = lab("cxt", (&a, &b), None);
     let src = format!("Ether(dst='02:00:00:00:00:99')/IP(src='{a}', dst='{b}', id=0xd011)/UDP(dport=4000)");
@@ -484,7 +476,7 @@ fn cli_explain_trace_prints_the_path_and_json_has_it() {
     assert!(text.contains(&format!("packet 0 (Ether / IP {a} > {b} / UDP 53 > 4000) was dropped in namespace {}", lab.b.name)), "{text}");
     assert!(text.contains(&line), "want {line:?} in\n{text}");
     assert!(!text.contains("trace:"), "every hop kind should be visible here:\n{text}");
-    assert!(!text.contains(FLOOD_NET), "{text}");
+    assert!(!text.contains(&flood.marker), "{text}");
     let json = craft_in(&lab.a, &[&base[..], &["--format", "json"]].concat());
     let recs: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect();
     let p0 = recs.iter().find(|r| r["type"] == "packet").expect("a packet record");
@@ -514,7 +506,7 @@ fn cli_send_trace_routed_shows_the_mac_rewrite_and_ttl() {
         return;
     }
     let _serial = serial();
-    let flood = Flood::start(12);
+    let flood = Flood::v4(12, 25);
     // Namespaces first: the veths (declared after) are removed before them.
     let (a, r, b) = (Netns::new("cxta"), Netns::new("cxtr"), Netns::new("cxtb"));
     let ar = VethPair::new(&a, &r).with_addrs("10.219.1.1/24", "10.219.1.2/24");
@@ -533,6 +525,6 @@ fn cli_send_trace_routed_shows_the_mac_rewrite_and_ttl() {
     assert!(text.contains(&line), "want {line:?} in\n{text}");
     let change = format!("\n    {} {} rx → {} {} tx: Ether.dst {mac_r_in} → {mac_b}, Ether.src {mac_a} → {mac_r_out}, IP.ttl 64 → 63, IP.chksum ", r.name, ar.b, r.name, rb.a);
     assert!(text.contains(&change), "want {change:?} in\n{text}");
-    assert!(!text.contains(FLOOD_NET), "{text}");
+    assert!(!text.contains(&flood.marker), "{text}");
     drop(flood);
 }

@@ -73,6 +73,21 @@ fn quoted(cx: &HintCx, needles: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The hint for a drop of an answer to one of craft's packets, `l3` its bytes from the
+/// network header: an echo reply dropped for NO_SOCKET is the normal end of every reply to
+/// a ping no ping socket sent (craft's packet socket had its copy before).
+pub fn reply_hint(reason: &str, l3: &[u8], cx: &HintCx) -> String {
+    let echo_reply = match l3.first().map(|b| b >> 4) {
+        Some(4) => l3.get(9) == Some(&1) && l3.get(((l3[0] & 0x0f) as usize) * 4) == Some(&0),
+        Some(6) => l3.get(6) == Some(&58) && l3.get(40) == Some(&129),
+        _ => false,
+    };
+    if reason == "NO_SOCKET" && echo_reply {
+        return "no ping socket asked for this echo reply, so the kernel frees it after the packet sockets (craft's too) had their copy: harmless".into();
+    }
+    hint(reason, cx)
+}
+
 /// The one-line hint for a drop of `reason`, quoting the packet where craft check finds the
 /// cause in it.
 pub fn hint(reason: &str, cx: &HintCx) -> String {
@@ -136,5 +151,18 @@ mod tests {
         let cx = HintCx { frame_mac: Some(mac), iface_mac: Some(Mac([0x42, 0x13, 0x1c, 7, 1, 0xb6])), ifname: "eth0", ..HintCx::default() };
         let h = hint("OTHERHOST", &cx);
         assert!(h.contains("02:00:00:00:00:99") && h.contains("42:13:1c:07:01:b6"), "{h}");
+    }
+
+    #[test]
+    fn a_dropped_echo_reply_without_a_ping_socket_is_harmless() {
+        let cx = HintCx::default();
+        for reply in [
+            (Ip::new().src("10.0.0.2").dst("10.0.0.1") / Icmp::new().r#type(0)).build(),
+            (Ipv6::new().src("fd00::2").dst("fd00::1") / Icmpv6EchoReply::new()).build(),
+        ] {
+            assert!(reply_hint("NO_SOCKET", &reply, &cx).contains("harmless"));
+        }
+        let udp = (Ip::new().src("10.0.0.2").dst("10.0.0.1") / Udp::new()).build();
+        assert_eq!(reply_hint("NO_SOCKET", &udp, &cx), hint("NO_SOCKET", &cx));
     }
 }

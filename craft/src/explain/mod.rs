@@ -14,7 +14,8 @@
 //!
 //! How: a BPF program written as raw instructions ([`asm`]), loaded with bpf(2) as a raw
 //! tracepoint program on `kfree_skb`, copying into a BPF ring buffer the drop reason, the
-//! caller's address, `skb->dev`'s index, name and namespace inode, and the first
+//! caller's address, the time (CLOCK_MONOTONIC, as the path watcher's hops have it),
+//! `skb->dev`'s index, name and namespace inode, and the first
 //! [`DATA_MAX`] bytes from `skb->head + network_header` (and the 14 bytes at `mac_header`
 //! when set). Every kernel structure offset, the tracepoint's argument order and the reason
 //! names come from the running kernel's BTF (/sys/kernel/btf/vmlinux) at load time: no
@@ -24,22 +25,30 @@
 pub mod asm;
 pub mod btf;
 pub mod counters;
+pub mod explainer;
 pub mod hints;
 pub mod kallsyms;
+mod matching;
+pub mod netns;
 pub mod prog;
 pub mod report;
+pub mod send;
 mod sys;
 pub mod trace;
+pub mod watch;
+pub mod xdp_verdict;
 
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use crate::packet::{LayerKind, Packet};
+use crate::packet::Packet;
 
 pub use prog::DATA_MAX;
-pub use report::{DropInfo, ExplainOpts, Explainer, PacketFate, Report, TraceInfo};
+pub use explainer::{ExplainOpts, Explainer};
+pub use report::{DropInfo, PacketFate, Report, TraceInfo};
+pub use xdp_verdict::{programs, ProgSummary, XdpVerdict, XdpWatch};
 
 /// One packet the kernel dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +62,9 @@ pub struct DropEvent {
     pub location: u64,
     /// `location` as `function+0xoffset` ("ip_rcv_core+0x1a4"), or hex if unknown.
     pub symbol: String,
+    /// When the kernel freed it: CLOCK_MONOTONIC nanoseconds (`bpf_ktime_get_ns`), the
+    /// clock of [`trace::HopEvent::ts`], so a drop takes its place among a packet's hops.
+    pub time_ns: u64,
     /// The skb's device (0 and "" when it had none).
     pub ifindex: u32,
     pub ifname: String,
@@ -71,14 +83,10 @@ pub struct DropEvent {
 
 impl DropEvent {
     /// The dropped packet dissected from its network header: IP for 0x0800, IPv6 for
-    /// 0x86dd, otherwise the bytes as Raw.
+    /// 0x86dd, by the version nibble when the protocol is 0 or ETH_P_ALL (packet sockets),
+    /// otherwise the bytes as Raw: the rule of the path watcher's hops ([`trace::HopEvent::packet`]).
     pub fn packet(&self) -> Packet {
-        let kind = match self.protocol {
-            0x0800 => LayerKind::Ip,
-            0x86dd => LayerKind::Ipv6,
-            _ => LayerKind::Raw,
-        };
-        Packet::dissect(&self.data, kind)
+        Packet::dissect(&self.data, trace::l3_kind(self.protocol, &self.data))
     }
 }
 
@@ -118,7 +126,8 @@ impl Ring {
         Ok(Ring { ring, epoll, map, lost })
     }
 
-    /// The records so far, each handed to `parse`; if none, waits up to `timeout` for some.
+    /// The records so far, each handed to `parse`; if none, waits up to `timeout` for some,
+    /// looking every [`RING_TICK`] (the programs submit without waking the reader).
     fn poll<T>(&mut self, timeout: Duration, mut parse: impl FnMut(&[u8], &mut Vec<T>)) -> io::Result<Vec<T>> {
         let deadline = Instant::now() + timeout;
         let mut out = Vec::new();
@@ -128,7 +137,7 @@ impl Ring {
             if !out.is_empty() || now >= deadline {
                 return Ok(out);
             }
-            self.epoll.wait(deadline - now)?;
+            self.epoll.wait((deadline - now).min(RING_TICK))?;
         }
     }
 
@@ -160,6 +169,10 @@ fn load(insns: &[asm::Insn], name: &str) -> io::Result<OwnedFd> {
 
 const RINGBUF_SIZE: usize = 1 << 20;
 
+/// How often a waiting reader looks at its ring buffer: a 1 MiB ring holds ~4,500 drops,
+/// so up to ~900,000 drops/s are read before it fills.
+const RING_TICK: Duration = Duration::from_millis(5);
+
 /// Ring buffer bytes one drop takes (the record and its 8-byte header).
 pub const RECORD_SIZE: usize = prog::rec::SIZE + 8;
 
@@ -187,7 +200,7 @@ fn needs_root(what: &str, e: io::Error) -> io::Error {
 }
 
 impl DropWatch {
-    /// Load and attach the drop watcher, with a 1 MiB ring buffer (about 4,700 drops
+    /// Load and attach the drop watcher, with a 1 MiB ring buffer (about 4,500 drops
     /// between two polls).
     pub fn start() -> io::Result<DropWatch> {
         DropWatch::with_ring_size(RINGBUF_SIZE)
@@ -219,6 +232,24 @@ impl DropWatch {
         })
     }
 
+    /// Like [`DropWatch::poll`], but appends the raw records (each [`prog::rec::SIZE`]
+    /// bytes) to `raw` for [`DropWatch::decode`] later: a copy per drop and nothing else,
+    /// for a watcher that must keep up with a flood. Returns how many.
+    pub fn poll_raw(&mut self, timeout: Duration, raw: &mut Vec<u8>) -> io::Result<usize> {
+        let n = self.ring.poll(timeout, |r, out: &mut Vec<()>| {
+            if let Some(rec) = r.get(..prog::rec::SIZE) {
+                raw.extend_from_slice(rec);
+                out.push(());
+            }
+        })?;
+        Ok(n.len())
+    }
+
+    /// A raw record of [`DropWatch::poll_raw`] as an event.
+    pub fn decode(&self, raw: &[u8]) -> Option<DropEvent> {
+        prog::Record::parse(raw).map(|r| to_event(r, &self.reasons, &self.kallsyms))
+    }
+
     /// Drops the kernel reported while the ring buffer was full, so never seen by
     /// [`DropWatch::poll`]. Nonzero means a drop may have gone unexplained.
     pub fn lost(&self) -> io::Result<u64> {
@@ -241,6 +272,7 @@ fn to_event(r: prog::Record, reasons: &HashMap<u32, String>, kallsyms: &kallsyms
         reason_code: r.reason,
         location: r.location,
         symbol: kallsyms.symbolize(r.location),
+        time_ns: r.ts,
         ifindex: r.ifindex,
         ifname: r.ifname,
         netns: r.netns as u64,
@@ -248,5 +280,44 @@ fn to_event(r: prog::Record, reasons: &HashMap<u32, String>, kallsyms: &kallsyms
         len: r.len,
         data: r.data,
         mac: r.mac,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+
+    fn event(protocol: u16, data: Vec<u8>) -> DropEvent {
+        DropEvent {
+            reason: "NOT_SPECIFIED".into(),
+            reason_code: 2,
+            location: 0,
+            symbol: String::new(),
+            time_ns: 1,
+            ifindex: 0,
+            ifname: String::new(),
+            netns: 0,
+            protocol,
+            len: data.len() as u32,
+            data,
+            mac: None,
+        }
+    }
+
+    /// skb->protocol 0 (a packet socket's skb, ETH_P_ALL unset): the version nibble says
+    /// IPv4 or IPv6, as for the path watcher's hops.
+    #[test]
+    fn protocol_0_is_dissected_by_the_version_nibble() {
+        let v4 = (Ip::new().src("10.0.0.1").dst("10.0.0.2").id(0x77) / Udp::new().dport(9)).build();
+        let p = event(0, v4.clone()).packet();
+        let Some(Layer::Ip(ip)) = p.layers.first() else { panic!("{p:?}") };
+        assert_eq!(ip.id, 0x77);
+        assert!(p.find(LayerKind::Udp).is_some(), "{p:?}");
+        assert_eq!(event(0x0003, v4.clone()).packet().layers[0].kind(), LayerKind::Ip);
+        let v6 = (Ipv6::new().src("fd00::1").dst("fd00::2") / Udp::new().dport(9)).build();
+        assert_eq!(event(0, v6).packet().layers[0].kind(), LayerKind::Ipv6);
+        // Another protocol is not guessed at.
+        assert_eq!(event(0x0806, v4).packet().layers[0].kind(), LayerKind::Raw);
     }
 }

@@ -1,10 +1,13 @@
 //! The drop watcher's BPF program: a raw tracepoint on `kfree_skb` that copies the drop
-//! reason, the caller's address, the device, the network namespace and the packet's first
-//! bytes into a ring buffer record. Kernel structure offsets come from BTF at load time.
+//! reason, the caller's address, a CLOCK_MONOTONIC timestamp, the device, the network
+//! namespace and the packet's first bytes into a ring buffer record. Kernel structure
+//! offsets come from BTF at load time.
 //!
 //! The program is generic ([`SkbProg`]): which tracepoint argument holds the skb, what goes
 //! in the record's two tag words and where the bytes are copied from; the path tracer
-//! (`explain::trace`) loads it on `netif_receive_skb` and `net_dev_start_xmit` too.
+//! (`explain::trace`) loads it on `netif_receive_skb` and `net_dev_start_xmit` too. Every
+//! record (the XDP tracepoints' too, `trace::xdp`) carries its `bpf_ktime_get_ns()` at
+//! [`rec::TS`], written by `stamp`: drops and hops are ordered by one clock.
 
 use std::io;
 
@@ -18,7 +21,9 @@ pub const DATA_MAX: usize = 128;
 pub mod rec {
     pub const REASON: usize = 0; // u32
     pub const IFINDEX: usize = 4; // u32
-    pub const LOCATION: usize = 8; // u64
+    /// u64: CLOCK_MONOTONIC ns (`bpf_ktime_get_ns`) when the tracepoint fired; at the same
+    /// offset in the XDP tracepoints' records (`trace::xdp::xrec::TS`).
+    pub const TS: usize = 8; // u64
     pub const NETNS: usize = 16; // u32
     pub const LEN: usize = 20; // u32
     pub const PROTOCOL: usize = 24; // u16, network order
@@ -30,7 +35,8 @@ pub mod rec {
     pub const IFNAME: usize = 56; // [u8; 16]
     pub const MAC: usize = 72; // [u8; 14]
     pub const DEV_TYPE: usize = 86; // u16: the device's ARPHRD_* type
-    pub const PKT: usize = 88; // [u8; DATA_MAX]
+    pub const LOCATION: usize = 88; // u64: the program's second word (SkbProg::word)
+    pub const PKT: usize = 96; // [u8; DATA_MAX]
     pub const SIZE: usize = PKT + super::DATA_MAX;
     /// The scalar part zeroed first, so a skipped read leaves zeros.
     pub const ZEROED: usize = PKT;
@@ -105,11 +111,44 @@ const HELPER_KTIME_GET_NS: i32 = 5;
 const HELPER_PROBE_READ_KERNEL: i32 = 113;
 const HELPER_RINGBUF_RESERVE: i32 = 131;
 const HELPER_RINGBUF_SUBMIT: i32 = 132;
+/// `bpf_ringbuf_submit` flag: do not wake the reader.
+const BPF_RB_NO_WAKEUP: i32 = 1;
 
 /// `bpf_probe_read_kernel(dst + dst_off, size, src + src_off)`; clobbers r0-r5.
 pub(crate) fn probe_read(a: &mut Asm, dst: u8, dst_off: i32, size: i32, src: u8, src_off: u32) {
     a.mov(R1, dst).add_imm(R1, dst_off).mov_imm(R2, size).mov(R3, src).add_imm(R3, src_off as i32);
     a.call(HELPER_PROBE_READ_KERNEL);
+}
+
+/// Stack bytes [`read_fields`] may read a struct's span into.
+const SPAN_MAX: u32 = 256;
+
+/// Copy fields `(record offset, size, offset in the struct at src)` into the record at r8.
+/// One `bpf_probe_read_kernel` of the span that holds them all, onto the stack, then
+/// plain loads and stores: each helper call costs ~15 ns per drop, and these fields of
+/// `sk_buff` sit within ~100 bytes. Fields spread wider are read one by one.
+/// r0-r5 clobbered; stack -SPAN_MAX-32..-32 used.
+pub(crate) fn read_fields(a: &mut Asm, src: u8, fields: &[(usize, Size, u32)]) {
+    let width = |s: Size| match s {
+        Size::B => 1,
+        Size::H => 2,
+        Size::W => 4,
+        Size::DW => 8,
+    };
+    // From an 8-byte boundary: stack loads must be aligned to their size.
+    let lo = fields.iter().map(|f| f.2).min().unwrap_or(0) & !7;
+    let hi = fields.iter().map(|f| f.2 + width(f.1)).max().unwrap_or(0);
+    if hi - lo > SPAN_MAX {
+        for &(dst, size, off) in fields {
+            probe_read(a, R8, dst as i32, width(size) as i32, src, off);
+        }
+        return;
+    }
+    let base = -(SPAN_MAX as i32) - 32;
+    probe_read(a, R10, base, (hi - lo) as i32, src, lo);
+    for &(dst, size, off) in fields {
+        a.load(size, R1, R10, (base + (off - lo) as i32) as i16).store(size, R8, dst as i16, R1);
+    }
 }
 
 /// A 32- or 64-bit value the program writes into a record.
@@ -119,8 +158,6 @@ pub enum Word {
     Arg(usize),
     /// A constant.
     Imm(i32),
-    /// `bpf_ktime_get_ns()`: CLOCK_MONOTONIC nanoseconds.
-    Ktime,
 }
 
 /// Where the copied bytes start.
@@ -151,7 +188,7 @@ pub fn build(args: TpArgs, o: &Offsets, ringbuf_fd: i32, lost_fd: i32) -> Vec<In
     build_skb(&p, o, ringbuf_fd, lost_fd)
 }
 
-/// `dst = word` (r0-r5 clobbered for [`Word::Ktime`]); `ctx` holds the context.
+/// `dst = word`; `ctx` holds the context.
 fn load_word(a: &mut Asm, w: Word, dst: u8, ctx: u8) {
     match w {
         Word::Arg(i) => {
@@ -160,10 +197,13 @@ fn load_word(a: &mut Asm, w: Word, dst: u8, ctx: u8) {
         Word::Imm(v) => {
             a.mov_imm(dst, v);
         }
-        Word::Ktime => {
-            a.call(HELPER_KTIME_GET_NS).mov(dst, R0);
-        }
     }
+}
+
+/// The record at r8 gets `bpf_ktime_get_ns()` at [`rec::TS`]: the one way every explain
+/// program timestamps its records. r0-r5 clobbered.
+pub(crate) fn stamp(a: &mut Asm) {
+    a.call(HELPER_KTIME_GET_NS).store(Size::DW, R8, rec::TS as i16, R0);
 }
 
 /// Reserve a `size`-byte ring buffer record into r8, zeroing its first `zeroed` bytes;
@@ -176,9 +216,12 @@ pub(crate) fn reserve(a: &mut Asm, ringbuf_fd: i32, size: usize, zeroed: usize) 
     }
 }
 
-/// Submit r8, and the "full" path counting what did not fit; ends the program.
+/// Submit r8 without waking the reader, and the "full" path counting what did not fit;
+/// ends the program. The reader polls on a timer ([`super::Ring`]): a wakeup per record
+/// (the ring buffer's default whenever the reader has caught up) costs the dropping CPU
+/// ~2 µs per drop in irq_work and a context switch, three times the drop itself.
 pub(crate) fn submit_and_exit(a: &mut Asm, lost_fd: i32) {
-    a.mov(R1, R8).mov_imm(R2, 0).call(HELPER_RINGBUF_SUBMIT).ja("out");
+    a.mov(R1, R8).mov_imm(R2, BPF_RB_NO_WAKEUP).call(HELPER_RINGBUF_SUBMIT).ja("out");
     // No room: count it, so the reader knows it missed events.
     a.label("full");
     a.store_imm(Size::W, R10, -4, 0).load_map_fd(R1, lost_fd).mov(R2, R10).add_imm(R2, -4);
@@ -212,22 +255,25 @@ pub fn build_skb(p: &SkbProg, o: &Offsets, ringbuf_fd: i32, lost_fd: i32) -> Vec
     a.mov(R6, R1).load(Size::DW, R7, R6, arg(p.skb)).jeq_imm(R7, 0, "out");
     // r8 = a ring buffer record, or give up (the buffer is full).
     reserve(&mut a, ringbuf_fd, rec::SIZE, rec::ZEROED);
+    stamp(&mut a);
     load_word(&mut a, p.tag, R1, R6);
     a.store(Size::W, R8, rec::REASON as i16, R1);
     load_word(&mut a, p.word, R1, R6);
     a.store(Size::DW, R8, rec::LOCATION as i16, R1);
-    // The skb's scalar fields, straight into the record.
-    for (dst, size, src) in [
-        (rec::LEN, 4, o.skb_len),
-        (rec::DATA_LEN, 4, o.skb_data_len),
-        (rec::PROTOCOL, 2, o.skb_protocol),
-        (rec::NETWORK_HEADER, 2, o.skb_network_header),
-        (rec::MAC_HEADER, 2, o.skb_mac_header),
-        (rec::HEAD, 8, o.skb_head),
-        (rec::DATA, 8, o.skb_data),
-    ] {
-        probe_read(&mut a, R8, dst as i32, size, R7, src);
-    }
+    // The skb's scalar fields into the record.
+    read_fields(
+        &mut a,
+        R7,
+        &[
+            (rec::LEN, Size::W, o.skb_len),
+            (rec::DATA_LEN, Size::W, o.skb_data_len),
+            (rec::PROTOCOL, Size::H, o.skb_protocol),
+            (rec::NETWORK_HEADER, Size::H, o.skb_network_header),
+            (rec::MAC_HEADER, Size::H, o.skb_mac_header),
+            (rec::HEAD, Size::DW, o.skb_head),
+            (rec::DATA, Size::DW, o.skb_data),
+        ],
+    );
     // The device: index, name, type, namespace (dev->nd_net.net->ns.inum).
     probe_read(&mut a, R10, -8, 8, R7, o.skb_dev);
     a.load(Size::DW, R9, R10, -8).jeq_imm(R9, 0, "nodev");
@@ -268,6 +314,8 @@ pub fn build_skb(p: &SkbProg, o: &Offsets, ringbuf_fd: i32, lost_fd: i32) -> Vec
 pub struct Record {
     pub reason: u32,
     pub ifindex: u32,
+    /// CLOCK_MONOTONIC ns when the tracepoint fired ([`rec::TS`]).
+    pub ts: u64,
     pub location: u64,
     pub netns: u32,
     pub len: u32,
@@ -323,6 +371,7 @@ impl Record {
         Some(Record {
             reason: u32_at(rec::REASON),
             ifindex: u32_at(rec::IFINDEX),
+            ts: u64_at(rec::TS),
             location: u64_at(rec::LOCATION),
             netns: u32_at(rec::NETNS),
             len,
@@ -335,5 +384,25 @@ impl Record {
             data_offset: data_ptr.wrapping_sub(head),
             mac_header: mh,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The time and the location are two fields; the time sits where the XDP records have
+    /// theirs.
+    #[test]
+    fn a_record_carries_its_time_apart_from_the_location() {
+        let mut r = vec![0u8; rec::SIZE];
+        r[rec::TS..rec::TS + 8].copy_from_slice(&123_456_789u64.to_ne_bytes());
+        r[rec::LOCATION..rec::LOCATION + 8].copy_from_slice(&0xffff_ffff_8100_0000u64.to_ne_bytes());
+        r[rec::NETWORK_HEADER..rec::NETWORK_HEADER + 2].copy_from_slice(&0xffffu16.to_ne_bytes());
+        r[rec::MAC_HEADER..rec::MAC_HEADER + 2].copy_from_slice(&0xffffu16.to_ne_bytes());
+        let p = Record::parse(&r).unwrap();
+        assert_eq!((p.ts, p.location), (123_456_789, 0xffff_ffff_8100_0000));
+        const { assert!(rec::TS == crate::explain::trace::xdp::xrec::TS && rec::LOCATION + 8 <= rec::PKT && rec::PKT.is_multiple_of(8)) };
+        assert!(Record::parse(&r[..rec::SIZE - 1]).is_none());
     }
 }

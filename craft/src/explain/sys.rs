@@ -262,3 +262,199 @@ impl Epoll {
         Ok(r > 0)
     }
 }
+
+// Program enumeration and tracing programs attached to BPF programs (XdpWatch).
+
+const BPF_PROG_GET_NEXT_ID: libc::c_long = 11;
+const BPF_PROG_GET_FD_BY_ID: libc::c_long = 13;
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+
+pub const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
+pub const BPF_PROG_TYPE_XDP: u32 = 6;
+pub const BPF_PROG_TYPE_TRACING: u32 = 26;
+pub const BPF_TRACE_FENTRY: u32 = 24;
+pub const BPF_TRACE_FEXIT: u32 = 25;
+
+/// A per-CPU array map of one `value_size`-byte value.
+pub fn percpu_value_create(value_size: u32, name: &str) -> io::Result<OwnedFd> {
+    let mut a = Attr::new();
+    a.u32(0, BPF_MAP_TYPE_PERCPU_ARRAY).u32(4, 4).u32(8, value_size).u32(12, 1);
+    a.bytes(28, &name.as_bytes()[..name.len().min(15)]);
+    bpf_fd(BPF_MAP_CREATE, &mut a)
+}
+
+/// What a program attaches to, for [`prog_load_attached`].
+pub struct AttachTo<'a> {
+    /// `expected_attach_type` (BPF_TRACE_FENTRY, BPF_TRACE_FEXIT...).
+    pub attach_type: u32,
+    /// The target function's BTF type id, in the target program's BTF.
+    pub btf_id: u32,
+    /// The target BPF program.
+    pub prog: &'a OwnedFd,
+}
+
+/// Load a program that attaches to another BPF program (fentry/fexit on it); with `log`
+/// the verifier writes its log there. The license is "GPL", as tracing programs need.
+pub fn prog_load_attached(prog_type: u32, to: &AttachTo, insns: &[Insn], name: &str, log: Option<&mut [u8]>) -> io::Result<OwnedFd> {
+    let code: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
+    let license = b"GPL\0";
+    let mut a = Attr::new();
+    a.u32(0, prog_type)
+        .u32(4, insns.len() as u32)
+        .u64(8, code.as_ptr() as u64)
+        .u64(16, license.as_ptr() as u64);
+    if let Some(log) = log {
+        a.u32(24, 1).u32(28, log.len() as u32).u64(32, log.as_mut_ptr() as u64);
+    }
+    a.bytes(48, &name.as_bytes()[..name.len().min(15)]);
+    // expected_attach_type, attach_btf_id, attach_prog_fd.
+    a.u32(68, to.attach_type).u32(108, to.btf_id).u32(112, to.prog.as_raw_fd() as u32);
+    bpf_fd(BPF_PROG_LOAD, &mut a)
+}
+
+/// Attach a tracing program (fentry/fexit) where it was loaded for: BPF_RAW_TRACEPOINT_OPEN
+/// with no name. Closing the returned link detaches it.
+pub fn tracing_attach(prog: &OwnedFd) -> io::Result<OwnedFd> {
+    let mut a = Attr::new();
+    a.u64(0, 0).u32(8, prog.as_raw_fd() as u32);
+    bpf_fd(BPF_RAW_TRACEPOINT_OPEN, &mut a)
+}
+
+/// The id of the loaded program after `start` (0: the first), or None past the last.
+pub fn prog_next_id(start: u32) -> io::Result<Option<u32>> {
+    let mut a = Attr::new();
+    a.u32(0, start);
+    match bpf(BPF_PROG_GET_NEXT_ID, &mut a) {
+        Ok(_) => Ok(Some(u32::from_ne_bytes(a.0[4..8].try_into().unwrap()))),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A descriptor of the program with this id (ENOENT if it is gone).
+pub fn prog_fd_by_id(id: u32) -> io::Result<OwnedFd> {
+    let mut a = Attr::new();
+    a.u32(0, id);
+    bpf_fd(BPF_PROG_GET_FD_BY_ID, &mut a)
+}
+
+/// What `BPF_OBJ_GET_INFO_BY_FD` says of a program, the part XdpWatch uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgInfo {
+    pub prog_type: u32,
+    pub id: u32,
+    pub name: String,
+    /// Nonzero when offloaded to a device.
+    pub ifindex: u32,
+    /// The program's BTF object id (0: none).
+    pub btf_id: u32,
+    /// `(insn_off, type_id)` of each function (`struct bpf_func_info`).
+    pub func_info: Vec<(u32, u32)>,
+}
+
+/// `struct bpf_prog_info` as the 6.x kernels have it (232 bytes): the kernel copies out
+/// at most the size we pass, and wants any bytes past its own size zero.
+#[repr(C, align(8))]
+struct InfoBuf([u8; 232]);
+
+impl InfoBuf {
+    fn u32(&self, off: usize) -> u32 {
+        u32::from_ne_bytes(self.0[off..off + 4].try_into().unwrap())
+    }
+}
+
+fn prog_info_call(prog: &OwnedFd, info: &mut InfoBuf) -> io::Result<()> {
+    let mut a = Attr::new();
+    a.u32(0, prog.as_raw_fd() as u32).u32(4, info.0.len() as u32).u64(8, info.0.as_mut_ptr() as u64);
+    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a).map(|_| ())
+}
+
+/// A program's type, id, name, BTF id and function info.
+pub fn prog_info(prog: &OwnedFd) -> io::Result<ProgInfo> {
+    // Offsets in struct bpf_prog_info: type 0, id 4, name 64, ifindex 80, btf_id 128,
+    // func_info_rec_size 132, func_info 136, nr_func_info 144.
+    let mut info = InfoBuf([0; 232]);
+    prog_info_call(prog, &mut info)?;
+    let name = &info.0[64..80];
+    let name = String::from_utf8_lossy(&name[..name.iter().position(|&c| c == 0).unwrap_or(16)]).into_owned();
+    let (nr, rec_size) = (info.u32(144) as usize, info.u32(132) as usize);
+    let mut func_info = Vec::new();
+    if nr > 0 && rec_size >= 8 {
+        // Again, asking for the function info only (every other count left 0). The kernel
+        // writes at most nr_func_info records of func_info_rec_size bytes (it checks the
+        // size is its own) through the pointer: `records` is that long and outlives the call.
+        let mut records = vec![0u8; nr * rec_size];
+        let mut again = InfoBuf([0; 232]);
+        again.0[132..136].copy_from_slice(&(rec_size as u32).to_ne_bytes());
+        again.0[136..144].copy_from_slice(&(records.as_mut_ptr() as u64).to_ne_bytes());
+        again.0[144..148].copy_from_slice(&(nr as u32).to_ne_bytes());
+        prog_info_call(prog, &mut again)?;
+        let got = (again.u32(144) as usize).min(nr);
+        let at = |o: usize| u32::from_ne_bytes(records[o..o + 4].try_into().unwrap());
+        func_info = (0..got).map(|i| (at(i * rec_size), at(i * rec_size + 4))).collect();
+    }
+    Ok(ProgInfo { prog_type: info.u32(0), id: info.u32(4), name, ifindex: info.u32(80), btf_id: info.u32(128), func_info })
+}
+
+// Running programs on made-up input (XdpWatch's in-kernel tests only).
+
+#[cfg(test)]
+const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+#[cfg(test)]
+const BPF_PROG_TEST_RUN: libc::c_long = 10;
+#[cfg(test)]
+const BPF_F_TEST_RUN_ON_CPU: u32 = 1;
+
+#[cfg(test)]
+/// An array map of one value, read and written whole.
+pub struct Array {
+    pub fd: OwnedFd,
+    value_size: usize,
+}
+
+#[cfg(test)]
+impl Array {
+    /// An array map of one `value_size`-byte value (zeroed).
+    pub fn create(value_size: u32, name: &str) -> io::Result<Array> {
+        let mut a = Attr::new();
+        a.u32(0, BPF_MAP_TYPE_ARRAY).u32(4, 4).u32(8, value_size).u32(12, 1);
+        a.bytes(28, &name.as_bytes()[..name.len().min(15)]);
+        Ok(Array { fd: bpf_fd(BPF_MAP_CREATE, &mut a)?, value_size: value_size as usize })
+    }
+
+    /// Write the value (`value` must be the value size: the kernel reads that many bytes).
+    pub fn update(&self, value: &[u8]) -> io::Result<()> {
+        if value.len() != self.value_size {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "value size mismatch"));
+        }
+        let key = 0u32;
+        let mut a = Attr::new();
+        a.u32(0, self.fd.as_raw_fd() as u32).u64(8, &key as *const u32 as u64).u64(16, value.as_ptr() as u64);
+        bpf(BPF_MAP_UPDATE_ELEM, &mut a).map(|_| ())
+    }
+
+    /// Read the value.
+    pub fn lookup(&self) -> io::Result<Vec<u8>> {
+        let key = 0u32;
+        let mut value = vec![0u8; self.value_size];
+        let mut a = Attr::new();
+        a.u32(0, self.fd.as_raw_fd() as u32).u64(8, &key as *const u32 as u64).u64(16, value.as_mut_ptr() as u64);
+        bpf(BPF_MAP_LOOKUP_ELEM, &mut a)?;
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+/// BPF_PROG_TEST_RUN of a raw tracepoint program with these argument words as its
+/// context, on CPU `cpu` (or the caller's); its return value.
+pub fn prog_test_run_ctx(prog: &OwnedFd, ctx: &[u64], cpu: Option<u32>) -> io::Result<u32> {
+    let mut a = Attr::new();
+    a.u32(0, prog.as_raw_fd() as u32);
+    // ctx_size_in, ctx_in; flags, cpu.
+    a.u32(40, (ctx.len() * 8) as u32).u64(48, ctx.as_ptr() as u64);
+    if let Some(cpu) = cpu {
+        a.u32(64, BPF_F_TEST_RUN_ON_CPU).u32(68, cpu);
+    }
+    bpf(BPF_PROG_TEST_RUN, &mut a)?;
+    Ok(u32::from_ne_bytes(a.0[4..8].try_into().unwrap()))
+}

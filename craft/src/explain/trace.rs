@@ -19,8 +19,10 @@
 //! How: the drop watcher's program, made generic over the tracepoint and the argument that
 //! holds the skb ([`super::prog::SkbProg`]), copies for each skb the device, its namespace,
 //! the protocol, the MAC header and the first bytes from `skb->data`, with a kind and a
-//! CLOCK_MONOTONIC timestamp; the XDP tracepoints, which carry no skb, record their device,
-//! program id, action, error, target device and counts ([`xdp`]). All programs share one
+//! CLOCK_MONOTONIC timestamp (the same clock and record field as the drops',
+//! [`super::prog::rec::TS`], so a path orders hops and drops together); the XDP
+//! tracepoints, which carry no skb, record their device, program id, action, error, target
+//! device and counts ([`xdp`]). All programs share one
 //! ring buffer. `net:net_dev_xmit` is not used: it fires after the driver took the skb,
 //! which may be freed by then (its bytes cannot be read safely), so it could not be
 //! matched to a packet. [`build_path`] (pure, no root) selects the events of one packet
@@ -38,7 +40,8 @@ use super::prog::{self, CopyFrom, SkbProg, Word};
 use super::{load, needs_root, sys, Ring};
 use crate::packet::{LayerKind, Packet};
 
-pub use path::{build_path, build_path_of, netns_names, Path, PacketKey, Step, StepKind};
+pub use super::netns::netns_names;
+pub use path::{build_path, build_path_of, Path, PacketKey, Step, StepKind};
 
 /// What a hop event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -210,7 +213,7 @@ fn skb_hop(kind: HopKind, r: prog::Record) -> HopEvent {
     };
     HopEvent {
         kind,
-        ts: r.location,
+        ts: r.ts,
         ifindex: r.ifindex,
         ifname: r.ifname,
         netns: r.netns as u64,
@@ -298,7 +301,7 @@ impl PathWatch {
             let skb = params.iter().skip(1).position(|p| p.trim_start_matches("const ") == "struct sk_buff *").ok_or_else(|| {
                 io::Error::new(io::ErrorKind::Unsupported, format!("tracepoint {tp} has no skb argument ({})", params.join(", ")))
             })?;
-            skb_progs.push((tp, SkbProg { skb, tag: Word::Imm(kind.code() as i32), word: Word::Ktime, copy: CopyFrom::Data }));
+            skb_progs.push((tp, SkbProg { skb, tag: Word::Imm(kind.code() as i32), word: Word::Imm(0), copy: CopyFrom::Data }));
         }
         // The XDP tracepoints are a bonus: a kernel without one still traces skbs.
         let mut missing = Vec::new();

@@ -254,3 +254,106 @@ mod tests {
         assert!(parse_ddd("1\n40 0 x 12\n").is_none());
     }
 }
+
+/// A classic BPF interpreter (what the kernel runs for SO_ATTACH_FILTER); 0 is "reject".
+/// A load past the end of the packet rejects, as in the kernel.
+pub fn run(prog: &[libc::sock_filter], pkt: &[u8]) -> u32 {
+    let (mut a, mut x) = (0u32, 0u32);
+    let mut mem = [0u32; 16];
+    let mut pc = 0usize;
+    let load = |off: u32, size: u16| -> Option<u32> {
+        let o = off as usize;
+        match size {
+            0x00 => Some(u32::from_be_bytes(pkt.get(o..o.checked_add(4)?)?.try_into().ok()?)),
+            0x08 => Some(u16::from_be_bytes(pkt.get(o..o.checked_add(2)?)?.try_into().ok()?).into()),
+            0x10 => pkt.get(o).map(|&b| b as u32),
+            _ => None,
+        }
+    };
+    while let Some(i) = prog.get(pc) {
+        pc += 1;
+        let k = i.k;
+        match i.code & 0x07 {
+            class @ (0x00 | 0x01) => {
+                let size = i.code & 0x18;
+                let v = match i.code & 0xe0 {
+                    0x00 => Some(k),
+                    0x20 => load(k, size),
+                    0x40 => load(x.wrapping_add(k), size),
+                    0x60 => Some(mem[(k & 15) as usize]),
+                    0x80 => Some(pkt.len() as u32),
+                    0xa0 => pkt.get(k as usize).map(|&b| ((b & 0x0f) as u32) * 4),
+                    _ => None,
+                };
+                let Some(v) = v else { return 0 };
+                if class == 0 {
+                    a = v;
+                } else {
+                    x = v;
+                }
+            }
+            0x02 => mem[(k & 15) as usize] = a,
+            0x03 => mem[(k & 15) as usize] = x,
+            0x04 => {
+                let s = if i.code & 0x08 != 0 { x } else { k };
+                a = match i.code & 0xf0 {
+                    0x00 => a.wrapping_add(s),
+                    0x10 => a.wrapping_sub(s),
+                    0x20 => a.wrapping_mul(s),
+                    0x30 if s == 0 => return 0,
+                    0x30 => a / s,
+                    0x40 => a | s,
+                    0x50 => a & s,
+                    0x60 => a.checked_shl(s).unwrap_or(0),
+                    0x70 => a.checked_shr(s).unwrap_or(0),
+                    0x80 => a.wrapping_neg(),
+                    0x90 if s == 0 => return 0,
+                    0x90 => a % s,
+                    0xa0 => a ^ s,
+                    _ => return 0,
+                };
+            }
+            0x05 => {
+                let op = i.code & 0xf0;
+                if op == 0x00 {
+                    pc += k as usize;
+                    continue;
+                }
+                let s = if i.code & 0x08 != 0 { x } else { k };
+                let cond = match op {
+                    0x10 => a == s,
+                    0x20 => a > s,
+                    0x30 => a >= s,
+                    0x40 => a & s != 0,
+                    _ => return 0,
+                };
+                pc += if cond { i.jt } else { i.jf } as usize;
+            }
+            0x06 => return if i.code & 0x18 == 0x10 { a } else { k },
+            _ => {
+                if i.code & 0xf8 == 0x00 {
+                    x = a;
+                } else {
+                    a = x;
+                }
+            }
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod run_tests {
+    use super::*;
+    use crate::prelude::*;
+
+    #[test]
+    fn the_interpreter_runs_a_compiled_filter() {
+        let Ok(f) = compile("udp and dst port 4002") else { return };
+        let yes = (Ether::new() / Ip::new().src("10.0.0.1").dst("10.0.0.2") / Udp::new().dport(4002)).build();
+        let no = (Ether::new() / Ip::new().src("10.0.0.1").dst("10.0.0.2") / Udp::new().dport(4003)).build();
+        assert_ne!(run(&f, &yes), 0);
+        assert_eq!(run(&f, &no), 0);
+        assert_eq!(run(&f, &yes[..20]), 0, "a load past the end rejects");
+    }
+}

@@ -12,7 +12,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::route::fill_l3_cancellable;
-use super::{sendp, srp, Answer, CancelFlag, Result, SendOpts, SrOpts};
+use super::{sendp_frames, srp_observed, Answer, CancelFlag, NoObserver, Observer, Result, SendOpts, SendReport, SrOpts};
 use crate::packet::{Layer, Packet};
 
 /// What [`send`] did.
@@ -95,24 +95,72 @@ fn strip_ether(mut p: Packet) -> Packet {
 /// Send IP / IPv6 packets, each routed as the kernel would (or out of `iface`),
 /// `opts.count` times over.
 pub fn send(iface: Option<&str>, pkts: &[Packet], opts: SendOpts) -> Result<L3SendReport> {
+    send_with(iface, pkts, opts, |group, opts| sendp_frames(group.iface, &group.frames, opts))
+}
+
+/// The frames [`send_with`] sends out of one interface.
+pub struct RoutedFrames<'a> {
+    pub iface: &'a str,
+    /// Built, Ethernet header included.
+    pub frames: Vec<Vec<u8>>,
+    /// The position of each frame's packet in the list given.
+    pub index: &'a [usize],
+}
+
+/// [`send`], each interface's frames sent by `send_group` (given the frames and the
+/// options, e.g. [`sendp_frames`]): for craft explain, which records the bytes it sends.
+pub fn send_with(
+    iface: Option<&str>,
+    pkts: &[Packet],
+    opts: SendOpts,
+    mut send_group: impl FnMut(RoutedFrames, SendOpts) -> Result<SendReport>,
+) -> Result<L3SendReport> {
     let mut report = L3SendReport::default();
     let groups = route_all(iface, pkts, SEND_RESOLVE, opts.cancel.as_ref(), &mut report.warnings)?;
     for g in &groups {
-        report.sent += sendp(&g.iface, &g.frames, opts.clone())?.sent;
+        let frames = g.frames.iter().map(Packet::build).collect();
+        report.sent += send_group(RoutedFrames { iface: &g.iface, frames, index: &g.index }, opts.clone())?.sent;
     }
     Ok(report)
+}
+
+/// Tells an observer of the whole list about one group's frames, by their positions in it.
+struct GroupObserver<'a> {
+    inner: &'a mut dyn Observer,
+    index: &'a [usize],
+}
+
+impl Observer for GroupObserver<'_> {
+    fn on_iface(&mut self, iface: &str) {
+        self.inner.on_iface(iface);
+    }
+
+    fn on_send(&mut self, index: usize, round: u32, frame: &[u8], sent_ns: u64) {
+        self.inner.on_send(self.index[index], round, frame, sent_ns);
+    }
+
+    fn on_recv(&mut self, frame: &[u8], ts_ns: u64, answered: &[usize]) {
+        let answered: Vec<usize> = answered.iter().map(|&i| self.index[i]).collect();
+        self.inner.on_recv(frame, ts_ns, &answered);
+    }
 }
 
 /// Send IP / IPv6 packets, each routed as the kernel would (or out of `iface`), and collect
 /// their answers.
 pub fn sr(iface: Option<&str>, pkts: &[Packet], opts: &SrOpts) -> Result<L3SrResult> {
+    sr_observed(iface, pkts, opts, &mut NoObserver)
+}
+
+/// [`sr`] with an [`Observer`], told each frame as it leaves (indexes are positions in
+/// `pkts`; `on_done` is not called).
+pub fn sr_observed(iface: Option<&str>, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn Observer) -> Result<L3SrResult> {
     let mut out = L3SrResult::default();
     let groups = route_all(iface, pkts, resolve_time(opts.timeout), opts.cancel.as_ref(), &mut out.warnings)?;
     let deadline = Instant::now() + opts.timeout;
     let mut unanswered: Vec<(usize, Packet)> = Vec::new();
     for g in &groups {
         let o = SrOpts { timeout: deadline.saturating_duration_since(Instant::now()), ..opts.clone() };
-        let r = srp(&g.iface, &g.frames, &o)?;
+        let r = srp_observed(&g.iface, &g.frames, &o, &mut GroupObserver { inner: &mut *obs, index: &g.index })?;
         out.received += r.received;
         let mut answered_here = vec![false; g.frames.len()];
         for a in r.answered {

@@ -32,8 +32,8 @@ use crate::field::Mac;
 pub use route::{clear_mac_cache, fill_l3, group_mac, ifname, neighbor_get, resolve_mac, route_get, route_get_via, solicited_node, L3Frame, Route, RouteKind, MAC_CACHE_TTL};
 pub use socket::{PacketSocket, PktType, RecvMeta, SocketCache, SocketOptions, Stats};
 pub use sniff::{sniff, CallbackFn, Direction, SniffOpts, SniffResult, Sniffer, StopFn};
-pub use l3::{send, sr, sr1, L3SendReport, L3SrResult};
-pub use sr::{sendp, srp, srp1, srp_observed, Answer, NoObserver, Observer, SendOpts, SendReport, SrOpts, SrResult};
+pub use l3::{send, send_with, sr, sr1, sr_observed, L3SendReport, L3SrResult, RoutedFrames};
+pub use sr::{sendp, sendp_frames, srp, srp1, srp_observed, Answer, NoObserver, Observer, SendOpts, SendReport, SrOpts, SrResult};
 
 /// The error a live I/O call returns: an `io::Error` whose message says what went wrong.
 pub type Result<T> = io::Result<T>;

@@ -138,6 +138,10 @@ pub struct SrResult {
 /// default to doing nothing. Meant for tracing (e.g. asking the kernel why an unanswered
 /// request was dropped, from its send time and bytes).
 pub trait Observer {
+    /// The frames that follow leave by `iface` (told once per [`srp_observed`] call).
+    fn on_iface(&mut self, iface: &str) {
+        let _ = iface;
+    }
     /// Request `index` was sent as `frame` at `sent_ns` (CLOCK_REALTIME), in round `round`.
     fn on_send(&mut self, index: usize, round: u32, frame: &[u8], sent_ns: u64) {
         let _ = (index, round, frame, sent_ns);
@@ -173,11 +177,24 @@ fn build_all(pkts: &[Packet], sock: &PacketSocket) -> Vec<Vec<u8>> {
     pkts.iter().map(|p| with_src(p, sock).build()).collect()
 }
 
+fn send_socket(iface: &str, opts: &SendOpts) -> Result<Arc<PacketSocket>> {
+    SocketCache::global().get_with(iface, SocketOptions { qdisc_bypass: opts.qdisc_bypass, ..SocketOptions::default() })
+}
+
 /// Send frames (Ethernet header included) on `iface`, `opts.count` times over.
 pub fn sendp(iface: &str, pkts: &[Packet], opts: SendOpts) -> Result<SendReport> {
-    let sock_opts = SocketOptions { qdisc_bypass: opts.qdisc_bypass, ..SocketOptions::default() };
-    let sock = SocketCache::global().get_with(iface, sock_opts)?;
-    let frames = build_all(pkts, &sock);
+    let sock = send_socket(iface, &opts)?;
+    send_built(&sock, &build_all(pkts, &sock), opts)
+}
+
+/// [`sendp`] of frames already built, as they are: what craft explain sends, so that the
+/// bytes it records are the bytes sent.
+pub fn sendp_frames(iface: &str, frames: &[Vec<u8>], opts: SendOpts) -> Result<SendReport> {
+    let sock = send_socket(iface, &opts)?;
+    send_built(&sock, frames, opts)
+}
+
+fn send_built(sock: &PacketSocket, frames: &[Vec<u8>], opts: SendOpts) -> Result<SendReport> {
     let mut report = SendReport::default();
     if frames.is_empty() || opts.count == 0 {
         return Ok(report);
@@ -241,6 +258,7 @@ pub fn srp1(iface: &str, pkt: Packet, timeout: Duration) -> Result<Option<(Packe
 pub fn srp_observed(iface: &str, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn Observer) -> Result<SrResult> {
     let prog = opts.filter.as_deref().map(filter::compile).transpose()?;
     let sock = SocketCache::global().get(iface)?;
+    obs.on_iface(iface);
     // One turn per socket, so concurrent calls on one interface cannot take each other's replies.
     let _turn = sock.turn();
     match &prog {

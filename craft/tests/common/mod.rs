@@ -1,3 +1,5 @@
+pub mod bpf;
 pub mod child;
+pub mod flood;
 pub mod lab;
 pub mod netns;

@@ -4,6 +4,9 @@
 
 #[path = "../../../craft/tests/common/netns.rs"]
 pub mod netns;
+#[path = "../../../craft/tests/common/lab.rs"]
+pub mod lab;
+pub mod director;
 
 use aya::programs::{TestRun, TestRunOptions, Xdp};
 use craft::prelude::*;

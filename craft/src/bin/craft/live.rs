@@ -251,11 +251,11 @@ pub fn send(a: SendArgs) -> Result<ExitCode, String> {
     let t0 = Instant::now();
     let sent = with_progress(pkts.len() * a.count, &progress, || match (l2, ex.as_mut()) {
         (Some(dev), None) => live::sendp(dev, &pkts, opts).map(|r| r.sent),
-        (Some(dev), Some(ex)) => explain::report::sendp(ex, dev, &pkts, opts).map(|r| r.sent),
+        (Some(dev), Some(ex)) => explain::send::sendp(ex, dev, &pkts, opts).map(|r| r.sent),
         (None, ex) => {
             let r = match ex {
                 None => live::send(a.iface.as_deref(), &pkts, opts),
-                Some(ex) => explain::report::send(ex, a.iface.as_deref(), &pkts, opts),
+                Some(ex) => explain::send::send(ex, a.iface.as_deref(), &pkts, opts),
             };
             r.map(|r| {
                 warn(&r.warnings);
@@ -309,16 +309,16 @@ pub fn watch_drops(out: &mut impl Write, a: WatchArgs) -> Result<ExitCode, Strin
     let timeout = a.timeout.map(|t| secs(t, "--timeout")).transpose()?;
     let only = match a.netns.as_str() {
         "all" => None,
-        name => Some(explain::report::netns_inode(name).map_err(|e| e.to_string())?),
+        name => Some(explain::netns::netns_inode(name).map_err(|e| e.to_string())?),
     };
-    let filter = a.filter.as_deref().map(explain::report::DropFilter::new).transpose().map_err(|e| e.to_string())?;
+    let filter = a.filter.as_deref().map(explain::watch::DropFilter::new).transpose().map_err(|e| e.to_string())?;
     let mut watch = DropWatch::start().map_err(|e| e.to_string())?;
     let cancel = cancel_on_sigint();
     let t0 = Instant::now();
     let deadline = timeout.map(|t| t0 + t);
     eprintln!("craft: watching drops ({}); Ctrl-C stops", if only.is_some() { a.netns.as_str() } else { "all namespaces" });
     let (mut shown, mut skipped) = (0usize, 0usize);
-    let mut names = explain::report::netns_names();
+    let mut names = explain::netns::netns_names();
     while !cancel.is_cancelled() {
         let left = deadline.map_or(Duration::from_millis(200), |d| d.saturating_duration_since(Instant::now()).min(Duration::from_millis(200)));
         if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -331,14 +331,14 @@ pub fn watch_drops(out: &mut impl Write, a: WatchArgs) -> Result<ExitCode, Strin
                 continue;
             }
             if ev.netns != 0 && !names.contains_key(&ev.netns) {
-                names = explain::report::netns_names();
+                names = explain::netns::netns_names();
             }
             shown += 1;
             let t = t0.elapsed().as_secs_f64();
             match a.format {
-                ReportFormat::Text => writeln!(out, "{t:.6} {}", explain::report::event_line(&ev, &names)),
+                ReportFormat::Text => writeln!(out, "{t:.6} {}", explain::watch::event_line(&ev, &names)),
                 ReportFormat::Json => {
-                    let mut j = explain::report::event_json(&ev, &names);
+                    let mut j = explain::watch::event_json(&ev, &names);
                     j["t"] = t.into();
                     writeln!(out, "{j}")
                 }
@@ -368,11 +368,11 @@ pub fn sr(out: &mut impl Write, a: SrArgs) -> Result<ExitCode, String> {
     let mut ex = start_explainer(&a.explain)?;
     let res = match (l2, ex.as_mut()) {
         (Some(dev), None) => live::srp(dev, &pkts, &opts),
-        (Some(dev), Some(ex)) => explain::report::srp(ex, dev, &pkts, &opts),
+        (Some(dev), Some(ex)) => explain::send::srp(ex, dev, &pkts, &opts),
         (None, ex) => {
             let r = match ex {
                 None => live::sr(a.iface.as_deref(), &pkts, &opts),
-                Some(ex) => explain::report::sr(ex, a.iface.as_deref(), &pkts, &opts),
+                Some(ex) => explain::send::sr(ex, a.iface.as_deref(), &pkts, &opts),
             };
             r.map(|r| {
                 warn(&r.warnings);

@@ -1,6 +1,7 @@
 //! A packet's path from hop and drop events: the events whose headers are the sent
-//! packet's (through GUE and IP-in-IP encapsulation too), in time order, with what changed
-//! between one hop and the next. Pure functions over events: no root needed.
+//! packet's (through GUE and IP-in-IP encapsulation too), hops and drops in time order
+//! (both carry CLOCK_MONOTONIC nanoseconds), with what changed between one hop and the
+//! next. Pure functions over events: no root needed.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -121,6 +122,16 @@ pub struct Step {
 }
 
 impl Step {
+    /// When it happened: CLOCK_MONOTONIC nanoseconds (the hop's [`HopEvent::ts`] or the
+    /// drop's [`DropEvent::time_ns`]).
+    pub fn time_ns(&self) -> u64 {
+        match (&self.hop, &self.drop) {
+            (Some(h), _) => h.ts,
+            (None, Some(d)) => d.time_ns,
+            (None, None) => 0,
+        }
+    }
+
     /// The packet as this step saw it (Ether first when the MAC header is known).
     pub fn frame(&self) -> Option<Packet> {
         if let Some(h) = self.hop.as_ref().filter(|h| h.kind.has_packet()) {
@@ -138,28 +149,11 @@ impl Step {
     }
 }
 
-/// A packet's path: its hops in time order, then its drops (a drop ends an skb's life;
-/// drop events carry no timestamp).
+/// A packet's path: its hops and drops in time order (one CLOCK_MONOTONIC clock: a drop of
+/// a copy may come before hops of another, e.g. a clone that went on).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Path {
     pub steps: Vec<Step>,
-}
-
-/// Network namespace names by inode: those in /var/run/netns, and "host" for the initial one.
-pub fn netns_names() -> HashMap<u64, String> {
-    use std::os::unix::fs::MetadataExt;
-    let mut out = HashMap::new();
-    if let Ok(m) = std::fs::metadata("/proc/1/ns/net") {
-        out.insert(m.ino(), "host".to_string());
-    }
-    if let Ok(dir) = std::fs::read_dir("/var/run/netns") {
-        for e in dir.flatten() {
-            if let Ok(m) = std::fs::metadata(e.path()) {
-                out.insert(m.ino(), e.file_name().to_string_lossy().into_owned());
-            }
-        }
-    }
-    out
 }
 
 fn ns_name(names: &HashMap<u64, String>, ino: u64) -> String {
@@ -245,8 +239,9 @@ impl Path {
 }
 
 /// The path of `sent` (as built, any first layer): the hop and drop events that are it
-/// (see [`PacketKey`]), hops in time order, XDP events placed by device and time (see
-/// [`XDP_WINDOW_NS`]), then the drops; each step with how the packet changed.
+/// (see [`PacketKey`]) in time order ([`HopEvent::ts`], [`DropEvent::time_ns`]), XDP
+/// events placed by device and time (see [`XDP_WINDOW_NS`]); each step with how the
+/// packet changed.
 pub fn build_path(sent: &Packet, hops: &[HopEvent], drops: &[DropEvent]) -> Path {
     match PacketKey::of_sent(sent) {
         Some(key) => build_path_for(&key, hops, drops),
@@ -285,15 +280,19 @@ pub fn build_path_of(key: &PacketKey, hops: &[&HopEvent], drops: &[&DropEvent]) 
     };
     let mut all: Vec<&HopEvent> = mine.clone();
     all.extend(hops.iter().copied().filter(|h| !h.kind.has_packet() && xdp_is_mine(h)));
-    all.sort_by_key(|h| (h.ts, !h.kind.has_packet()));
-    let mut steps: Vec<Step> =
-        all.into_iter().map(|h| Step { kind: StepKind::Hop(h.kind), hop: Some(h.clone()), drop: None, changes: Vec::new() }).collect();
-    steps.extend(
-        drops
-            .iter()
-            .filter(|d| is_mine(d.protocol, &d.data))
-            .map(|d| Step { kind: StepKind::Drop, hop: None, drop: Some((*d).clone()), changes: Vec::new() }),
-    );
+    // One timeline: hops and drops by time; at the same nanosecond, a hop with the packet
+    // before an XDP event before a drop (a drop ends an skb's life). A drop without a time
+    // (0: not from the watcher) goes last.
+    let mut timed: Vec<((u64, u8), Step)> = all
+        .into_iter()
+        .map(|h| ((h.ts, if h.kind.has_packet() { 0 } else { 1 }), Step { kind: StepKind::Hop(h.kind), hop: Some(h.clone()), drop: None, changes: Vec::new() }))
+        .collect();
+    timed.extend(drops.iter().filter(|d| is_mine(d.protocol, &d.data)).map(|d| {
+        let t = if d.time_ns == 0 { u64::MAX } else { d.time_ns };
+        ((t, 2), Step { kind: StepKind::Drop, hop: None, drop: Some((*d).clone()), changes: Vec::new() })
+    }));
+    timed.sort_by_key(|(t, _)| *t);
+    let mut steps: Vec<Step> = timed.into_iter().map(|(_, s)| s).collect();
     let mut prev: Option<Packet> = None;
     for s in &mut steps {
         let Some(frame) = s.frame() else { continue };
@@ -389,13 +388,14 @@ mod tests {
         HopEvent { kind, ts, ifindex, ifname: ifname.into(), netns, protocol: 0, len: 0, data: vec![], mac: None, xdp: Some(info) }
     }
 
-    fn drop_of(frame: &Packet, reason: &str, symbol: &str, netns: u64, ifname: &str) -> DropEvent {
+    fn drop_of(time_ns: u64, frame: &Packet, reason: &str, symbol: &str, netns: u64, ifname: &str) -> DropEvent {
         let b = frame.build();
         DropEvent {
             reason: reason.into(),
             reason_code: 2,
             location: 0,
             symbol: symbol.into(),
+            time_ns,
             ifindex: 2,
             ifname: ifname.into(),
             netns,
@@ -419,7 +419,7 @@ mod tests {
             hop(HopKind::Tx, 100, NS_A, 2, "va", &sent),
             hop(HopKind::Tx, 150, NS_A, 2, "va", &other),
         ];
-        let drops = vec![drop_of(&other, "NO_SOCKET", "__udp4_lib_rcv+0x1", NS_B, "vb"), drop_of(&sent, "OTHERHOST", "ip_rcv_core+0x1a4", NS_B, "vb")];
+        let drops = vec![drop_of(160, &other, "NO_SOCKET", "__udp4_lib_rcv+0x1", NS_B, "vb"), drop_of(210, &sent, "OTHERHOST", "ip_rcv_core+0x1a4", NS_B, "vb")];
         let path = build_path(&sent, &hops, &drops);
         assert_eq!(path.line(&names()), "nsA va tx → nsB vb rx → dropped at ip_rcv_core: OTHERHOST");
         assert_eq!(path.dropped().unwrap().reason, "OTHERHOST");
@@ -506,9 +506,33 @@ mod tests {
             xdp(HopKind::XdpRedirect, 150, NS_B, 3, "vb", XdpInfo { prog_id: 4, act: 4, to_ifindex: 1, ..XdpInfo::default() }),
             hop(HopKind::Rx, 200, NS_B, 1, "lo", &sent),
         ];
-        let drops = vec![drop_of(&sent, "OTHERHOST", "ip_rcv_core+0x1a4", NS_B, "lo")];
+        let drops = vec![drop_of(210, &sent, "OTHERHOST", "ip_rcv_core+0x1a4", NS_B, "lo")];
         let path = build_path(&sent, &hops, &drops);
         assert_eq!(path.line(&names()), "nsA va tx → nsB vb xdp redirect → ifindex 1 → nsB lo rx → dropped at ip_rcv_core: OTHERHOST");
         assert_eq!(build_path(&udp(12, "02:00:00:00:00:99"), &hops, &drops).line(&names()), "(not seen)");
+    }
+
+    /// A drop is placed by its time: a copy dropped in R (here: no route) while the
+    /// original went on to B shows between R's receive and B's; a drop with no time goes last.
+    #[test]
+    fn the_drop_is_placed_by_time() {
+        let sent = udp(13, "02:00:00:00:00:99");
+        let hops = vec![
+            hop(HopKind::Tx, 100, NS_A, 2, "va", &sent),
+            hop(HopKind::Rx, 200, NS_R, 2, "r0", &sent),
+            hop(HopKind::Tx, 400, NS_R, 3, "r1", &sent),
+            hop(HopKind::Rx, 500, NS_B, 2, "vb", &sent),
+        ];
+        let drops = vec![drop_of(300, &sent, "IP_NOPROTO", "ip_local_deliver_finish+0x9", NS_R, "r0")];
+        let path = build_path(&sent, &hops, &drops);
+        assert_eq!(path.line(&names()), "nsA va tx → nsR r0 rx → dropped at ip_local_deliver_finish: IP_NOPROTO → nsR r1 tx → nsB vb rx");
+        assert_eq!(path.dropped().unwrap().time_ns, 300);
+        // The step after the drop compares with the drop's bytes (the same packet): no change.
+        assert!(path.steps.iter().all(|s| s.changes.is_empty()), "{:?}", path.steps);
+        // Before every hop, and after them all.
+        let early = vec![drop_of(50, &sent, "OTHERHOST", "ip_rcv_core+0x1a4", NS_A, "va")];
+        assert!(build_path(&sent, &hops, &early).line(&names()).starts_with("dropped at ip_rcv_core: OTHERHOST → nsA va tx"));
+        let untimed = vec![drop_of(0, &sent, "OTHERHOST", "ip_rcv_core+0x1a4", NS_B, "vb")];
+        assert!(build_path(&sent, &hops, &untimed).line(&names()).ends_with("nsB vb rx → dropped at ip_rcv_core: OTHERHOST"));
     }
 }

@@ -5,15 +5,16 @@
 
 use std::io;
 
-use crate::explain::asm::{Asm, Insn, Size, R0, R1, R10, R6, R7, R8, R9};
+use crate::explain::asm::{Asm, Insn, Size, R1, R10, R6, R7, R8, R9};
 use crate::explain::btf::Btf;
-use crate::explain::prog::{probe_read, read_dev, reserve, submit_and_exit, Offsets};
+use crate::explain::prog::{probe_read, read_dev, reserve, stamp, submit_and_exit, Offsets};
 
 /// The record layout (offsets in bytes).
 pub mod xrec {
     pub const KIND: usize = 0; // u32
     pub const IFINDEX: usize = 4; // u32
-    pub const TS: usize = 8; // u64
+    /// u64, CLOCK_MONOTONIC ns: where the skb records have theirs (one `stamp` for all).
+    pub const TS: usize = crate::explain::prog::rec::TS;
     pub const NETNS: usize = 16; // u32
     pub const PROG_ID: usize = 20; // u32
     pub const ACT: usize = 24; // u32
@@ -135,8 +136,6 @@ impl XdpArgs {
     }
 }
 
-const HELPER_KTIME_GET_NS: i32 = 5;
-
 /// The program for one XDP tracepoint, writing records of kind `kind`.
 pub fn build(kind: u32, args: &XdpArgs, o: &Offsets, x: &XdpOffsets, ringbuf_fd: i32, lost_fd: i32) -> Vec<Insn> {
     let arg = |i: usize| (8 * i) as i16;
@@ -144,7 +143,7 @@ pub fn build(kind: u32, args: &XdpArgs, o: &Offsets, x: &XdpOffsets, ringbuf_fd:
     a.mov(R6, R1);
     reserve(&mut a, ringbuf_fd, xrec::SIZE, xrec::SIZE);
     a.store_imm(Size::W, R8, xrec::KIND as i16, kind as i32);
-    a.call(HELPER_KTIME_GET_NS).store(Size::DW, R8, xrec::TS as i16, R0);
+    stamp(&mut a);
     if let Some(act) = args.act {
         a.store_imm(Size::W, R8, xrec::ACT as i16, act);
     }

@@ -1,0 +1,71 @@
+//! lb-xdp's director run as users run it (`lb-xdp director --iface IF --mode native
+//! --config FILE`) inside a namespace a test created; stopped with SIGINT on drop (so it
+//! detaches and unpins), killed if it lingers, its config file removed.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::netns::Netns;
+
+pub struct Director {
+    child: Option<Child>,
+    config: std::path::PathBuf,
+    /// The XDP program's id, as `ip link` shows it on the interface.
+    pub prog_id: u32,
+}
+
+impl Director {
+    /// Start the director on `iface` of `ns` with this config (RON) and wait until its
+    /// program is attached.
+    pub fn start(ns: &Netns, iface: &str, config: &str) -> Director {
+        let path = std::env::temp_dir().join(format!("lb-xdp-explain-{}-{iface}.ron", std::process::id()));
+        std::fs::write(&path, config).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_lb-xdp"), "director", "--iface", iface, "--mode", "native", "--config"])
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn lb-xdp director");
+        let mut d = Director { child: Some(child), config: path, prog_id: 0 };
+        let child = d.child.as_mut().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        if !line.contains("Ctrl-C to stop") {
+            let mut err = String::new();
+            let _ = child.stderr.as_mut().unwrap().read_to_string(&mut err);
+            panic!("lb-xdp director on {iface} did not start: {line}{err}");
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = Command::new("ip").args(["-n", &ns.name, "-d", "link", "show", "dev", iface]).output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if let Some(id) = text.split("prog/xdp id ").nth(1).and_then(|s| s.split_whitespace().next()).and_then(|s| s.parse().ok()) {
+                d.prog_id = id;
+                return d;
+            }
+            assert!(Instant::now() < deadline, "no XDP program on {iface} within 10 s: {text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Director {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.config);
+        let Some(mut c) = self.child.take() else { return };
+        // SAFETY: kill(2) on our own child's pid, which it keeps until we reap it below.
+        unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = c.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
