@@ -8,9 +8,12 @@ mod common;
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
+use common::flood::Flood;
 use common::lab::{lab, Lab};
-use common::netns::privileged;
+use common::lb_xdp::{ConfigFile, LbXdp};
+use common::netns::{privileged, Netns as Ns, VethPair};
 use craft::explain::counters::{snapshot, CounterDelta, Netns, Snapshot};
+use craft::explain::{ExplainOpts, Explainer, Report};
 use craft::live::{sendp, SendOpts};
 use craft::prelude::*;
 
@@ -225,88 +228,23 @@ fn peer_down_shows_no_carrier_and_links_down() {
     assert_eq!(down, want);
 }
 
-/// lb-xdp's binary, when built (`cargo build -p lb-xdp [--release]`, or LB_XDP_BIN).
-fn lb_xdp_bin() -> Option<std::path::PathBuf> {
-    if let Some(p) = std::env::var_os("LB_XDP_BIN") {
-        return Some(p.into());
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    ["debug", "release"].iter().map(|p| target.join(p).join("lb-xdp")).find(|p| p.is_file())
-}
-
-/// A child stopped with SIGINT (so lb-xdp detaches and unpins), then killed if it lingers.
-struct Interrupt(Option<std::process::Child>);
-
-impl Drop for Interrupt {
-    fn drop(&mut self) {
-        let Some(mut c) = self.0.take() else { return };
-        // SAFETY: kill(2) on our own child's pid, which it keeps until we reap it below.
-        unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = c.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = c.kill();
-        let _ = c.wait();
-    }
-}
-
 #[test]
 fn xdp_tx_toward_a_veth_peer_without_xdp_counts_xdp_tx_errors() {
     if !privileged("xdp_tx_toward_a_veth_peer_without_xdp_counts_xdp_tx_errors") {
         return;
     }
-    let Some(bin) = lb_xdp_bin() else {
-        eprintln!("skipping xdp_tx_toward_a_veth_peer_without_xdp_counts_xdp_tx_errors: lb-xdp is not built (cargo build -p lb-xdp, or set LB_XDP_BIN)");
-        return;
-    };
+    let Some(bin) = common::lb_xdp::bin("xdp_tx_toward_a_veth_peer_without_xdp_counts_xdp_tx_errors") else { return };
     let (a, b) = addrs(4);
     let lab = lab("cxc", (&a, &b), None);
     let (ia, ib) = (inode(&lab.a), inode(&lab.b));
     // lb-xdp's director on B's end: TCP to the VIP is encapsulated in GUE and sent back out
     // of the same interface with XDP_TX — toward A's end, which has no XDP program.
     let vip = "10.214.4.100";
-    let dir = std::env::temp_dir().join(format!("cxc-xdp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("director.ron");
-    std::fs::write(
-        &config,
-        format!(
-            r#"(next_hop_mac: "{}", src_v4: "{b}", vips: [(addr: "{vip}", port: 80, proto: tcp, backends: [(addr: "10.214.4.200")])])"#,
-            lab.mac_a
-        ),
-    )
-    .unwrap();
-    let child = std::process::Command::new("ip")
-        .args(["netns", "exec", &lab.b.name])
-        .arg(&bin)
-        .args(["director", "--iface", &lab.veth.b, "--mode", "native", "--config"])
-        .arg(&config)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("running lb-xdp");
-    let mut director = Interrupt(Some(child));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let out = std::process::Command::new("ip").args(["-n", &lab.b.name, "link", "show", "dev", &lab.veth.b]).output().unwrap();
-        if String::from_utf8_lossy(&out.stdout).contains("xdp") {
-            break;
-        }
-        if let Ok(Some(status)) = director.0.as_mut().unwrap().try_wait() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(director.0.as_mut().unwrap().stderr.as_mut().unwrap(), &mut err).unwrap();
-            panic!("lb-xdp director exited ({status}): {err}");
-        }
-        assert!(Instant::now() < deadline, "lb-xdp director did not attach within 10 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    let config = ConfigFile::new(
+        "cxc-xdp-tx",
+        &format!(r#"(next_hop_mac: "{}", src_v4: "{b}", vips: [(addr: "{vip}", port: 80, proto: tcp, backends: [(addr: "10.214.4.200")])])"#, lab.mac_a),
+    );
+    let director = LbXdp::start(&bin, &lab.b, &["director", "--iface", &lab.veth.b, "--mode", "native", "--config", &config.arg()]);
 
     let ns = both(&lab);
     let before = snapshot(&ns).expect("snapshot");
@@ -331,5 +269,154 @@ fn xdp_tx_toward_a_veth_peer_without_xdp_counts_xdp_tx_errors() {
     // Nothing reached A, and nothing went up B's stack.
     assert_eq!(change(&d, ia, &format!("dev {}", lab.veth.a), "rx_packets"), 0);
     assert_eq!(change(&d, ib, "snmp", "IpInReceives"), 0);
+    // lb-xdp's own counters, read from its pins: each SYN encapsulated and XDP_TX'd, none a
+    // problem (no hint).
+    let lb = format!("lb-xdp director {}", lab.veth.b);
+    assert_eq!(change(&d, ib, &lb, "encap"), n as i64);
+    assert_eq!(change(&d, ib, &lb, "tx"), n as i64);
+    assert!(!find(&d, ib, &lb, "tx").unwrap().is_problem());
     drop(director);
+}
+
+// An XDP program that returns XDP_DROP, explained: the Explainer's report carries the
+// counters that say so (issue 9: "the program's own counters when it is lb-xdp").
+
+/// One explained send at a time: every watcher sees every drop on the host, and each of
+/// these tests floods thousands a second.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Send `pkt` from `dev` of `ns` with an Explainer running; its report, printed.
+fn explained(ns: &Ns, dev: &str, pkt: Packet) -> Report {
+    let ex = Explainer::start(ExplainOpts { wait: Duration::from_millis(700), ..ExplainOpts::default() }).expect("Explainer::start");
+    let dev = dev.to_string();
+    let ex = ns.run(T, move || {
+        let mut ex = ex;
+        let r = craft::explain::send::sendp(&mut ex, &dev, &[pkt], SendOpts::default()).expect("sendp");
+        assert_eq!(r.sent, 1);
+        ex
+    });
+    let r = ex.finish(None).expect("finish");
+    eprint!("{}", r.text());
+    assert_eq!(r.packets.len(), 1);
+    assert_eq!(r.lost, 0, "drops lost: the report may be incomplete");
+    r
+}
+
+/// Nothing of the flood is blamed on craft (no drop, no counter line of its namespaces),
+/// and the flood did run.
+fn assert_flood_not_blamed(r: &Report, flood: &Flood) {
+    for p in &r.packets {
+        for d in &p.drops {
+            assert!(!d.summary.contains(&flood.marker), "a background drop blamed on craft: {d:?}");
+        }
+    }
+    for d in &r.replies_dropped {
+        assert!(!d.summary.contains(&flood.marker), "a background drop listed as a reply: {d:?}");
+    }
+    for c in &r.counters {
+        assert!(!c.contains(&flood.lab.a.name) && !c.contains(&flood.lab.b.name), "a counter of the flood's namespaces: {c}");
+    }
+    eprintln!("background: {} frames flooded; {} unrelated drops ignored in {:.2} s", flood.sent.load(std::sync::atomic::Ordering::Relaxed), r.unrelated, r.window.as_secs_f64());
+    assert!(r.unrelated as f64 >= 1000.0 * r.window.as_secs_f64() * 0.5, "the background flood was not dropping ({} in {:?})", r.unrelated, r.window);
+}
+
+/// The report's counter line `netns NAME (INODE): SOURCE NAME +1 — HINT`, whose hint must
+/// start with `hint`.
+fn counter_line<'a>(r: &'a Report, ns: &Ns, source: &str, name: &str, hint: &str) -> &'a str {
+    let head = format!("netns {} ({}): {source} {name} +1 — ", ns.name, inode(ns));
+    let line = r.counters.iter().find(|c| c.starts_with(&head)).unwrap_or_else(|| panic!("no counter line {head}…: {:#?}", r.counters));
+    assert!(line[head.len()..].starts_with(hint), "{line}");
+    line
+}
+
+const XDP_DROP_HINT: &str = "the XDP program returned XDP_DROP";
+const MALFORMED_HINT: &str = "the director dropped TCP/UDP to a VIP whose header is cut (XDP_DROP";
+
+/// TCP to a VIP with 2 bytes of header: the director reads no ports and drops it
+/// (`malformed`).
+fn cut_tcp(src: &str, vip: &str, id: u16) -> Packet {
+    Ip::new().src(src).dst(vip).id(id).proto(6u8) / b"\x9c\x40".to_vec()
+}
+
+fn ether(dst: craft::field::Mac, src: craft::field::Mac) -> Packet {
+    Packet::from(Layer::from(Ether::new().dst(dst).src(src)))
+}
+
+/// lb-xdp's director on B's veth (native XDP) drops a cut TCP header sent from A. The
+/// frame came in as an skb (A's end sent it), which veth frees after the XDP_DROP:
+/// kfree_skb in veth_xdp_rcv_skb with no reason (NOT_SPECIFIED) — that drop names the
+/// place, the counters say why: veth's rx_queue_0_xdp_drops and lb-xdp's `malformed`, each
+/// with its hint, in B (the namespace of the drop).
+#[test]
+fn xdp_drop_by_the_lb_xdp_director_is_reported_through_counters() {
+    let name = "xdp_drop_by_the_lb_xdp_director_is_reported_through_counters";
+    if !privileged(name) {
+        return;
+    }
+    let Some(bin) = common::lb_xdp::bin(name) else { return };
+    let _serial = serial();
+    let flood = Flood::v4(120, 25);
+    let (a, b) = addrs(6);
+    let lab = lab("cxd", (&a, &b), None);
+    let vip = "10.214.6.100";
+    let config = ConfigFile::new(
+        "cxd",
+        &format!(r#"(next_hop_mac: "{}", src_v4: "{b}", vips: [(addr: "{vip}", port: 80, proto: tcp, backends: [(addr: "10.214.6.200")])])"#, lab.mac_a),
+    );
+    let _director = LbXdp::start(&bin, &lab.b, &["director", "--iface", &lab.veth.b, "--mode", "native", "--config", &config.arg()]);
+    let r = explained(&lab.a, &lab.veth.a, ether(lab.mac_b, lab.mac_a) / cut_tcp(&a, vip, 0xd0c6));
+    assert_flood_not_blamed(&r, &flood);
+    counter_line(&r, &lab.b, &format!("ethtool {}", lab.veth.b), "rx_queue_0_xdp_drops", XDP_DROP_HINT);
+    counter_line(&r, &lab.b, &format!("lb-xdp director {}", lab.veth.b), "malformed", MALFORMED_HINT);
+    // The packet's one drop is veth freeing the skb of the XDP_DROP, not the stack's.
+    let p = &r.packets[0];
+    assert_eq!(p.drops.len(), 1, "{p:#?}");
+    let d = &p.drops[0];
+    assert_eq!((d.netns_name.as_deref(), d.ifname.as_str()), (Some(lab.b.name.as_str()), lab.veth.b.as_str()), "{d:#?}");
+    assert_eq!((d.function(), d.reason.as_str()), ("veth_xdp_rcv_skb", "NOT_SPECIFIED"), "{d:#?}");
+    // Only the namespaces of the send and of the drop: A and B.
+    assert!(r.counters.iter().all(|c| c.starts_with(&format!("netns {} ", lab.a.name)) || c.starts_with(&format!("netns {} ", lab.b.name))), "{:#?}", r.counters);
+}
+
+/// The same XDP_DROP of a frame that never was an skb: lb-xdp's decap on x1 redirects the
+/// decapsulated packet (a devmap, to y0), so it reaches y1 — where the director drops it —
+/// as an XDP frame. No kfree_skb at all: only the counters (veth's rx_queue_0_xdp_drops on
+/// y1, the director's `malformed`) tell of it. Both veth pairs in one namespace, the one
+/// craft sends from, so the report reads its counters.
+#[test]
+fn xdp_drop_of_a_redirected_frame_is_seen_only_in_counters() {
+    let name = "xdp_drop_of_a_redirected_frame_is_seen_only_in_counters";
+    if !privileged(name) {
+        return;
+    }
+    let Some(bin) = common::lb_xdp::bin(name) else { return };
+    let _serial = serial();
+    let flood = Flood::v4(121, 25);
+    let ns = Ns::new("cxr1");
+    let x = VethPair::new(&ns, &ns).with_addrs("10.214.7.1/24", "10.214.7.2/24");
+    let y = VethPair::new(&ns, &ns).up();
+    let (mac_x0, mac_x1) = (common::lab::iface_in(&ns, &x.a).mac, common::lab::iface_in(&ns, &x.b).mac);
+    let (mac_y0, mac_y1) = (common::lab::iface_in(&ns, &y.a).mac, common::lab::iface_in(&ns, &y.b).mac);
+    let vip = "10.214.7.100";
+    let config = ConfigFile::new(
+        "cxr1",
+        &format!(r#"(next_hop_mac: "{mac_y0}", src_v4: "10.214.7.2", vips: [(addr: "{vip}", port: 80, proto: tcp, backends: [(addr: "10.214.7.200")])])"#),
+    );
+    let _director = LbXdp::start(&bin, &ns, &["director", "--iface", &y.b, "--mode", "native", "--config", &config.arg()]);
+    let _decap = LbXdp::start(&bin, &ns, &["decap", "--iface", &x.b, "--mode", "native", "--redirect", &y.a, "--redirect-mac", &mac_y1.to_string()]);
+    let pkt = Ether::new().dst(mac_x1).src(mac_x0) / Ip::new().src("10.214.7.1").dst("10.214.7.2").id(0xd0c8) / Udp::new().sport(5000).dport(6080) / Gue::new()
+        / cut_tcp("10.214.7.1", vip, 0xd0c7);
+    let r = explained(&ns, &x.a, pkt);
+    assert_flood_not_blamed(&r, &flood);
+    assert!(r.packets[0].drops.is_empty(), "no kfree_skb for an XDP frame: {:#?}", r.packets[0]);
+    assert!(r.replies_dropped.is_empty(), "{:#?}", r.replies_dropped);
+    assert!(r.text().contains("packet 0 (Ether / IP 10.214.7.1 > 10.214.7.2 / UDP 5000 > 6080 / GUE proto 4 / IP 10.214.7.1 > 10.214.7.100 / Raw (truncated TCP: 2 bytes)): not dropped"), "{}", r.text());
+    counter_line(&r, &ns, &format!("ethtool {}", y.b), "rx_queue_0_xdp_drops", XDP_DROP_HINT);
+    counter_line(&r, &ns, &format!("lb-xdp director {}", y.b), "malformed", MALFORMED_HINT);
+    // The decap's work (decap_v0, redirect) is no problem: not in the report.
+    assert!(r.counters.iter().all(|c| !c.contains("lb-xdp decap")), "{:#?}", r.counters);
 }

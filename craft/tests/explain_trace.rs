@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::MetadataExt;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::lab::{iface_in, lab, Lab};
+use common::lb_xdp::{ConfigFile, LbXdp};
 use common::netns::{privileged, Netns, VethPair};
 use craft::explain::trace::{build_path, netns_names, HopEvent, HopKind, Path, PathWatch, StepKind};
 use craft::explain::{DropEvent, DropWatch};
@@ -158,46 +157,6 @@ fn routed_hop_shows_ttl_and_mac_rewrite() {
     assert!(path.render(&netns_names()).contains(&format!("{} {} rx → {} {} tx: Ether.dst", r.name, ar.b, r.name, rb.a)));
 }
 
-/// An `lb-xdp` process in a namespace, stopped with SIGTERM (so it unpins its maps) on drop.
-struct LbXdp(Child);
-
-impl LbXdp {
-    fn start(bin: &str, ns: &Netns, args: &[&str]) -> LbXdp {
-        let mut child = Command::new("nsenter")
-            .arg(format!("--net=/var/run/netns/{}", ns.name))
-            .arg("--")
-            .arg(bin)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn lb-xdp");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-        if !line.contains("Ctrl-C to stop") {
-            let mut err = String::new();
-            let _ = child.stderr.as_mut().unwrap().read_to_string(&mut err);
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("lb-xdp {} did not start: {line}{err}", args.join(" "));
-        }
-        LbXdp(child)
-    }
-}
-
-impl Drop for LbXdp {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on our own child's pid, not yet reaped.
-        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
-        let _ = self.0.wait();
-    }
-}
-
-fn lb_xdp_bin() -> Option<String> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    ["target/debug/lb-xdp", "target/release/lb-xdp"].iter().map(|p| root.join(p)).find(|p| p.exists()).map(|p| p.to_string_lossy().into_owned())
-}
-
 /// lb-xdp's director on B's veth encapsulates a VIP packet in GUE and sends it back out
 /// (XDP_TX) to A, whose veth has an XDP_PASS program: the path shows the XDP_TX between
 /// A's transmit and A's receive, and the GUE outer headers added there.
@@ -207,22 +166,15 @@ fn xdp_tx_by_the_director_is_on_the_path() {
     if !privileged(name) {
         return;
     }
-    let Some(bin) = lb_xdp_bin() else {
-        eprintln!("skipping {name}: no target/{{debug,release}}/lb-xdp (cargo build -p lb-xdp)");
-        return;
-    };
+    let Some(bin) = common::lb_xdp::bin(name) else { return };
     let (a, b) = ("10.218.0.1", "10.218.0.2");
     let lab = lab("ctx", (a, b), None);
-    let config = std::env::temp_dir().join(format!("craft-trace-{}-{}.ron", std::process::id(), lab.veth.b));
-    std::fs::write(
-        &config,
-        format!("(next_hop_mac: \"{}\", src_v4: \"{b}\", vips: [(addr: \"10.218.9.1\", port: 80, proto: udp, backends: [(addr: \"10.218.0.77\")])])", lab.mac_a),
-    )
-    .unwrap();
+    let config = ConfigFile::new(
+        &format!("trace-{}", lab.veth.b),
+        &format!("(next_hop_mac: \"{}\", src_v4: \"{b}\", vips: [(addr: \"10.218.9.1\", port: 80, proto: udp, backends: [(addr: \"10.218.0.77\")])])", lab.mac_a),
+    );
     let _pass = LbXdp::start(&bin, &lab.a, &["pass", "--iface", &lab.veth.a]);
-    let director = std::panic::catch_unwind(|| LbXdp::start(&bin, &lab.b, &["director", "--iface", &lab.veth.b, "--config", &config.to_string_lossy()]));
-    let _ = std::fs::remove_file(&config);
-    let _director = director.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let _director = LbXdp::start(&bin, &lab.b, &["director", "--iface", &lab.veth.b, "--config", &config.arg()]);
     let (mut hops, mut drops) = start();
     let sent = Ether::new().dst(lab.mac_b).src(lab.mac_a) / Ip::new().src(a).dst("10.218.9.1").id(0xd004) / Udp::new().sport(4005).dport(80) / b"vip".to_vec();
     send_in(&lab.a, &lab.veth.a, sent.clone());
@@ -243,4 +195,76 @@ fn xdp_tx_by_the_director_is_on_the_path() {
     assert_eq!(s[rx], ("rx".to_string(), na, lab.veth.a.clone()), "{path:#?}");
     let ch = &path.steps[rx].changes;
     assert!(ch.iter().any(|c| c.starts_with(&format!("+ IP/UDP/GUE outer (IP {b} > 10.218.0.77"))), "{ch:?}");
+}
+
+/// lb-xdp's director on B's end of A–B, configured to leave by B's end of B–C (`redirect`:
+/// a devmap redirect): a TCP SYN to the VIP goes A tx → B xdp_redirect (to B's B–C end) →
+/// B xdp_devmap_xmit → C rx, GUE-encapsulated toward C (the backend), where nothing
+/// listens on the GUE port. C's end has an XDP_PASS program: a veth takes redirected
+/// frames only when its peer has one.
+#[test]
+fn xdp_redirect_by_the_director_is_on_the_path() {
+    let name = "xdp_redirect_by_the_director_is_on_the_path";
+    if !privileged(name) {
+        return;
+    }
+    let Some(bin) = common::lb_xdp::bin(name) else { return };
+    // Namespaces first: the veths (declared after) are removed before them.
+    let (a, b, c) = (Netns::new("ctda"), Netns::new("ctdb"), Netns::new("ctdc"));
+    let ab = VethPair::new(&a, &b).with_addrs("10.219.1.1/24", "10.219.1.2/24");
+    let bc = VethPair::new(&b, &c).with_addrs("10.219.2.1/24", "10.219.2.2/24");
+    let (mac_a, mac_b_in) = (iface_in(&a, &ab.a).mac, iface_in(&b, &ab.b).mac);
+    let (mac_b_out, mac_c) = (iface_in(&b, &bc.a).mac, iface_in(&c, &bc.b).mac);
+    let (vip, backend) = ("10.219.9.1", "10.219.2.2");
+    let config = ConfigFile::new(
+        &format!("redirect-{}", ab.b),
+        &format!(
+            r#"(next_hop_mac: "{mac_c}", src_v4: "10.219.2.1", redirect: "{}", vips: [(addr: "{vip}", port: 80, proto: tcp, backends: [(addr: "{backend}")])])"#,
+            bc.a
+        ),
+    );
+    let _pass = LbXdp::start(&bin, &c, &["pass", "--iface", &bc.b]);
+    let _director = LbXdp::start(&bin, &b, &["director", "--iface", &ab.b, "--config", &config.arg()]);
+    let (mut hops, mut drops) = start();
+    let sent = Ether::new().dst(mac_b_in).src(mac_a) / Ip::new().src("10.219.1.1").dst(vip).id(0xd006) / Tcp::new().sport(4006).dport(80).flags("S");
+    send_in(&a, &ab.a, sent.clone());
+    let path = path_of(&mut hops, &mut drops, &sent, Duration::from_secs(5));
+    let (na, nb, nc) = (netns_inode(&a), netns_inode(&b), netns_inode(&c));
+    // Steps in this test's namespaces (an XDP event of another program running on the host
+    // at that moment would be placed here too: left out).
+    let mine: Vec<(String, u64, String)> = shape(&path).into_iter().filter(|(_, ns, _)| [na, nb, nc].contains(ns)).collect();
+    let has_devmap_xmit = mine.iter().any(|(k, _, _)| k == "xdp_devmap_xmit");
+    let mut want = vec![("tx".to_string(), na, ab.a.clone()), ("xdp_redirect".to_string(), nb, ab.b.clone())];
+    if has_devmap_xmit {
+        // The frames the redirect queued, flushed to the target: from the receiving device.
+        want.push(("xdp_devmap_xmit".to_string(), nb, ab.b.clone()));
+    } else {
+        eprintln!("no xdp_devmap_xmit on the path: this kernel did not emit it");
+    }
+    want.push(("rx".to_string(), nc, bc.b.clone()));
+    // GUE to a port nobody listens on, at the backend.
+    want.push(("drop NO_SOCKET".to_string(), nc, bc.b.clone()));
+    assert_eq!(mine, want, "{path:#?}");
+    let step = |kind: HopKind| path.steps.iter().find(|s| s.kind == StepKind::Hop(kind) && s.hop.as_ref().is_some_and(|h| [na, nb, nc].contains(&h.netns))).unwrap();
+    let redirect = step(HopKind::XdpRedirect).hop.as_ref().unwrap().xdp.clone().unwrap();
+    let out = iface_in(&b, &bc.a);
+    assert_eq!((redirect.act, redirect.err), (4, 0), "{redirect:?}");
+    assert_eq!((redirect.to_ifindex, redirect.to_ifname.as_str(), redirect.to_netns), (out.ifindex as u32, bc.a.as_str(), nb), "{redirect:?}");
+    if has_devmap_xmit {
+        let x = step(HopKind::XdpDevmapXmit).hop.as_ref().unwrap().xdp.clone().unwrap();
+        assert_eq!((x.to_ifindex, x.to_ifname.as_str()), (out.ifindex as u32, bc.a.as_str()), "{x:?}");
+        assert!(x.sent >= 1 && x.drops == 0 && x.err == 0, "{x:?}");
+    }
+    // What changed from A's transmit to C's receive: a GUE outer toward the backend, sent
+    // to C's MAC from B's B–C end.
+    let rx = step(HopKind::Rx);
+    let ch = &rx.changes;
+    assert!(ch.iter().any(|c| c.starts_with(&format!("+ IP/UDP/GUE outer (IP 10.219.2.1 > {backend} / UDP "))), "{ch:?}");
+    assert!(ch.iter().any(|c| c.ends_with("> 6080 / GUE proto 4)")), "{ch:?}");
+    assert!(ch.contains(&format!("Ether.dst {mac_b_in} → {mac_c}")), "{ch:?}");
+    // The outer source is the MAC of the interface it leaves by.
+    assert!(ch.contains(&format!("Ether.src {mac_a} → {mac_b_out}")), "{ch:?}");
+    let text = path.render(&netns_names());
+    assert!(text.contains(&format!("{} {} xdp redirect → {}", b.name, ab.b, bc.a)), "{text}");
+    assert!(text.contains(&format!("{} {} rx: ", c.name, bc.b)) && text.contains("+ IP/UDP/GUE outer"), "{text}");
 }

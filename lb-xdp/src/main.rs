@@ -154,7 +154,9 @@ fn director(iface: &str, config_path: &std::path::Path, mode: XdpMode) -> Result
     let ingress = Interface::lookup(iface)?;
     let redirect = config.redirect.as_deref().map(Interface::lookup).transpose()?;
     let mut director = Director::load()?;
-    director.maps.apply(&config, ingress.mac, redirect.as_ref().map(|r| r.index))?;
+    // The outer Ether source is the MAC of the interface the frame leaves by.
+    let src_mac = redirect.as_ref().map_or(ingress.mac, |r| r.mac);
+    director.maps.apply(&config, src_mac, redirect.as_ref().map(|r| r.index))?;
     let pins = Pins::create(iface, |dir| director.maps.0.pin(dir))?;
     director.attach(iface, mode)?;
     let backends: usize = config.vips.iter().map(|v| v.backends.len()).sum();

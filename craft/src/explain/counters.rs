@@ -17,8 +17,11 @@
 //! driver's ethtool statistics (`ethtool -S`, SIOCETHTOOL: "ethtool IF"; veth gives
 //! rx_queue_N_xdp_drops, rx_queue_N_xdp_tx_errors, tx_queue_N_xdp_xmit_errors, peer_…), and
 //! the link state from the interface flags ("link IF": `up` = IFF_UP, `carrier` =
-//! IFF_RUNNING, 1 or 0). snmp and netstat counters carry nstat's names: section and field
-//! joined ("IpInHdrErrors", "UdpNoPorts", "TcpExtListenOverflows", "IpExtInCsumErrors").
+//! IFF_RUNNING, 1 or 0), and the counters of the lb-xdp instances running in the namespace
+//! ("lb-xdp director IF", "lb-xdp decap IF": the per-CPU arrays they pin, summed, named by
+//! lb-xdp-common; see [`lb_xdp`]). snmp and netstat counters carry nstat's names: section
+//! and field joined ("IpInHdrErrors", "UdpNoPorts", "TcpExtListenOverflows",
+//! "IpExtInCsumErrors").
 //!
 //! /proc/net shows the namespace of the thread that reads it, so another namespace is read
 //! on a short-lived thread that entered it (setns; needs root: CAP_SYS_ADMIN); the
@@ -26,6 +29,7 @@
 
 mod hint;
 mod ioctl;
+pub mod lb_xdp;
 pub mod parse;
 
 use std::collections::HashMap;
@@ -73,7 +77,8 @@ pub struct Link {
 /// One counter's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counter {
-    /// "snmp", "netstat", "dev IF", "ethtool IF", "link IF".
+    /// "snmp", "netstat", "dev IF", "ethtool IF", "link IF", "lb-xdp director IF",
+    /// "lb-xdp decap IF".
     pub source: String,
     pub name: String,
     pub value: i64,
@@ -88,7 +93,7 @@ pub struct NetnsCounters {
     /// Its name under /var/run/netns, when it has one.
     pub name: Option<String>,
     /// In a stable order: snmp, netstat, then per interface (in /proc/net/dev order) dev,
-    /// ethtool, link.
+    /// ethtool, link; then lb-xdp's, per instance by interface name.
     pub counters: Vec<Counter>,
     pub links: Vec<Link>,
     /// What could not be read (an interface's ethtool statistics...), for humans; the rest
@@ -109,10 +114,10 @@ pub struct CounterDelta {
     /// The namespace's inode.
     pub netns: u64,
     pub netns_name: Option<String>,
-    /// "snmp", "netstat", "dev IF", "ethtool IF", "link IF".
+    /// "snmp", "netstat", "dev IF", "ethtool IF", "link IF", "lb-xdp director IF"...
     pub source: String,
     /// "IpInHdrErrors", "TcpExtTCPReqQFullDrop", "rx_dropped", "rx_queue_0_xdp_drops",
-    /// "carrier"...
+    /// "carrier", "malformed"...
     pub name: String,
     pub before: i64,
     pub after: i64,
@@ -125,9 +130,10 @@ impl CounterDelta {
         self.after.wrapping_sub(self.before)
     }
 
-    /// The interface of a "dev IF", "ethtool IF" or "link IF" counter.
+    /// The interface of a "dev IF", "ethtool IF", "link IF" or "lb-xdp PROGRAM IF" counter
+    /// (the source's last word: interface names have no spaces).
     pub fn iface(&self) -> Option<&str> {
-        self.source.split_once(' ').map(|(_, i)| i)
+        self.source.rsplit_once(' ').map(|(_, i)| i)
     }
 
     /// Whether this delta tells of a problem: it has a hint, or its name speaks of drops,
@@ -371,6 +377,9 @@ fn read_here(name: Option<String>) -> io::Result<NetnsCounters> {
             Err(e) => warnings.push(format!("{ifname}: flags: {e}")),
         }
     }
+    let (lb, lb_warnings) = lb_xdp::read(inode);
+    counters.extend(lb);
+    warnings.extend(lb_warnings);
     Ok(NetnsCounters { inode, name, counters, links, warnings })
 }
 
@@ -411,12 +420,28 @@ mod tests {
         assert!(d[1].is_problem());
         assert_eq!(d[1].to_string(), format!("netns n1 (1): snmp UdpNoPorts +2 — {}", d[1].hint.unwrap()));
         assert_eq!(d[2].iface(), Some("va"));
+        assert_eq!(d[0].iface(), None);
         assert!(d[2].to_string().starts_with("netns n1 (1): link va carrier yes → no — link has no carrier"), "{}", d[2]);
         // Going back up is no problem.
         let back = b.delta(&a);
         let up = back.iter().find(|d| d.name == "carrier").unwrap();
         assert_eq!(up.hint, None);
         assert!(!up.is_problem());
+    }
+
+    #[test]
+    fn lb_xdp_drop_counters_are_problems_with_hints() {
+        let a = Snapshot { netns: vec![ns(4, &[("lb-xdp director vb", "malformed", 3), ("lb-xdp director vb", "encap", 10)])] };
+        let b = Snapshot { netns: vec![ns(4, &[("lb-xdp director vb", "malformed", 4), ("lb-xdp director vb", "encap", 12)])] };
+        let d = a.delta(&b);
+        assert_eq!(d.len(), 2, "{d:#?}");
+        assert_eq!((d[0].name.as_str(), d[0].change(), d[0].iface()), ("malformed", 1, Some("vb")));
+        assert!(d[0].is_problem());
+        assert_eq!(d[0].to_string(), format!("netns n4 (4): lb-xdp director vb malformed +1 — {}", lb_xdp::hint("lb-xdp director vb", "malformed").unwrap()));
+        assert!(d[0].to_string().contains("header is cut (XDP_DROP"), "{}", d[0]);
+        // Traffic: no hint, no problem.
+        assert_eq!((d[1].name.as_str(), d[1].hint), ("encap", None));
+        assert!(!d[1].is_problem());
     }
 
     #[test]

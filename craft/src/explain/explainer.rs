@@ -63,7 +63,7 @@ const HOPS_KEPT_MAX: usize = 1 << 20;
 
 impl Default for ExplainOpts {
     fn default() -> ExplainOpts {
-        ExplainOpts { wait: Duration::from_secs(1), ring_size: 8 << 20, poll: Duration::from_millis(20), trace: false, trace_ring_size: 4 << 20 }
+        ExplainOpts { wait: Duration::from_secs(1), ring_size: 8 << 20, poll: Duration::from_millis(5), trace: false, trace_ring_size: 4 << 20 }
     }
 }
 
@@ -402,13 +402,13 @@ impl Explainer {
                     } else {
                         None
                     };
-                    let cx = HintCx { sent_l3: Some(sent_l3), sent_kind: Some(sent_kind), frame_mac, iface_mac, ifname: &ev.ifname };
+                    let cx = HintCx { sent_l3: Some(sent_l3), sent_kind: Some(sent_kind), frame_mac, iface_mac, ifname: &ev.ifname, function: ev.function() };
                     let hint = hints::hint(&ev.reason, &cx);
                     fates.entry((call, pos)).or_default().push(DropInfo::new(&ev, &names, hint, None));
                     last_drop = Some(at);
                 }
                 Match::Reply(f) => {
-                    let hint = hints::reply_hint(&ev.reason, event_l3(&ev), &HintCx { frame_mac: ev.mac, ifname: &ev.ifname, ..HintCx::default() });
+                    let hint = hints::reply_hint(&ev.reason, event_l3(&ev), &HintCx { frame_mac: ev.mac, ifname: &ev.ifname, function: ev.function(), ..HintCx::default() });
                     replies.push(DropInfo::new(&ev, &names, hint, Some(self.calls[f.call].index[f.frame])));
                     last_drop = Some(at);
                 }

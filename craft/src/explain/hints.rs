@@ -56,6 +56,8 @@ pub struct HintCx<'a> {
     pub iface_mac: Option<Mac>,
     /// The name of that interface.
     pub ifname: &'a str,
+    /// The dropping function ("veth_xdp_rcv_skb"), for reasons the kernel leaves generic.
+    pub function: &'a str,
 }
 
 fn mac_of(b: &[u8]) -> Mac {
@@ -92,6 +94,11 @@ pub fn reply_hint(reason: &str, l3: &[u8], cx: &HintCx) -> String {
 /// cause in it.
 pub fn hint(reason: &str, cx: &HintCx) -> String {
     let base = generic(reason).unwrap_or("no hint for this reason (see include/net/dropreason-core.h)");
+    // veth runs XDP on an skb: XDP_DROP and XDP_ABORTED free it with no reason given.
+    if reason == "NOT_SPECIFIED" && cx.function.starts_with("veth_xdp_rcv") {
+        let on = if cx.ifname.is_empty() { String::new() } else { format!(" on {}", cx.ifname) };
+        return format!("the XDP program{on} returned XDP_DROP or XDP_ABORTED (veth frees the skb it ran on): its own counters and the veth's rx_queue_N_xdp_drops say more");
+    }
     let found = match reason {
         "OTHERHOST" => {
             if let Some(mac) = cx.frame_mac {
@@ -164,5 +171,12 @@ mod tests {
         }
         let udp = (Ip::new().src("10.0.0.2").dst("10.0.0.1") / Udp::new()).build();
         assert_eq!(reply_hint("NO_SOCKET", &udp, &cx), hint("NO_SOCKET", &cx));
+    }
+
+    #[test]
+    fn an_skb_dropped_by_a_veths_xdp_program_says_so() {
+        let cx = HintCx { function: "veth_xdp_rcv_skb", ifname: "vb", ..HintCx::default() };
+        assert!(hint("NOT_SPECIFIED", &cx).starts_with("the XDP program on vb returned XDP_DROP"), "{}", hint("NOT_SPECIFIED", &cx));
+        assert!(hint("NOT_SPECIFIED", &HintCx::default()).starts_with("no hint"));
     }
 }

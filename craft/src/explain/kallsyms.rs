@@ -39,6 +39,11 @@ impl Kallsyms {
     }
 }
 
+/// The function of a `function+0xoffset` symbol.
+pub fn function_of(symbol: &str) -> &str {
+    symbol.split_once('+').map_or(symbol, |(f, _)| f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,11 @@ pub struct DropEvent {
 }
 
 impl DropEvent {
+    /// The dropping function, [`DropEvent::symbol`] without its offset.
+    pub fn function(&self) -> &str {
+        kallsyms::function_of(&self.symbol)
+    }
+
     /// The dropped packet dissected from its network header: IP for 0x0800, IPv6 for
     /// 0x86dd, by the version nibble when the protocol is 0 or ETH_P_ALL (packet sockets),
     /// otherwise the bytes as Raw: the rule of the path watcher's hops ([`trace::HopEvent::packet`]).

@@ -49,7 +49,7 @@ impl DropInfo {
 
     /// The dropping function without its offset.
     pub fn function(&self) -> &str {
-        self.symbol.split('+').next().unwrap_or(&self.symbol)
+        super::kallsyms::function_of(&self.symbol)
     }
 
     fn place(&self) -> String {
@@ -221,7 +221,7 @@ fn path_json(path: &Path, names: &HashMap<u64, String>) -> serde_json::Value {
                     "ifindex": d.ifindex,
                     "netns": d.netns,
                     "netns_name": names.get(&d.netns),
-                    "function": d.symbol.split('+').next().unwrap_or(""),
+                    "function": d.function(),
                     "reason": d.reason,
                     "t_ns": d.time_ns.saturating_sub(t0),
                 }),

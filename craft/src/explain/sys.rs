@@ -90,6 +90,11 @@ pub fn counter_read(map: &OwnedFd) -> io::Result<u64> {
 
 /// Load a program; with `log` the verifier writes its log there (NUL-terminated).
 pub fn prog_load(prog_type: u32, insns: &[Insn], name: &str, log: Option<&mut [u8]>) -> io::Result<OwnedFd> {
+    load_program(prog_type, None, insns, name, log)
+}
+
+/// BPF_PROG_LOAD, license "GPL" (what tracing programs need), attached to `to` if given.
+fn load_program(prog_type: u32, to: Option<&AttachTo>, insns: &[Insn], name: &str, log: Option<&mut [u8]>) -> io::Result<OwnedFd> {
     let code: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
     let license = b"GPL\0";
     let mut a = Attr::new();
@@ -100,8 +105,11 @@ pub fn prog_load(prog_type: u32, insns: &[Insn], name: &str, log: Option<&mut [u
     if let Some(log) = log {
         a.u32(24, 1).u32(28, log.len() as u32).u64(32, log.as_mut_ptr() as u64);
     }
-    let name = &name.as_bytes()[..name.len().min(15)];
-    a.bytes(48, name);
+    a.bytes(48, &name.as_bytes()[..name.len().min(15)]);
+    if let Some(to) = to {
+        // expected_attach_type, attach_btf_id, attach_prog_fd.
+        a.u32(68, to.attach_type).u32(108, to.btf_id).u32(112, to.prog.as_raw_fd() as u32);
+    }
     bpf_fd(BPF_PROG_LOAD, &mut a)
 }
 
@@ -294,22 +302,9 @@ pub struct AttachTo<'a> {
 }
 
 /// Load a program that attaches to another BPF program (fentry/fexit on it); with `log`
-/// the verifier writes its log there. The license is "GPL", as tracing programs need.
+/// the verifier writes its log there.
 pub fn prog_load_attached(prog_type: u32, to: &AttachTo, insns: &[Insn], name: &str, log: Option<&mut [u8]>) -> io::Result<OwnedFd> {
-    let code: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
-    let license = b"GPL\0";
-    let mut a = Attr::new();
-    a.u32(0, prog_type)
-        .u32(4, insns.len() as u32)
-        .u64(8, code.as_ptr() as u64)
-        .u64(16, license.as_ptr() as u64);
-    if let Some(log) = log {
-        a.u32(24, 1).u32(28, log.len() as u32).u64(32, log.as_mut_ptr() as u64);
-    }
-    a.bytes(48, &name.as_bytes()[..name.len().min(15)]);
-    // expected_attach_type, attach_btf_id, attach_prog_fd.
-    a.u32(68, to.attach_type).u32(108, to.btf_id).u32(112, to.prog.as_raw_fd() as u32);
-    bpf_fd(BPF_PROG_LOAD, &mut a)
+    load_program(prog_type, Some(to), insns, name, log)
 }
 
 /// Attach a tracing program (fentry/fexit) where it was loaded for: BPF_RAW_TRACEPOINT_OPEN
@@ -457,4 +452,133 @@ pub fn prog_test_run_ctx(prog: &OwnedFd, ctx: &[u64], cpu: Option<u32>) -> io::R
     }
     bpf(BPF_PROG_TEST_RUN, &mut a)?;
     Ok(u32::from_ne_bytes(a.0[4..8].try_into().unwrap()))
+}
+
+// Pinned maps, read-only (lb-xdp's counters in craft::explain::counters).
+
+const BPF_OBJ_GET: libc::c_long = 7;
+/// `file_flags` of BPF_OBJ_GET: a descriptor that can only read the map.
+const BPF_F_RDONLY: u32 = 1 << 3;
+
+/// What `BPF_OBJ_GET_INFO_BY_FD` says of a map (the first fields of `struct bpf_map_info`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapInfo {
+    pub map_type: u32,
+    pub id: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub name: String,
+}
+
+/// The first 40 bytes of `struct bpf_map_info` (type, id, key_size, value_size,
+/// max_entries, map_flags, name): the kernel copies out at most the size passed.
+#[repr(C, align(8))]
+struct MapInfoBuf([u8; 40]);
+
+/// A map's type, id, sizes and name.
+pub fn map_info(map: &OwnedFd) -> io::Result<MapInfo> {
+    let mut info = MapInfoBuf([0; 40]);
+    let mut a = Attr::new();
+    a.u32(0, map.as_raw_fd() as u32).u32(4, info.0.len() as u32).u64(8, info.0.as_mut_ptr() as u64);
+    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
+    let at = |o: usize| u32::from_ne_bytes(info.0[o..o + 4].try_into().unwrap());
+    let name = &info.0[24..40];
+    let name = String::from_utf8_lossy(&name[..name.iter().position(|&c| c == 0).unwrap_or(16)]).into_owned();
+    Ok(MapInfo { map_type: at(0), id: at(4), key_size: at(8), value_size: at(12), max_entries: at(16), name })
+}
+
+/// The number of possible CPUs as per-CPU maps count them: one past the highest CPU of a
+/// cpu list such as /sys/devices/system/cpu/possible shows ("0-1", "0,2-3\n"). Never less
+/// than the kernel's count (which is the list's weight), so a buffer sized by it is large
+/// enough; None when the text is not a cpu list.
+pub fn cpu_list_len(text: &str) -> Option<usize> {
+    let mut top: Option<usize> = None;
+    for part in text.trim().split(',') {
+        let last = match part.split_once('-') {
+            Some((lo, hi)) => {
+                let (lo, hi) = (lo.trim().parse::<usize>().ok()?, hi.trim().parse::<usize>().ok()?);
+                if hi < lo {
+                    return None;
+                }
+                hi
+            }
+            None => part.trim().parse().ok()?,
+        };
+        top = Some(top.map_or(last, |t| t.max(last)));
+    }
+    top.map(|t| t + 1)
+}
+
+/// [`cpu_list_len`] of /sys/devices/system/cpu/possible.
+pub fn possible_cpus() -> io::Result<usize> {
+    const PATH: &str = "/sys/devices/system/cpu/possible";
+    let text = std::fs::read_to_string(PATH).map_err(|e| io::Error::new(e.kind(), format!("{PATH}: {e}")))?;
+    cpu_list_len(&text).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("{PATH}: not a cpu list: {text:?}")))
+}
+
+/// A per-CPU array map pinned in a bpf filesystem, opened read-only.
+pub struct PerCpuArray {
+    fd: OwnedFd,
+    pub info: MapInfo,
+    /// Slots in a lookup's value buffer ([`possible_cpus`]).
+    cpus: usize,
+}
+
+impl PerCpuArray {
+    /// Open the map pinned at `path` (BPF_OBJ_GET, read-only: root or CAP_BPF, and the
+    /// pin's file permissions); InvalidData if it is not a per-CPU array with u32 keys.
+    pub fn open_pinned(path: &std::path::Path) -> io::Result<PerCpuArray> {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let mut a = Attr::new();
+        a.u64(0, name.as_ptr() as u64).u32(12, BPF_F_RDONLY);
+        let fd = bpf_fd(BPF_OBJ_GET, &mut a)?;
+        let info = map_info(&fd)?;
+        if info.map_type != BPF_MAP_TYPE_PERCPU_ARRAY || info.key_size != 4 || info.value_size == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: not a per-CPU array with 4-byte keys (type {}, key size {})", path.display(), info.map_type, info.key_size),
+            ));
+        }
+        Ok(PerCpuArray { fd, info, cpus: possible_cpus()? })
+    }
+
+    /// Slot `index`'s value on every CPU, one after the other, each `value_size` rounded
+    /// up to 8 bytes (the kernel's layout).
+    pub fn values(&self, index: u32) -> io::Result<Vec<u8>> {
+        let stride = (self.info.value_size as usize).div_ceil(8) * 8;
+        // The kernel writes `stride` bytes per possible CPU: `cpus` is at least that many.
+        let mut value = vec![0u8; stride * self.cpus];
+        let mut a = Attr::new();
+        a.u32(0, self.fd.as_raw_fd() as u32).u64(8, &index as *const u32 as u64).u64(16, value.as_mut_ptr() as u64);
+        bpf(BPF_MAP_LOOKUP_ELEM, &mut a)?;
+        Ok(value)
+    }
+
+    /// The sum over CPUs of slot `index`, for maps of u64 values.
+    pub fn sum_u64(&self, index: u32) -> io::Result<u64> {
+        if self.info.value_size != 8 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("map {}: values of {} bytes, not u64", self.info.name, self.info.value_size)));
+        }
+        let v = self.values(index)?;
+        Ok(v.chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().unwrap())).fold(0u64, u64::wrapping_add))
+    }
+}
+
+#[cfg(test)]
+mod pinned_tests {
+    use super::cpu_list_len;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(cpu_list_len("0-1\n"), Some(2));
+        assert_eq!(cpu_list_len("0"), Some(1));
+        assert_eq!(cpu_list_len("0,2-3"), Some(4));
+        assert_eq!(cpu_list_len("0-3,8-11\n"), Some(12));
+        assert_eq!(cpu_list_len(""), None);
+        assert_eq!(cpu_list_len("3-1"), None);
+        assert_eq!(cpu_list_len("x"), None);
+        assert!(super::possible_cpus().unwrap() >= 1);
+    }
 }

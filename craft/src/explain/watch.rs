@@ -64,7 +64,7 @@ pub fn event_json(ev: &DropEvent, names: &HashMap<u64, String>) -> serde_json::V
         "reason": ev.reason,
         "reason_code": ev.reason_code,
         "time_ns": ev.time_ns,
-        "function": ev.symbol.split('+').next().unwrap_or(""),
+        "function": ev.function(),
         "symbol": ev.symbol,
         "ifname": ev.ifname,
         "ifindex": ev.ifindex,

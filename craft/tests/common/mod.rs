@@ -2,4 +2,5 @@ pub mod bpf;
 pub mod child;
 pub mod flood;
 pub mod lab;
+pub mod lb_xdp;
 pub mod netns;

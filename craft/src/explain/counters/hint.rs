@@ -1,6 +1,6 @@
 //! One-line hints for the counters that name a datapath problem, keyed by counter name
 //! (nstat names for snmp/netstat, the kernel's names for /proc/net/dev, the driver's for
-//! ethtool). Only the names a hint needs are written here; every counter is read from what
+//! ethtool, lb-xdp-common's for lb-xdp: see [`super::lb_xdp::hint`]). Only the names a hint needs are written here; every counter is read from what
 //! the kernel gives.
 
 /// The hint for a counter that went up (or, for link state, went from 1 to 0).
@@ -14,6 +14,9 @@ pub fn hint(source: &str, name: &str) -> Option<&'static str> {
     }
     if source.starts_with("ethtool ") {
         return ethtool(name);
+    }
+    if source.starts_with("lb-xdp ") {
+        return super::lb_xdp::hint(source, name);
     }
     if source.starts_with("dev ") {
         return match name {
@@ -98,5 +101,7 @@ mod tests {
         assert!(hint("link va", "carrier").unwrap().contains("no carrier"));
         assert!(hint("snmp", "IpInReceives").is_none());
         assert!(hint("ethtool va", "rx_queue_0_xdp_packets").is_none());
+        assert!(hint("lb-xdp director vb", "malformed").unwrap().contains("XDP_DROP"));
+        assert!(hint("lb-xdp director vb", "encap").is_none());
     }
 }

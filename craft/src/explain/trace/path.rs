@@ -160,10 +160,6 @@ fn ns_name(names: &HashMap<u64, String>, ino: u64) -> String {
     names.get(&ino).cloned().unwrap_or_else(|| format!("netns:{ino}"))
 }
 
-fn strip_offset(symbol: &str) -> &str {
-    symbol.split_once("+0x").map_or(symbol, |(f, _)| f)
-}
-
 impl Path {
     /// The drop that ended the path, if any.
     pub fn dropped(&self) -> Option<&DropEvent> {
@@ -178,7 +174,7 @@ impl Path {
     /// One step as the path line shows it.
     pub fn step_label(step: &Step, names: &HashMap<u64, String>) -> String {
         if let Some(d) = &step.drop {
-            return format!("dropped at {}: {}", strip_offset(&d.symbol), d.reason);
+            return format!("dropped at {}: {}", d.function(), d.reason);
         }
         let Some(h) = &step.hop else { return String::new() };
         let at = format!("{} {}", ns_name(names, h.netns), h.ifname);
