@@ -403,12 +403,13 @@ fn send(me: &mut Interp, args: &Args, l2: bool) -> R<Val> {
     let mut ex = explainer(me, args, func)?;
     let sent = if l2 {
         let iface = l2_iface(me, args, func, &pkts)?;
-        match ex.as_mut() {
+        let r = match ex.as_mut() {
             None => live::sendp(&iface, &packets, opts),
             Some(ex) => craft::explain::send::sendp(ex, &iface, &packets, opts),
         }
-        .or_else(|e| io_err(args.at, e))?
-        .sent
+        .or_else(|e| io_err(args.at, e))?;
+        warn(&r.warnings);
+        r.sent
     } else {
         let iface = iface_arg(args, func)?.map(|(name, _)| name);
         let r = match ex.as_mut() {

@@ -162,6 +162,39 @@ fn syn_flood_on_a_backlog_1_listener_counts_reqq_full_drops() {
     drop(listener);
 }
 
+/// The same SYN flood through the Explainer: no drop event names the refused SYNs (the
+/// kernel frees them as consumed), so the report's counters say it, from the namespace at
+/// the other end of the sending veth, which saw no drop event of craft's.
+#[test]
+fn explained_syn_flood_reports_the_receivers_reqq_full_drops() {
+    if !privileged("explained_syn_flood_reports_the_receivers_reqq_full_drops") {
+        return;
+    }
+    let (a, b) = addrs(9);
+    let lab = lab("cxc", (&a, &b), None);
+    lab.b.cmd("sysctl", &["-qw", "net.ipv4.tcp_syncookies=0"]).expect("sysctl");
+    let ghost = "10.214.9.77";
+    lab.b.exec(&["neigh", "replace", ghost, "lladdr", "02:00:00:00:09:77", "dev", &lab.veth.b, "nud", "permanent"]);
+    let port = 8080u16;
+    let b_addr = b.clone();
+    let listener = lab.b.run(T, move || listen(&b_addr, port, 1));
+    let syns: Vec<Packet> = (0..8u16)
+        .map(|i| Ether::new().dst(lab.mac_b).src(lab.mac_a) / Ip::new().src(ghost).dst(b.as_str()) / Tcp::new().sport(42000 + i).dport(port).flags("S"))
+        .collect();
+    let ex = Explainer::start(ExplainOpts { wait: Duration::from_millis(500), ..ExplainOpts::default() }).expect("Explainer::start");
+    let dev = lab.veth.a.clone();
+    let ex = lab.a.run(T, move || {
+        let mut ex = ex;
+        assert_eq!(craft::explain::send::sendp(&mut ex, &dev, &syns, SendOpts::default()).expect("sendp").sent, 8);
+        ex
+    });
+    let r = ex.finish(None).expect("finish");
+    eprint!("{}", r.text());
+    let line = r.counters.iter().find(|c| c.contains("TcpExtTCPReqQFullDrop")).expect("B's TCPReqQFullDrop in the report");
+    assert!(line.contains(&lab.b.name) && line.contains("TcpExtTCPReqQFullDrop +6"), "{line}");
+    drop(listener);
+}
+
 /// A TCP listener with this backlog (std's is 128).
 fn listen(addr: &str, port: u16, backlog: i32) -> std::os::fd::OwnedFd {
     use std::os::fd::FromRawFd;
@@ -220,6 +253,18 @@ fn peer_down_shows_no_carrier_and_links_down() {
     // flag went, about a second later.
     let dropped = change(&d, ia, &format!("dev {}", lab.veth.a), "tx_dropped");
     assert!((1..=40).contains(&dropped), "{dropped} drops for one frame");
+    // With the carrier flag down, the kernel takes frames and drops them at its queue:
+    // sendp warns instead of reporting them sent as if they had left.
+    let dev = lab.veth.a.clone();
+    let pkt = Ether::new().dst(lab.mac_b).src(lab.mac_a) / Ip::new().src(a.as_str()).dst(b.as_str()) / Udp::new().dport(9) / b"again".to_vec();
+    let r = lab.a.run(T, move || sendp(&dev, &[pkt], SendOpts::default()));
+    match r {
+        Ok(r) => assert!(
+            r.warnings.iter().any(|w| w.contains(&format!("{} has no carrier (NO-CARRIER, not RUNNING; for a veth: its peer is down)", lab.veth.a))),
+            "{r:?}"
+        ),
+        Err(e) => assert!(e.to_string().contains("no carrier (for a veth: its peer is down)"), "{e}"),
+    }
     let after = snapshot(&ns).expect("snapshot");
     let mut down = after.links_down();
     down.sort();

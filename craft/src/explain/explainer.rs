@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::hints::{self, HintCx};
 use super::matching::{be16, event_l3, Match, Matcher};
-use super::netns::{current_netns, iface_mac_in, netns_names};
+use super::netns::{current_netns, iface_mac_in, netns_names, veth_peer_netns};
 use super::report::{split_rounds, DropInfo, PacketFate, PathIndex, Report, TraceInfo, TEXT_LIST_MAX};
 use super::trace::Path;
 use super::trace::HopEvent;
@@ -390,6 +390,10 @@ impl Explainer {
         let mut replies = Vec::new();
         let mut unrelated = 0usize;
         let mut last_drop: Option<Instant> = None;
+        // OTHERHOST hints name the receiving interface's MAC: looked up once per interface.
+        let receiver_mac = |macs: &mut HashMap<(u64, String), Option<Mac>>, ev: &DropEvent| {
+            (ev.reason == "OTHERHOST").then(|| *macs.entry((ev.netns, ev.ifname.clone())).or_insert_with(|| iface_mac_in(ev.netns, &ev.ifname, &names))).flatten()
+        };
         for Seen { ev, at } in events {
             match matcher.classify(event_l3(&ev)) {
                 Match::Sent { call, pos } => {
@@ -397,25 +401,28 @@ impl Explainer {
                     let bytes = &c.frames[pos % c.frames.len()];
                     let (sent_l3, sent_kind) = l3_of(bytes, c.first);
                     let frame_mac = ev.mac.or_else(|| (c.first == LayerKind::Ether).then(|| bytes.get(..14)?.try_into().ok()).flatten());
-                    let iface_mac = if ev.reason == "OTHERHOST" {
-                        *macs.entry((ev.netns, ev.ifname.clone())).or_insert_with(|| iface_mac_in(ev.netns, &ev.ifname, &names))
-                    } else {
-                        None
-                    };
+                    let iface_mac = receiver_mac(&mut macs, &ev);
                     let cx = HintCx { sent_l3: Some(sent_l3), sent_kind: Some(sent_kind), frame_mac, iface_mac, ifname: &ev.ifname, function: ev.function() };
                     let hint = hints::hint(&ev.reason, &cx);
                     fates.entry((call, pos)).or_default().push(DropInfo::new(&ev, &names, hint, None));
                     last_drop = Some(at);
                 }
                 Match::Reply(f) => {
-                    let hint = hints::reply_hint(&ev.reason, event_l3(&ev), &HintCx { frame_mac: ev.mac, ifname: &ev.ifname, function: ev.function(), ..HintCx::default() });
+                    let iface_mac = receiver_mac(&mut macs, &ev);
+                    let cx = HintCx { frame_mac: ev.mac, iface_mac, ifname: &ev.ifname, function: ev.function(), ..HintCx::default() };
+                    let hint = hints::reply_hint(&ev.reason, event_l3(&ev), &cx);
                     replies.push(DropInfo::new(&ev, &names, hint, Some(self.calls[f.call].index[f.frame])));
                     last_drop = Some(at);
                 }
                 Match::Unrelated => unrelated += 1,
             }
         }
+        // Where craft's frames left, the other ends of those veths (a receiver's counters
+        // say what no drop event does: a full SYN queue...), and where drops happened.
         let mut involved: Vec<u64> = self.calls.iter().map(|c| c.netns).collect();
+        let mut ends: Vec<(u64, &str)> = self.calls.iter().map(|c| (c.netns, &*c.iface)).collect();
+        ends.dedup();
+        involved.extend(ends.into_iter().filter_map(|(ns, iface)| veth_peer_netns(ns, iface, &names)));
         involved.extend(fates.values().flatten().chain(&replies).map(|d| d.netns));
         involved.sort_unstable();
         involved.dedup();

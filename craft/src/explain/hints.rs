@@ -84,20 +84,46 @@ pub fn reply_hint(reason: &str, l3: &[u8], cx: &HintCx) -> String {
         Some(6) => l3.get(6) == Some(&58) && l3.get(40) == Some(&129),
         _ => false,
     };
-    if reason == "NO_SOCKET" && echo_reply {
-        return "no ping socket asked for this echo reply, so the kernel frees it after the packet sockets (craft's too) had their copy: harmless".into();
+    match reason {
+        "NO_SOCKET" if echo_reply => {
+            "no ping socket asked for this echo reply, so the kernel frees it after the packet sockets (craft's too) had their copy: harmless".into()
+        }
+        "OTHERHOST" => {
+            let to = cx.frame_mac.map_or_else(|| "another MAC".to_string(), |m| mac_of(&m[0..6]).to_string());
+            let theirs = cx.iface_mac.map_or_else(|| "its own".to_string(), |m| m.to_string());
+            let on = if cx.ifname.is_empty() { String::new() } else { format!(" {}", cx.ifname) };
+            format!("the answer went to {to}, the Ether src of craft's request, not to{on}'s MAC ({theirs}): send from the interface's MAC (leave Ether src unset)")
+        }
+        "ICMP_CSUM" if echo_reply && icmp_checksum(l3) == Some(0) => {
+            "an echo reply with checksum 0x0000: the request (id 0, seq 0, no payload?) made the reply's sum one's-complement -0, which the answering kernel writes as 0x0000 and this kernel rejects; give the request an id, a seq or a payload".into()
+        }
+        r if r.ends_with("_CSUM") => format!("the answer arrived with a wrong checksum, as the answerer built it (or as it was changed on the way): {}", hint(reason, cx)),
+        _ => hint(reason, cx),
     }
-    hint(reason, cx)
+}
+
+/// The ICMP / ICMPv6 checksum field of a packet from its network header.
+fn icmp_checksum(l3: &[u8]) -> Option<u16> {
+    let at = match l3.first()? >> 4 {
+        4 => ((l3[0] & 0x0f) as usize) * 4 + 2,
+        6 => 42,
+        _ => return None,
+    };
+    Some(u16::from_be_bytes(l3.get(at..at + 2)?.try_into().ok()?))
 }
 
 /// The one-line hint for a drop of `reason`, quoting the packet where craft check finds the
 /// cause in it.
 pub fn hint(reason: &str, cx: &HintCx) -> String {
     let base = generic(reason).unwrap_or("no hint for this reason (see include/net/dropreason-core.h)");
-    // veth runs XDP on an skb: XDP_DROP and XDP_ABORTED free it with no reason given.
+    // Where the function says more than the reason.
     if reason == "NOT_SPECIFIED" && cx.function.starts_with("veth_xdp_rcv") {
+        // veth runs XDP on an skb: XDP_DROP and XDP_ABORTED free it with no reason given.
         let on = if cx.ifname.is_empty() { String::new() } else { format!(" on {}", cx.ifname) };
         return format!("the XDP program{on} returned XDP_DROP or XDP_ABORTED (veth frees the skb it ran on): its own counters and the veth's rx_queue_N_xdp_drops say more");
+    }
+    if reason == "NO_SOCKET" && cx.function.starts_with("cookie_v") {
+        return "a final ACK answering a SYN cookie, and no connection could be made of it: the listener's accept queue is full (ListenOverflows) or the cookie is stale or invalid".into();
     }
     let found = match reason {
         "OTHERHOST" => {
@@ -171,6 +197,25 @@ mod tests {
         }
         let udp = (Ip::new().src("10.0.0.2").dst("10.0.0.1") / Udp::new()).build();
         assert_eq!(reply_hint("NO_SOCKET", &udp, &cx), hint("NO_SOCKET", &cx));
+    }
+
+    #[test]
+    fn reply_hints_speak_of_the_answer() {
+        let zero = (Ip::new().src("10.0.0.2").dst("10.0.0.1") / Icmp::new().r#type(0).chksum(0)).build();
+        assert!(reply_hint("ICMP_CSUM", &zero, &HintCx::default()).starts_with("an echo reply with checksum 0x0000"));
+        let bad = (Ip::new().src("10.0.0.2").dst("10.0.0.1") / Icmp::new().r#type(0).chksum(0x1234)).build();
+        assert!(reply_hint("ICMP_CSUM", &bad, &HintCx::default()).starts_with("the answer arrived with a wrong checksum"));
+        let mut mac = [0u8; 14];
+        mac[..6].copy_from_slice(&[2, 0, 0, 0, 9, 0x77]);
+        let cx = HintCx { frame_mac: Some(mac), iface_mac: Some(Mac([2, 0, 0, 0, 0, 1])), ifname: "va", ..HintCx::default() };
+        let h = reply_hint("OTHERHOST", &bad, &cx);
+        assert!(h.starts_with("the answer went to 02:00:00:00:09:77, the Ether src of craft's request, not to va's MAC (02:00:00:00:00:01)"), "{h}");
+    }
+
+    #[test]
+    fn a_cookie_ack_without_a_connection_names_the_accept_queue() {
+        let cx = HintCx { function: "cookie_v4_check", ..HintCx::default() };
+        assert!(hint("NO_SOCKET", &cx).contains("accept queue is full"));
     }
 
     #[test]

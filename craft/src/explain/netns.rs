@@ -52,26 +52,52 @@ fn netns_path(netns: u64, names: &HashMap<u64, String>) -> Option<String> {
     None
 }
 
-/// The MAC of interface `ifname` of namespace `netns`, looked up inside it.
-pub(crate) fn iface_mac_in(netns: u64, ifname: &str, names: &HashMap<u64, String>) -> Option<Mac> {
-    if ifname.is_empty() {
-        return None;
-    }
+/// `f` run in namespace `netns` (on a thread of its own unless it is the caller's).
+fn in_netns<T: Send + 'static>(netns: u64, names: &HashMap<u64, String>, f: impl FnOnce() -> Option<T> + Send + 'static) -> Option<T> {
     if netns == current_netns() {
-        return Iface::lookup(ifname).ok().map(|i| i.mac);
+        return f();
     }
     let file = std::fs::File::open(netns_path(netns, names)?).ok()?;
-    let name = ifname.to_string();
     std::thread::spawn(move || {
         // SAFETY: file is an open namespace file; setns only changes this thread's netns.
         if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
             return None;
         }
-        Iface::lookup(&name).ok().map(|i| i.mac)
+        f()
     })
     .join()
     .ok()
     .flatten()
+}
+
+/// The MAC of interface `ifname` of namespace `netns`, looked up inside it.
+pub(crate) fn iface_mac_in(netns: u64, ifname: &str, names: &HashMap<u64, String>) -> Option<Mac> {
+    if ifname.is_empty() {
+        return None;
+    }
+    let name = ifname.to_string();
+    in_netns(netns, names, move || Iface::lookup(&name).ok().map(|i| i.mac))
+}
+
+/// The namespace of the other end of veth `ifname` of namespace `netns`: the peer's
+/// namespace id as `netns` sees it (IFLA_LINK_NETNSID) matched against the id it gives
+/// each named namespace and the host's (RTM_GETNSID). None when it has no peer or the
+/// peer's namespace has no name.
+pub fn veth_peer_netns(netns: u64, ifname: &str, names: &HashMap<u64, String>) -> Option<u64> {
+    let name = ifname.to_string();
+    let candidates: Vec<(u64, String)> = names
+        .keys()
+        .filter_map(|&ino| Some((ino, netns_path(ino, names)?)))
+        .collect();
+    in_netns(netns, names, move || {
+        let ifindex = Iface::lookup(&name).ok()?.ifindex;
+        let (_, nsid) = crate::live::link_peer(ifindex).ok()??;
+        let Some(nsid) = nsid else { return Some(netns) };
+        candidates.into_iter().find_map(|(ino, path)| {
+            let file = std::fs::File::open(path).ok()?;
+            (crate::live::netns_id(std::os::fd::AsFd::as_fd(&file)).ok()?? == nsid).then_some(ino)
+        })
+    })
 }
 
 pub(crate) fn ns_label(netns: u64, name: Option<&str>) -> String {

@@ -53,6 +53,10 @@ impl DropInfo {
     }
 
     fn place(&self) -> String {
+        if self.netns == 0 {
+            // No device on the skb (e.g. freed in a socket's path): no namespace to name.
+            return format!("at {}: {}", self.symbol, self.reason);
+        }
         let on = if self.ifname.is_empty() { String::new() } else { format!(" on {}", self.ifname) };
         format!("in namespace {}{on} at {}: {}", ns_label(self.netns, self.netns_name.as_deref()), self.symbol, self.reason)
     }

@@ -119,7 +119,9 @@ pub fn send_with(
     let groups = route_all(iface, pkts, SEND_RESOLVE, opts.cancel.as_ref(), &mut report.warnings)?;
     for g in &groups {
         let frames = g.frames.iter().map(Packet::build).collect();
-        report.sent += send_group(RoutedFrames { iface: &g.iface, frames, index: &g.index }, opts.clone())?.sent;
+        let r = send_group(RoutedFrames { iface: &g.iface, frames, index: &g.index }, opts.clone())?;
+        report.sent += r.sent;
+        report.warnings.extend(r.warnings);
     }
     Ok(report)
 }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use crate::field::Mac;
 
-pub use route::{clear_mac_cache, fill_l3, group_mac, ifname, neighbor_get, resolve_mac, route_get, route_get_via, solicited_node, L3Frame, Route, RouteKind, MAC_CACHE_TTL};
+pub use route::{clear_mac_cache, fill_l3, group_mac, ifname, link_peer, neighbor_get, netns_id, resolve_mac, route_get, route_get_via, solicited_node, L3Frame, Route, RouteKind, MAC_CACHE_TTL};
 pub use socket::{PacketSocket, PktType, RecvMeta, SocketCache, SocketOptions, Stats};
 pub use sniff::{sniff, CallbackFn, Direction, SniffOpts, SniffResult, Sniffer, StopFn};
 pub use l3::{send, send_with, sr, sr1, sr_observed, L3SendReport, L3SrResult, RoutedFrames};

@@ -182,6 +182,51 @@ pub fn ifname(ifindex: i32) -> Result<String> {
     name
 }
 
+const IFLA_LINK: u16 = 5;
+const IFLA_LINK_NETNSID: u16 = 37;
+const NETNSA_NSID: u16 = 1;
+const NETNSA_FD: u16 = 3;
+
+/// The other end of interface `ifindex` of the calling thread's namespace, for a veth (or
+/// any link with a peer): its index and the id this namespace gives the namespace it is in
+/// (None: this one). None when it has no peer.
+pub fn link_peer(ifindex: i32) -> Result<Option<(i32, Option<i32>)>> {
+    let mut body = vec![0u8; 16];
+    body[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+    let msgs = netlink::request(netlink::RTM_GETLINK, 0, &body)
+        .map_err(|e| io::Error::new(e.kind(), format!("interface #{ifindex}: {e}")))?;
+    let i32_of = |v: &[u8]| v.get(..4).map(|b| i32::from_ne_bytes(b.try_into().expect("4 bytes")));
+    let (mut peer, mut nsid) = (None, None);
+    for m in msgs.iter().filter(|m| m.ty == netlink::RTM_NEWLINK && m.payload.len() >= 16) {
+        for (ty, v) in attrs(&m.payload[16..]) {
+            match ty {
+                IFLA_LINK => peer = i32_of(v),
+                IFLA_LINK_NETNSID => nsid = i32_of(v),
+                _ => {}
+            }
+        }
+    }
+    // A link that is its own "peer" has none.
+    Ok(peer.filter(|&p| p != ifindex || nsid.is_some()).map(|p| (p, nsid)))
+}
+
+/// The id the calling thread's namespace gives the namespace of file `fd` (RTM_GETNSID),
+/// None when it gave it none.
+pub fn netns_id(fd: std::os::fd::BorrowedFd) -> Result<Option<i32>> {
+    use std::os::fd::AsRawFd;
+    // struct rtgenmsg (the family), padded to 4, then NETNSA_FD.
+    let mut body = vec![0u8; 4];
+    push_attr(&mut body, NETNSA_FD, &(fd.as_raw_fd() as u32).to_ne_bytes());
+    let msgs = netlink::request(netlink::RTM_GETNSID, 0, &body)?;
+    let id = msgs
+        .iter()
+        .filter(|m| m.ty == netlink::RTM_NEWNSID && m.payload.len() >= 4)
+        .flat_map(|m| attrs(&m.payload[4..]))
+        .find(|(ty, _)| *ty == NETNSA_NSID)
+        .and_then(|(_, v)| Some(i32::from_ne_bytes(v.get(..4)?.try_into().ok()?)));
+    Ok(id.filter(|&id| id >= 0))
+}
+
 /// The addresses of interface `ifindex` (RTM_GETADDR), each with its prefix length.
 fn iface_addrs(ifindex: i32) -> Result<Vec<(IpAddr, u8)>> {
     // struct ifaddrmsg: family, prefixlen, flags, scope, index.

@@ -58,7 +58,7 @@ impl Default for SendOpts {
 }
 
 /// What [`sendp`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SendReport {
     /// Frames handed to the kernel.
     pub sent: usize,
@@ -69,6 +69,9 @@ pub struct SendReport {
     pub last_ns: u64,
     /// How long the sending took (monotonic).
     pub elapsed: Duration,
+    /// What did not go as planned: frames handed to an interface without carrier went
+    /// nowhere, though the kernel took them.
+    pub warnings: Vec<String>,
 }
 
 /// How [`srp`] sends and waits.
@@ -194,6 +197,19 @@ pub fn sendp_frames(iface: &str, frames: &[Vec<u8>], opts: SendOpts) -> Result<S
     send_built(&sock, frames, opts)
 }
 
+/// The warning for frames sent on an interface without carrier (NO-CARRIER, not
+/// RUNNING: a veth whose peer is down, a cable out): the kernel takes them and drops them
+/// at its queue, so "sent" alone would say they left.
+fn no_carrier_warning(sock: &PacketSocket, sent: usize) -> Option<String> {
+    let iface = super::Iface::lookup(&sock.iface().name).ok()?;
+    (sent > 0 && iface.up && !iface.carrier).then(|| {
+        format!(
+            "{} has no carrier (NO-CARRIER, not RUNNING; for a veth: its peer is down): the {sent} frame(s) sent went nowhere",
+            iface.name
+        )
+    })
+}
+
 fn send_built(sock: &PacketSocket, frames: &[Vec<u8>], opts: SendOpts) -> Result<SendReport> {
     let mut report = SendReport::default();
     if frames.is_empty() || opts.count == 0 {
@@ -238,6 +254,9 @@ fn send_built(sock: &PacketSocket, frames: &[Vec<u8>], opts: SendOpts) -> Result
     }
     report.last_ns = realtime_ns();
     report.elapsed = t0.elapsed();
+    if let Some(w) = no_carrier_warning(sock, report.sent) {
+        report.warnings.push(w);
+    }
     Ok(report)
 }
 

@@ -249,19 +249,15 @@ pub fn send(a: SendArgs) -> Result<ExitCode, String> {
     let opts = SendOpts { count: a.count, inter, cancel: Some(cancel.clone()), progress: Some(progress.clone()), ..SendOpts::default() };
     let mut ex = start_explainer(&a.explain)?;
     let t0 = Instant::now();
-    let sent = with_progress(pkts.len() * a.count, &progress, || match (l2, ex.as_mut()) {
-        (Some(dev), None) => live::sendp(dev, &pkts, opts).map(|r| r.sent),
-        (Some(dev), Some(ex)) => explain::send::sendp(ex, dev, &pkts, opts).map(|r| r.sent),
-        (None, ex) => {
-            let r = match ex {
-                None => live::send(a.iface.as_deref(), &pkts, opts),
-                Some(ex) => explain::send::send(ex, a.iface.as_deref(), &pkts, opts),
-            };
-            r.map(|r| {
-                warn(&r.warnings);
-                r.sent
-            })
-        }
+    let sent = with_progress(pkts.len() * a.count, &progress, || {
+        let (sent, warnings) = match (l2, ex.as_mut()) {
+            (Some(dev), None) => live::sendp(dev, &pkts, opts).map(|r| (r.sent, r.warnings)),
+            (Some(dev), Some(ex)) => explain::send::sendp(ex, dev, &pkts, opts).map(|r| (r.sent, r.warnings)),
+            (None, None) => live::send(a.iface.as_deref(), &pkts, opts).map(|r| (r.sent, r.warnings)),
+            (None, Some(ex)) => explain::send::send(ex, a.iface.as_deref(), &pkts, opts).map(|r| (r.sent, r.warnings)),
+        }?;
+        warn(&warnings);
+        Ok::<_, io::Error>(sent)
     })
     .map_err(|e| e.to_string())?;
     let (el, rate) = rate(sent, t0);
