@@ -197,6 +197,43 @@ fn xdp_tx_by_the_director_is_on_the_path() {
     assert!(ch.iter().any(|c| c.starts_with(&format!("+ IP/UDP/GUE outer (IP {b} > 10.218.0.77"))), "{ch:?}");
 }
 
+/// The same XDP_TX toward A's end, which has no XDP program this time: the frame is lost
+/// in XDP (no skb, no drop event). The explained send with --trace says so for the packet,
+/// from the xdp_bulk_tx hop that dropped it, instead of "not dropped".
+#[test]
+fn xdp_tx_toward_a_peer_without_xdp_is_reported_lost_in_xdp() {
+    let name = "xdp_tx_toward_a_peer_without_xdp_is_reported_lost_in_xdp";
+    if !privileged(name) {
+        return;
+    }
+    let Some(bin) = common::lb_xdp::bin(name) else { return };
+    let (a, b) = ("10.218.3.1", "10.218.3.2");
+    let lab = lab("ctl", (a, b), None);
+    let config = ConfigFile::new(
+        &format!("trace-{}", lab.veth.b),
+        &format!("(next_hop_mac: \"{}\", src_v4: \"{b}\", vips: [(addr: \"10.218.9.3\", port: 80, proto: udp, backends: [(addr: \"10.218.3.77\")])])", lab.mac_a),
+    );
+    let _director = LbXdp::start(&bin, &lab.b, &["director", "--iface", &lab.veth.b, "--config", &config.arg()]);
+    let ex = craft::explain::Explainer::start(craft::explain::ExplainOpts { trace: true, wait: Duration::from_millis(500), ..Default::default() }).expect("Explainer::start");
+    let sent = Ether::new().dst(lab.mac_b).src(lab.mac_a) / Ip::new().src(a).dst("10.218.9.3").id(0xd007) / Udp::new().sport(4007).dport(80) / b"vip".to_vec();
+    let dev = lab.veth.a.clone();
+    let ex = lab.a.run(T, move || {
+        let mut ex = ex;
+        assert_eq!(craft::explain::send::sendp(&mut ex, &dev, &[sent], SendOpts::default()).expect("sendp").sent, 1);
+        ex
+    });
+    let r = ex.finish(None).expect("finish");
+    let text = r.text();
+    eprint!("{text}");
+    let p = &r.packets[0];
+    assert!(!p.dropped(), "{p:#?}");
+    let at = p.xdp_loss(&netns_names()).unwrap_or_else(|| panic!("no XDP loss on the path: {text}"));
+    assert!(at.contains(&lab.veth.b) && at.contains("XDP_TX") && at.contains("drops 1"), "{at}");
+    assert!(text.contains("packet 0 (Ether / IP 10.218.3.1 > 10.218.9.3 / UDP 4007 > 80 / Raw): no drop event, but XDP lost frames on its path at"), "{text}");
+    let j = &r.json_lines()[0];
+    assert!(j["xdp_loss"].as_str().is_some_and(|l| l.contains("XDP_TX")), "{j}");
+}
+
 /// lb-xdp's director on B's end of A–B, configured to leave by B's end of B–C (`redirect`:
 /// a devmap redirect): a TCP SYN to the VIP goes A tx → B xdp_redirect (to B's B–C end) →
 /// B xdp_devmap_xmit → C rx, GUE-encapsulated toward C (the backend), where nothing

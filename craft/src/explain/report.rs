@@ -98,6 +98,11 @@ impl PacketFate {
         !self.drops.is_empty()
     }
 
+    /// With a path: where XDP lost frames on it ([`Path::xdp_loss`]), as the path says it.
+    pub fn xdp_loss(&self, names: &HashMap<u64, String>) -> Option<String> {
+        self.path.as_ref()?.xdp_loss().map(|step| Path::step_label(step, names))
+    }
+
     fn label(&self, rounds: bool) -> String {
         if rounds {
             format!("packet {} (send {})", self.index, self.round + 1)
@@ -285,13 +290,21 @@ impl Report {
         }
         let names = self.trace.as_ref().map(|t| t.names.clone()).unwrap_or_default();
         for p in &self.packets {
-            let shown = match p.drops.as_slice() {
-                [] if all => {
+            let shown = match (p.drops.as_slice(), p.xdp_loss(&names)) {
+                ([], Some(at)) => {
+                    s.push_str(&format!(
+                        "{} ({}): no drop event, but XDP lost frames on its path at {at} — XDP frees no skb: see the counters\n",
+                        p.label(rounds),
+                        p.summary
+                    ));
+                    true
+                }
+                ([], None) if all => {
                     s.push_str(&format!("{} ({}): not dropped\n", p.label(rounds), p.summary));
                     true
                 }
-                [] => false,
-                drops => {
+                ([], None) => false,
+                (drops, _) => {
                     for (i, d) in drops.iter().enumerate() {
                         let again = if i > 0 { " again" } else { "" };
                         s.push_str(&format!("{} ({}) was dropped{again} {} — {}\n", p.label(rounds), p.summary, d.place(), d.hint));
@@ -354,6 +367,7 @@ impl Report {
                 "drops": p.drops.iter().map(DropInfo::json).collect::<Vec<_>>(),
             });
             if let Some(path) = &p.path {
+                j["xdp_loss"] = p.xdp_loss(&names).into();
                 j["path"] = path_json(path, &names);
                 j["path_line"] = path.line(&names).into();
             }

@@ -167,6 +167,17 @@ impl Path {
     }
 
     /// The hops, without the drops.
+    /// The first XDP step that lost frames: an exception (XDP_ABORTED, a failed XDP_TX), a
+    /// failed redirect, or a transmit that dropped frames (`drops`, e.g. toward a veth
+    /// whose peer has no XDP program). XDP frees no skb there, so no drop event says it.
+    pub fn xdp_loss(&self) -> Option<&Step> {
+        self.steps.iter().find(|s| {
+            s.hop.as_ref().is_some_and(|h| {
+                matches!(h.kind, HopKind::XdpException | HopKind::XdpRedirectErr) || h.xdp.as_ref().is_some_and(|x| x.drops > 0 || x.err != 0)
+            })
+        })
+    }
+
     pub fn hops(&self) -> impl Iterator<Item = &HopEvent> {
         self.steps.iter().filter_map(|s| s.hop.as_ref())
     }
