@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::child::Guard;
+use common::explained::{assert_nothing_else_blamed, opts, sendp_explained, serial, the_drop, T};
 use common::flood::Flood;
 use common::lab::{lab, Lab};
 use common::netns::{privileged, Netns, VethPair};
@@ -22,41 +23,14 @@ use craft::explain::{ExplainOpts, Explainer, Report};
 use craft::live::SendOpts;
 use craft::prelude::*;
 
-const T: Duration = Duration::from_secs(30);
-
-/// One test at a time: every watcher sees every drop on the host, and each test floods
-/// thousands a second; side by side (in a debug build) they would starve each other's
-/// watchers and lose drops.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 const CRAFT: &str = env!("CARGO_BIN_EXE_craft");
 
 fn addrs(n: u8) -> (String, String) {
     (format!("10.215.{n}.1"), format!("10.215.{n}.2"))
 }
 
-fn opts() -> ExplainOpts {
-    ExplainOpts { wait: Duration::from_millis(700), ..ExplainOpts::default() }
-}
-
-/// No drop in the report is a flood frame, and the flood did run (its drops were seen
-/// and ignored).
 fn assert_flood_not_blamed(r: &Report, flood: &Flood) {
-    for p in &r.packets {
-        assert!(!p.summary.contains(&flood.marker), "{p:?}");
-        for d in &p.drops {
-            assert!(!d.summary.contains(&flood.marker), "a background drop blamed on craft: {d:?}");
-        }
-    }
-    for d in &r.replies_dropped {
-        assert!(!d.summary.contains(&flood.marker), "a background drop listed as a reply: {d:?}");
-    }
-    let sent = flood.sent.load(Ordering::Relaxed);
-    eprintln!("background: {sent} frames flooded; {} unrelated drops ignored in {:.2} s", r.unrelated, r.window.as_secs_f64());
-    assert!(r.unrelated as f64 >= 1000.0 * r.window.as_secs_f64() * 0.5, "the background flood was not dropping ({} in {:?})", r.unrelated, r.window);
+    assert_nothing_else_blamed(r, flood, &[]);
 }
 
 /// Send `pkt` from A with an explainer running, background drops meanwhile.
@@ -69,30 +43,9 @@ fn explain_one(name: &str, n: u8, build: impl FnOnce(&Lab, &str, &str) -> Packet
     let (a, b) = addrs(n);
     let lab = lab("cxr", (&a, &b), None);
     let pkt = build(&lab, &a, &b);
-    let ex = Explainer::start(opts()).expect("Explainer::start");
-    let dev = lab.veth.a.clone();
-    let ex = lab.a.run(T, move || {
-        let mut ex = ex;
-        let r = report::sendp(&mut ex, &dev, &[pkt], SendOpts::default()).expect("sendp");
-        assert_eq!(r.sent, 1);
-        ex
-    });
-    let r = ex.finish(None).expect("finish");
-    eprint!("{}", r.text());
-    assert_eq!(r.packets.len(), 1);
-    assert_eq!(r.lost, 0, "drops lost: the report may be incomplete");
+    let r = sendp_explained(&lab, opts(), pkt);
     assert_flood_not_blamed(&r, &flood);
     Some((lab, r))
-}
-
-/// The one drop of packet 0, in B's namespace on B's end of the veth.
-fn the_drop<'a>(lab: &Lab, r: &'a Report) -> &'a craft::explain::DropInfo {
-    let p = &r.packets[0];
-    assert_eq!(p.drops.len(), 1, "{p:#?}");
-    let d = &p.drops[0];
-    assert_eq!(d.netns_name.as_deref(), Some(lab.b.name.as_str()), "{d:#?}");
-    assert_eq!(d.ifname, lab.veth.b);
-    d
 }
 
 #[test]

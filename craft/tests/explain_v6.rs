@@ -9,26 +9,17 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use common::explained::{self, opts, sendp_explained, serial, T};
 use common::flood::Flood;
 use common::lab::{lab, Lab};
 use common::netns::privileged;
 use craft::explain::send as report;
 use craft::explain::{ExplainOpts, Explainer, Report};
 use craft::explain::DropInfo;
-use craft::live::{SendOpts, SrOpts};
+use craft::live::SrOpts;
 use craft::prelude::*;
-
-const T: Duration = Duration::from_secs(30);
-
-/// One test at a time: every watcher sees every drop on the host, and each test floods.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Each test its own subnets (IPv4 only for the lab's sake; the tests send IPv6).
 fn lab6(n: u8) -> (Lab, String, String) {
@@ -37,25 +28,8 @@ fn lab6(n: u8) -> (Lab, String, String) {
     (lab, a6, b6)
 }
 
-fn opts() -> ExplainOpts {
-    ExplainOpts { wait: Duration::from_millis(700), ..ExplainOpts::default() }
-}
-
-/// No drop in the report is a flood frame or the kernel's IPv6 multicast, and the flood
-/// did run (its drops were seen and ignored).
 fn assert_nothing_else_blamed(r: &Report, flood: &Flood) {
-    let foreign = |d: &DropInfo| d.summary.contains(&flood.marker) || d.summary.contains(" > ff02::");
-    for p in &r.packets {
-        for d in &p.drops {
-            assert!(!foreign(d), "a drop not craft's blamed on packet {}: {d:#?}", p.index);
-        }
-    }
-    for d in &r.replies_dropped {
-        assert!(!foreign(d), "a drop not craft's listed as a reply: {d:#?}");
-    }
-    let sent = flood.sent.load(Ordering::Relaxed);
-    eprintln!("background: {sent} frames flooded; {} unrelated drops ignored in {:.2} s", r.unrelated, r.window.as_secs_f64());
-    assert!(r.unrelated as f64 >= 1000.0 * r.window.as_secs_f64() * 0.5, "the background flood was not dropping ({} in {:?})", r.unrelated, r.window);
+    explained::assert_nothing_else_blamed(r, flood, &[" > ff02::"]);
 }
 
 /// Send `pkt` (built from the lab and its IPv6 addresses) from A with an explainer running,
@@ -68,29 +42,14 @@ fn explain_one(name: &str, n: u8, opts: ExplainOpts, build: impl FnOnce(&Lab, &s
     let flood = Flood::v6(n, 25);
     let (lab, a6, b6) = lab6(n);
     let pkt = build(&lab, &a6, &b6);
-    let ex = Explainer::start(opts).expect("Explainer::start");
-    let dev = lab.veth.a.clone();
-    let ex = lab.a.run(T, move || {
-        let mut ex = ex;
-        let r = report::sendp(&mut ex, &dev, &[pkt], SendOpts::default()).expect("sendp");
-        assert_eq!(r.sent, 1);
-        ex
-    });
-    let r = ex.finish(None).expect("finish");
-    eprint!("{}", r.text());
-    assert_eq!(r.packets.len(), 1);
-    assert_eq!(r.lost, 0, "drops lost: the report may be incomplete");
+    let r = sendp_explained(&lab, opts, pkt);
     assert_nothing_else_blamed(&r, &flood);
     Some((lab, r))
 }
 
-/// The one drop of packet 0, in B's namespace on B's end of the veth.
+/// The one drop of packet 0, in B's namespace on B's end of the veth, of an IPv6 packet.
 fn the_drop<'a>(lab: &Lab, r: &'a Report) -> &'a DropInfo {
-    let p = &r.packets[0];
-    assert_eq!(p.drops.len(), 1, "{p:#?}");
-    let d = &p.drops[0];
-    assert_eq!(d.netns_name.as_deref(), Some(lab.b.name.as_str()), "{d:#?}");
-    assert_eq!(d.ifname, lab.veth.b);
+    let d = explained::the_drop(lab, r);
     assert!(d.summary.starts_with("IPv6 "), "{d:#?}");
     d
 }
