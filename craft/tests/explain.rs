@@ -355,8 +355,9 @@ fn a_full_ring_counts_what_it_loses() {
     }
     let (a, b) = addrs(7);
     let lab = lab("cxp", (&a, &b), None);
+    // Other tests' (and the host's) drops fill a ring this small too: what this test
+    // checks is that its own drops are all either read or counted lost.
     let mut watch = DropWatch::with_ring_size(4096).expect("DropWatch::with_ring_size");
-    assert_eq!(watch.lost().unwrap(), 0);
     const N: usize = 200;
     let id = 0xc007;
     let pkt = Ether::new().dst("02:00:00:00:00:99") / ip(&a, &b, id) / Udp::new().dport(4000);
