@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # craft, offline, end to end: compose with scapy's syntax, inspect, dissect, check broken
-# packets, packet sets, RON files. Nothing is sent anywhere.
+# packets, packet sets, RON files. Then, as root only, live: craft in two namespaces,
+# lb-xdp in five, and two of fixtures/' reproducers (each in namespaces of its own); every
+# namespace is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
@@ -12,6 +14,9 @@ ns_a="craft-demo-a-$$"
 ns_b="craft-demo-b-$$"
 cleanup() {
     rm -rf "$tmp"
+    # The fixtures remove their namespaces themselves, also on errors; a run killed by
+    # Ctrl-C cannot: sweep what a dead run left (never a live run's).
+    if [ -x target/release/fixtures ]; then target/release/fixtures sweep >/dev/null 2>&1 || true; fi
     ip netns del "$ns_a" 2>/dev/null || true
     ip netns del "$ns_b" 2>/dev/null || true
 }
@@ -98,3 +103,12 @@ printf "ans, unans = sr(IP(dst='10.77.0.2')/ICMP(seq=(1, 3)), timeout=1, verbose
 
 say "lb-xdp: client → router → director (XDP, GUE) → backends (XDP decap), DSR back"
 bash scripts/demo-lb.sh
+
+say "Two of the seed's datapath bugs as reproducers: the failure, craft's explanation, the fix (fixtures/README.md lists all ten)"
+cargo build -q --release -p fixtures
+# The lb-xdp just built, not whatever target/debug holds.
+export LB_XDP_BIN=$PWD/target/release/lb-xdp
+for name in tot-len-14-missing bad-dst-mac; do
+    printf '\033[2m$ fixtures run %s --fixed\033[0m\n' "$name" >&2
+    target/release/fixtures run "$name" --fixed
+done

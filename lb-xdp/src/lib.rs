@@ -2,9 +2,12 @@
 //!
 //! The eBPF side is in `ebpf/` (built by build.rs), the map layouts in `common/`.
 pub mod config;
+pub mod daemon;
 pub mod decap;
 pub mod director;
 pub mod ebpf;
+#[cfg(feature = "faults")]
+pub mod faults;
 pub mod maglev;
 pub mod maps;
 pub mod sys;

@@ -347,8 +347,11 @@ fn encapsulate(ctx: &XdpContext, config: &DirectorConfig, backend: &Backend, p: 
     let gue_len = if config.variant == 0 { GUE_LEN } else { 0 };
     let outer_ip_len = if backend.family == FAMILY_V4 { IPV4_LEN } else { IPV6_LEN };
     let grow = outer_ip_len + UDP_LEN + gue_len;
+    let delta = -(grow as i32);
+    #[cfg(feature = "faults")]
+    let delta = if faults::on(faults::ADJUST_HEAD_SIGN) { -delta } else { delta };
     // SAFETY: a helper call on this program's own context.
-    if unsafe { bpf_xdp_adjust_head(ctx.ctx, -(grow as i32)) } != 0 {
+    if unsafe { bpf_xdp_adjust_head(ctx.ctx, delta) } != 0 {
         return Err(C::NoHeadroom);
     }
     let pkt = Packet::of(ctx);
@@ -403,6 +406,11 @@ fn write_ipv4(ip: &mut [u8; IPV4_LEN], src: &[u8; 4], dst: &[u8; 16], total_len:
     ip[16..20].copy_from_slice(&dst[..4]);
     // The checksum from the values just written, with the checksum field counted as 0.
     let word = |b: &[u8], i: usize| ((b[i] as u32) << 8) | b[i + 1] as u32;
+    #[cfg(feature = "faults")]
+    if faults::on(faults::CSUM_NOT_ZEROED) {
+        faults::csum_not_zeroed(ip, word);
+        return;
+    }
     let mut sum = (0x4500 | tos as u32) + total_len as u32 + id as u32 + 0x4000
         + ((OUTER_TTL as u32) << 8 | PROTO_UDP as u32)
         + word(src, 0) + word(src, 2) + word(dst, 0) + word(dst, 2);
@@ -421,6 +429,47 @@ fn write_ipv6(ip: &mut [u8; IPV6_LEN], src: &[u8; 16], dst: &[u8; 16], payload_l
     ip[7] = OUTER_TTL;
     ip[8..24].copy_from_slice(src);
     ip[24..40].copy_from_slice(dst);
+}
+
+/// Test-only fault switches: compiled only with the feature `faults` (the object
+/// lb-xdp-director-faults, loaded only by `lb-xdp-faults director --fault NAME`), never
+/// into the default director. The word in `FAULTS` (bits below, set by userspace before
+/// the program is attached) turns real bugs met while writing this program back on; with
+/// the word 0 the program behaves as the real one.
+#[cfg(feature = "faults")]
+mod faults {
+    use aya_ebpf::{macros::map, maps::Array};
+    use lb_xdp_ebpf::IPV4_LEN;
+
+    /// The outer IPv4 checksum summed over the header as it lies in the packet, its
+    /// checksum field never zeroed first: right only when that field (headroom the frame
+    /// grew into, holding whatever a former frame left there) happened to be 0.
+    pub const CSUM_NOT_ZEROED: u32 = 1 << 0;
+    /// bpf_xdp_adjust_head with +grow instead of -grow: the frame shrinks instead of
+    /// growing, the bounds check of the outer headers fails, XDP_DROP (no_headroom).
+    pub const ADJUST_HEAD_SIGN: u32 = 1 << 1;
+
+    #[map]
+    static FAULTS: Array<u32> = Array::with_max_entries(1, 0);
+
+    #[inline(always)]
+    pub fn on(fault: u32) -> bool {
+        FAULTS.get(0).is_some_and(|w| w & fault != 0)
+    }
+
+    /// The bug: `ip[10..12]` is summed as found.
+    #[inline(always)]
+    pub fn csum_not_zeroed(ip: &mut [u8; IPV4_LEN], word: impl Fn(&[u8], usize) -> u32) {
+        let mut sum = 0u32;
+        let mut i = 0;
+        while i < IPV4_LEN {
+            sum += word(ip, i);
+            i += 2;
+        }
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    }
 }
 
 #[unsafe(link_section = "license")]

@@ -1,0 +1,69 @@
+//! `lb-xdp-faults`: lb-xdp's director with test-only fault switches (feature `faults`;
+//! fixtures' reproducers of issue #10 run it). Same options as `lb-xdp director`, plus
+//! `--fault NAME` (repeatable). Never a production binary: the real director is `lb-xdp`'s.
+use anyhow::Result;
+use aya::programs::XdpMode;
+use clap::{Parser, Subcommand, ValueEnum};
+use lb_xdp::daemon;
+use lb_xdp::director::Director;
+use lb_xdp::faults::Fault;
+use lb_xdp::sys;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "lb-xdp-faults", about = "lb-xdp's director with test-only fault switches (for reproducers)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the faulty director on IF until interrupted (as `lb-xdp director`).
+    Director {
+        #[arg(long)]
+        iface: String,
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value_t = Mode::Auto)]
+        mode: Mode,
+        /// A bug to switch on: csum-not-zeroed, adjust-head-sign (none: as the real one).
+        #[arg(long)]
+        fault: Vec<Fault>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    Auto,
+    Native,
+    Generic,
+}
+
+impl From<Mode> for XdpMode {
+    fn from(m: Mode) -> XdpMode {
+        match m {
+            Mode::Auto => XdpMode::Default,
+            Mode::Native => XdpMode::Driver,
+            Mode::Generic => XdpMode::Skb,
+        }
+    }
+}
+
+fn main() {
+    if let Err(err) = run(Cli::parse()) {
+        eprintln!("lb-xdp-faults: {}", sys::describe(&err));
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Director { iface, config, mode, fault } => {
+            let names: Vec<&str> = fault.iter().map(|f| f.name()).collect();
+            // On stderr: the first line on stdout is the director's ("...; Ctrl-C to stop").
+            eprintln!("lb-xdp-faults: faults switched on: {}", if names.is_empty() { "none".to_string() } else { names.join(", ") });
+            daemon::director(&iface, &config, mode.into(), || Director::load_with_faults(&fault))
+        }
+    }
+}
