@@ -91,7 +91,7 @@ sleep 0.2
 in_a() { printf '\033[2m[A]$ craft %s\033[0m\n' "$*" >&2; ip netns exec "$ns_a" "$craft" "$@"; }
 in_a sr "IP(dst='10.77.0.2')/ICMP(id=7, seq=1)" --format summary
 in_a sr "IP(dst='10.77.0.2')/TCP(dport=[22, 80], flags='S')" --format summary || echo "(no listener in B: RSTs)"
-ip netns exec "$ns_b" "$craft" sniff --iface vb --count 5 --filter icmp -w "$tmp/b.pcap" --format summary &
+ip netns exec "$ns_b" "$craft" sniff --iface vb --count 10 --filter icmp -w "$tmp/b.pcap" --format summary &
 sniffer=$!
 sleep 0.5
 in_a send "IP(dst='10.77.0.2')/ICMP(seq=(1, 5))"

@@ -13,12 +13,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
-# tcpdump, tshark and editcap (wireshark-common) check craft's capture files in
-# craft/tests/pcap.rs. The debconf answer keeps wireshark-common from asking about
-# non-root capture.
+# tcpdump, tshark, editcap and text2pcap (wireshark-common) check craft's capture files
+# in craft/tests/pcap.rs and pcap_links.rs. The debconf answer keeps wireshark-common from
+# asking about non-root capture.
 need_tools=()
 command -v tcpdump >/dev/null || need_tools+=(tcpdump)
-{ command -v tshark >/dev/null && command -v editcap >/dev/null; } || need_tools+=(tshark)
+{ command -v tshark >/dev/null && command -v editcap >/dev/null && command -v text2pcap >/dev/null; } || need_tools+=(tshark)
 if [ ${#need_tools[@]} -gt 0 ]; then
     echo "setup: installing ${need_tools[*]}"
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections

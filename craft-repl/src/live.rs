@@ -509,7 +509,7 @@ fn sr_args(me: &Interp, args: &Args, func: &str, one: bool) -> R<SrArgs> {
     let filter = filter_arg(args, func)?;
     let verb = verbosity(me, args, func)?;
     let check_ip_addr = me.conf.check_ip_addr;
-    Ok(SrArgs { opts: SrOpts { timeout, retry, multi, inter, filter, cancel: cancel_flag(), check_ip_addr }, verb })
+    Ok(SrArgs { opts: SrOpts { timeout, retry, multi, inter, filter, cancel: cancel_flag(), check_ip_addr, ..SrOpts::default() }, verb })
 }
 
 /// sr, srp, sr1, srp1: send, collect the answers, print scapy's progress lines.

@@ -17,6 +17,10 @@ pub trait Fields: Default {
     fn get(&self, name: &str) -> Option<Value>;
     /// Sets a field from a dynamic value; the error names what is wrong with the value.
     fn set(&mut self, name: &str, v: &Value) -> Result<(), String>;
+    /// Appends the fields for which `present` holds as the members of a JSON object
+    /// (`"name":value,...`, no braces), in declaration order: what
+    /// [`crate::text::write_json`] writes, without a [`Value`] per field.
+    fn write_json_fields(&self, out: &mut Vec<u8>, present: &dyn Fn(&str) -> bool);
 }
 
 /// What a layer's `write` needs to know about its surroundings. Layers are written from
@@ -46,10 +50,12 @@ pub struct Pseudo {
 }
 
 impl Pseudo {
-    /// Partial sum of the whole pseudo-header for a segment of `seg_len` bytes.
+    /// Partial sum of the whole pseudo-header for a segment of `seg_len` bytes. A forced
+    /// length of 0 over a segment longer than 65535 bytes is a TSO/GSO packet's IPv4 total
+    /// length 0 (as Linux BIG TCP writes): the real length counts, as the kernel sums it.
     #[inline]
     pub fn sum(&self, proto: u8, seg_len: usize) -> u32 {
-        let len = self.forced_len.unwrap_or(seg_len as u32);
+        let len = self.forced_len.filter(|&l| l != 0 || seg_len <= 0xffff).unwrap_or(seg_len as u32);
         self.src_sum + self.dst_sum + proto as u32 + (len >> 16) + (len & 0xffff)
     }
 }
@@ -92,7 +98,7 @@ pub enum Next {
 pub struct Truncated;
 
 /// Options of the dissector.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DissectCx {
     /// UDP ports decoded as GUE (either port matches).
     pub gue_ports: smallvec::SmallVec<[u16; 2]>,
@@ -170,6 +176,13 @@ pub trait Proto: Fields + Sized {
     /// Problems that only this layer can see (beyond wrong auto fields); `seg` is the
     /// header and the bytes after it as dissected.
     fn check(&self, _seg: &[u8], _cx: &DissectCx, _out: &mut Vec<String>) {}
+    /// Why `data`, announced as this layer, cannot be one at all (an IPv4 ihl below 5, a
+    /// version nibble that is not the layer's), or None. A dissect that fails on such bytes
+    /// ends the packet in Raw marked malformed rather than truncated, and `craft check`
+    /// reports this reason. Asked only after `dissect` failed.
+    fn malformed(_data: &[u8]) -> Option<String> {
+        None
+    }
 }
 
 /// The closest field name, for "did you mean" hints.
@@ -308,6 +321,21 @@ macro_rules! layer {
                     _ => unreachable!("field table and setters are generated together"),
                 }
                 Ok(())
+            }
+
+            fn write_json_fields(&self, out: &mut Vec<u8>, present: &dyn Fn(&str) -> bool) {
+                use $crate::field::FieldType;
+                let mut sep: &[u8] = b"";
+                $(
+                    if present($crate::layer!(@name $f $($fname)?)) {
+                        out.extend_from_slice(sep);
+                        sep = b",";
+                        // `"name":`, made at compile time (field names need no escaping).
+                        out.extend_from_slice(concat!("\"", $crate::layer!(@name $f $($fname)?), "\":").as_bytes());
+                        self.$f.write_json(out);
+                    }
+                )*
+                let _ = sep;
             }
         }
     };

@@ -75,6 +75,10 @@ macro_rules! registry {
                     }), )*
                 }
             }
+            /// Why `data` cannot be this layer at all, if it cannot (see [`Proto::malformed`]).
+            pub fn malformed(self, data: &[u8]) -> Option<String> {
+                match self { $( LayerKind::$V => <$T as Proto>::malformed(data), )* }
+            }
             /// The Ether/Dot1Q type value that announces this layer.
             pub fn ethertype(self) -> Option<u16> {
                 match self { $( LayerKind::$V => <$T as Proto>::ETHERTYPE, )* }
@@ -133,6 +137,10 @@ macro_rules! registry {
             pub fn get(&self, name: &str) -> Option<Value> {
                 match self { $( Layer::$V(l) => l.get(name), )* }
             }
+            /// The present fields as JSON object members (see [`Fields::write_json_fields`]).
+            pub fn write_json_fields(&self, out: &mut Vec<u8>) {
+                match self { $( Layer::$V(l) => l.write_json_fields(out, &|f| l.present(f)), )* }
+            }
             /// Names of a field's values that depend on the layer's other fields.
             pub fn names(&self, field: &str) -> Option<&'static [(u64, &'static str)]> {
                 match self { $( Layer::$V(l) => l.names(field), )* }
@@ -172,6 +180,10 @@ macro_rules! registry {
 
 registry! {
     Ether(Ether),
+    CookedLinux(CookedLinux),
+    CookedLinuxV2(CookedLinuxV2),
+    Loopback(Loopback),
+    LoopbackOpenBSD(LoopbackOpenBSD),
     Dot1Q(Dot1Q),
     Arp(Arp),
     Ip(Ip) ["IPerror"],
@@ -191,6 +203,20 @@ registry! {
     Icmpv6NdNa(Icmpv6NdNa),
     Icmpv6NdOptSrcLladdr(Icmpv6NdOptSrcLladdr),
     Icmpv6NdOptDstLladdr(Icmpv6NdOptDstLladdr),
+    Icmpv6NdRs(Icmpv6NdRs),
+    Icmpv6NdRa(Icmpv6NdRa),
+    Icmpv6NdRedirect(Icmpv6NdRedirect),
+    Icmpv6NdOptPrefixInfo(Icmpv6NdOptPrefixInfo),
+    Icmpv6NdOptRedirectedHdr(Icmpv6NdOptRedirectedHdr),
+    Icmpv6NdOptMtu(Icmpv6NdOptMtu),
+    Icmpv6NdOptRdnss(Icmpv6NdOptRdnss),
+    Icmpv6NdOptUnknown(Icmpv6NdOptUnknown),
+    Icmpv6MlQuery(Icmpv6MlQuery),
+    Icmpv6MlReport(Icmpv6MlReport),
+    Icmpv6MlDone(Icmpv6MlDone),
+    Icmpv6MlQuery2(Icmpv6MlQuery2),
+    Icmpv6MlReport2(Icmpv6MlReport2),
+    Icmpv6MldMultAddrRec(Icmpv6MldMultAddrRec),
     Icmpv6Unknown(Icmpv6Unknown),
     Udp(Udp) ["UDPerror"],
     Tcp(Tcp) ["TCPerror"],
@@ -417,8 +443,8 @@ impl Packet {
                 put_layer(&mut self.layers, n, kind.new_layer());
                 kind.dissect_from::<Packet>(self.slots(), n, data, walk)
             }
-            Grow::Layer(_, data) => put_raw_grown(&mut self.layers, n, data, None),
-            Grow::Raw(data, truncated) => put_raw_grown(&mut self.layers, n, data, truncated),
+            Grow::Layer(_, data) => put_raw_grown(&mut self.layers, n, data, Mark::NONE),
+            Grow::Raw(data, mark) => put_raw_grown(&mut self.layers, n, data, mark),
         }
     }
 }
@@ -438,8 +464,8 @@ struct Walk<'c, 'b> {
 enum Grow<'b> {
     /// A layer of this kind.
     Layer(LayerKind, &'b [u8]),
-    /// Raw bytes, truncated or not (see [`put_raw`]).
-    Raw(&'b [u8], Option<&'static str>),
+    /// Raw bytes, marked or not (see [`put_raw`]).
+    Raw(&'b [u8], Mark),
 }
 
 /// Dissects one header of type `T` into `layers[n]`, then its payload into the layers after
@@ -579,29 +605,45 @@ fn put_padding(layers: &mut SmallVec<[Layer; 4]>, n: usize, pad: &[u8]) {
 /// layers used (`n + 1`), so that callers end with it as a tail call (six arguments at
 /// most: no stack); past the slots, `n` with the bytes left in `walk.grow`.
 fn put_raw<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], walk: &mut Walk<'_, 'b>) -> usize {
-    put_raw_as(layers, n, data, None, walk)
+    put_raw_as(layers, n, data, Mark::NONE, walk)
 }
 
-/// [`put_raw`] for a `T` header cut short.
+/// [`put_raw`] for a `T` header that could not be decoded: cut short, or malformed when
+/// [`Proto::malformed`] says these bytes cannot be a `T` at all.
 #[cold]
 #[inline(never)]
 fn put_truncated<'b, T: Proto>(layers: &mut [Layer], n: usize, data: &'b [u8], walk: &mut Walk<'_, 'b>) -> usize {
-    put_raw_as(layers, n, data, Some(T::NAME), walk)
+    let mark = if T::malformed(data).is_some() {
+        Mark { truncated: None, malformed: Some(T::NAME) }
+    } else {
+        Mark { truncated: Some(T::NAME), malformed: None }
+    };
+    put_raw_as(layers, n, data, mark, walk)
+}
+
+/// The dissector's marks on a Raw layer (see [`Raw`]).
+#[derive(Clone, Copy)]
+struct Mark {
+    truncated: Option<&'static str>,
+    malformed: Option<&'static str>,
+}
+
+impl Mark {
+    const NONE: Mark = Mark { truncated: None, malformed: None };
 }
 
 #[inline(always)]
-fn put_raw_as<'b>(
-    layers: &mut [Layer], n: usize, data: &'b [u8], truncated: Option<&'static str>, walk: &mut Walk<'_, 'b>,
-) -> usize {
+fn put_raw_as<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], mark: Mark, walk: &mut Walk<'_, 'b>) -> usize {
     match layers.get_mut(n) {
         Some(Layer::Raw(r)) => {
             r.load.clear();
             r.load.extend_from_slice(data);
-            r.truncated = truncated;
+            r.truncated = mark.truncated;
+            r.malformed = mark.malformed;
         }
-        Some(l) => *l = Layer::Raw(Raw { load: data.to_vec(), truncated }),
+        Some(l) => *l = Layer::Raw(Raw { load: data.to_vec(), truncated: mark.truncated, malformed: mark.malformed }),
         None => {
-            walk.grow = Some(Grow::Raw(data, truncated));
+            walk.grow = Some(Grow::Raw(data, mark));
             return n;
         }
     }
@@ -609,8 +651,9 @@ fn put_raw_as<'b>(
 }
 
 /// [`put_raw`] past the slots.
-fn put_raw_grown(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], truncated: Option<&'static str>) -> usize {
-    put_layer(layers, n, Layer::Raw(Raw { load: data.to_vec(), truncated }));
+fn put_raw_grown(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], mark: Mark) -> usize {
+    let raw = Raw { load: data.to_vec(), truncated: mark.truncated, malformed: mark.malformed };
+    put_layer(layers, n, Layer::Raw(raw));
     n + 1
 }
 

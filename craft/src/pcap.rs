@@ -28,17 +28,27 @@
 use std::fmt;
 use std::io::{self, BufReader, Read, Write};
 
+use flate2::read::MultiGzDecoder;
+
 use crate::packet::LayerKind;
 
+pub const LINKTYPE_NULL: u32 = 0;
 pub const LINKTYPE_ETHERNET: u32 = 1;
+/// DLT_RAW as some BSDs number it in files (libpcap writes 101; tshark reads both as raw IP).
+pub const LINKTYPE_RAW_BSD: u32 = 12;
+/// DLT_RAW as OpenBSD numbers it (libpcap writes 101; tshark reads both as raw IP).
+pub const LINKTYPE_RAW_OPENBSD: u32 = 14;
 pub const LINKTYPE_RAW: u32 = 101;
+pub const LINKTYPE_LOOP: u32 = 108;
+pub const LINKTYPE_LINUX_SLL: u32 = 113;
 pub const LINKTYPE_IPV4: u32 = 228;
 pub const LINKTYPE_IPV6: u32 = 229;
+pub const LINKTYPE_LINUX_SLL2: u32 = 276;
 
 /// The largest captured length accepted (and tcpdump's default snaplen): anything larger
 /// is a corrupt length field, not a packet.
 pub const MAX_RECORD: usize = 256 * 1024;
-/// pcapng blocks we keep in memory (SHB, IDB, EPB, SPB) may carry options besides the
+/// pcapng blocks we keep in memory (SHB, IDB, EPB, SPB, PB) may carry options besides the
 /// packet; other blocks are skipped without being buffered, whatever their length.
 const MAX_BLOCK: usize = MAX_RECORD + 64 * 1024;
 
@@ -47,25 +57,174 @@ const PCAP_MAGIC_NANOS: u32 = 0xa1b2_3c4d;
 const PCAPNG_SHB: u32 = 0x0a0d_0d0a;
 const PCAPNG_BYTE_ORDER: u32 = 0x1a2b_3c4d;
 const PCAPNG_IDB: u32 = 1;
+/// The obsolete Packet Block, which old tools (and some still) write instead of the EPB.
+const PCAPNG_PB: u32 = 2;
 const PCAPNG_SPB: u32 = 3;
 const PCAPNG_EPB: u32 = 6;
 const OPT_ENDOFOPT: u16 = 0;
 const OPT_IF_TSRESOL: u16 = 9;
 const OPT_IF_TSOFFSET: u16 = 14;
+/// The first two bytes of a gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// The first layer of a record of `linktype`: what to pass to `Packet::dissect`.
+/// The first layer of a record of `linktype`: what to pass to `Packet::dissect`. Link
+/// types craft does not decode (see [`is_decoded`]) give Raw.
 pub fn first_layer(linktype: u32, data: &[u8]) -> LayerKind {
     match linktype {
         LINKTYPE_ETHERNET => LayerKind::Ether,
+        LINKTYPE_LINUX_SLL => LayerKind::CookedLinux,
+        LINKTYPE_LINUX_SLL2 => LayerKind::CookedLinuxV2,
+        LINKTYPE_NULL => LayerKind::Loopback,
+        LINKTYPE_LOOP => LayerKind::LoopbackOpenBSD,
         LINKTYPE_IPV4 => LayerKind::Ip,
         LINKTYPE_IPV6 => LayerKind::Ipv6,
-        // RAW carries IPv4 or IPv6: the version nibble says which.
-        LINKTYPE_RAW => match data.first().map(|b| b >> 4) {
+        // Raw IP carries IPv4 or IPv6: the version nibble says which.
+        LINKTYPE_RAW | LINKTYPE_RAW_BSD | LINKTYPE_RAW_OPENBSD => match data.first().map(|b| b >> 4) {
             Some(4) => LayerKind::Ip,
             Some(6) => LayerKind::Ipv6,
             _ => LayerKind::Raw,
         },
         _ => LayerKind::Raw,
+    }
+}
+
+/// Whether craft decodes records of `linktype` (else they are shown as Raw).
+pub fn is_decoded(linktype: u32) -> bool {
+    matches!(
+        linktype,
+        LINKTYPE_NULL
+            | LINKTYPE_ETHERNET
+            | LINKTYPE_RAW_BSD
+            | LINKTYPE_RAW_OPENBSD
+            | LINKTYPE_RAW
+            | LINKTYPE_LOOP
+            | LINKTYPE_LINUX_SLL
+            | LINKTYPE_IPV4
+            | LINKTYPE_IPV6
+            | LINKTYPE_LINUX_SLL2
+    )
+}
+
+/// The link type to write packets whose first layer is `kind` with: its own for the link
+/// layers, raw IP for anything else.
+pub fn linktype_for(kind: LayerKind) -> u32 {
+    match kind {
+        LayerKind::Ether => LINKTYPE_ETHERNET,
+        LayerKind::CookedLinux => LINKTYPE_LINUX_SLL,
+        LayerKind::CookedLinuxV2 => LINKTYPE_LINUX_SLL2,
+        LayerKind::Loopback => LINKTYPE_NULL,
+        LayerKind::LoopbackOpenBSD => LINKTYPE_LOOP,
+        _ => LINKTYPE_RAW,
+    }
+}
+
+/// tcpdump's name of a link type (LINKTYPE_ without the prefix), for the common ones.
+pub fn linktype_name(linktype: u32) -> Option<&'static str> {
+    Some(match linktype {
+        LINKTYPE_NULL => "NULL",
+        LINKTYPE_ETHERNET => "ETHERNET",
+        6 => "IEEE802_5",
+        7 => "ARCNET_BSD",
+        8 => "SLIP",
+        9 => "PPP",
+        10 => "FDDI",
+        LINKTYPE_RAW_BSD | LINKTYPE_RAW_OPENBSD | LINKTYPE_RAW => "RAW",
+        50 => "PPP_HDLC",
+        51 => "PPP_ETHER",
+        100 => "ATM_RFC1483",
+        104 => "C_HDLC",
+        105 => "IEEE802_11",
+        107 => "FRELAY",
+        LINKTYPE_LOOP => "LOOP",
+        LINKTYPE_LINUX_SLL => "LINUX_SLL",
+        114 => "LTALK",
+        117 => "PFLOG",
+        119 => "IEEE802_11_PRISM",
+        122 => "IP_OVER_FC",
+        127 => "IEEE802_11_RADIOTAP",
+        138 => "APPLE_IP_OVER_IEEE1394",
+        139 => "MTP2_WITH_PHDR",
+        143 => "DOCSIS",
+        147..=162 => "USER",
+        163 => "IEEE802_11_AVS",
+        165 => "BACNET_MS_TP",
+        166 => "PPP_PPPD",
+        169 => "GPRS_LLC",
+        177 => "LINUX_LAPD",
+        187 => "BLUETOOTH_HCI_H4",
+        189 => "USB_LINUX",
+        192 => "PPI",
+        195 => "IEEE802_15_4_WITHFCS",
+        197 => "ERF",
+        201 => "BLUETOOTH_HCI_H4_WITH_PHDR",
+        204 => "PPP_WITH_DIR",
+        215 => "IEEE802_15_4_NONASK_PHY",
+        220 => "USB_LINUX_MMAPPED",
+        227 => "CAN_SOCKETCAN",
+        LINKTYPE_IPV4 => "IPV4",
+        LINKTYPE_IPV6 => "IPV6",
+        230 => "IEEE802_15_4_NOFCS",
+        235 => "DVB_CI",
+        239 => "NFLOG",
+        240 => "NETANALYZER",
+        247 => "IPNET",
+        249 => "USBPCAP",
+        251 => "BLUETOOTH_LE_LL",
+        252 => "WIRESHARK_UPPER_PDU",
+        253 => "NETLINK",
+        254 => "BLUETOOTH_LINUX_MONITOR",
+        256 => "BLUETOOTH_LE_LL_WITH_PHDR",
+        263 => "NORDIC_BLE",
+        LINKTYPE_LINUX_SLL2 => "LINUX_SLL2",
+        _ => return None,
+    })
+}
+
+/// pcapng's name of a block type, for what the reader skips.
+fn block_name(kind: u32) -> Option<&'static str> {
+    Some(match kind {
+        4 => "Name Resolution",
+        5 => "Interface Statistics",
+        7 => "IRIG Timestamp",
+        8 => "ARINC 429",
+        9 => "systemd Journal Export",
+        10 => "Decryption Secrets",
+        0x0000_0bad | 0x4000_0bad => "Custom",
+        0x8000_0001..=0x8000_0003 => "Darwin process event",
+        _ => return None,
+    })
+}
+
+/// Something a reader passed over that the user should know about; each is said once per
+/// file (see [`Reader::take_notices`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// Records of a link type craft does not decode: they are shown as Raw.
+    LinkType(u32),
+    /// pcapng blocks of a type craft does not read, and how many were skipped.
+    SkippedBlocks { kind: u32, count: u64 },
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Notice::LinkType(lt) => match linktype_name(lt) {
+                Some(name) => write!(f, "link type {lt} ({name}) is not decoded: packets shown as Raw"),
+                None => write!(f, "link type {lt} is not decoded: packets shown as Raw"),
+            },
+            Notice::SkippedBlocks { kind, count } => {
+                let blocks = if count == 1 { "block" } else { "blocks" };
+                if kind < 0x100 {
+                    write!(f, "skipped {count} pcapng {blocks} of type {kind}")?;
+                } else {
+                    write!(f, "skipped {count} pcapng {blocks} of type {kind:#x}")?;
+                }
+                match block_name(kind) {
+                    Some(name) => write!(f, " ({name})"),
+                    None => write!(f, " (unknown)"),
+                }
+            }
+        }
     }
 }
 
@@ -99,6 +258,11 @@ pub struct Record<'a> {
     /// The packet's length on the wire, which exceeds `data.len()` when the capture cut it.
     pub orig_len: u32,
     pub linktype: u32,
+    /// The pcapng interface it was captured on (its index in the section); 0 in pcap.
+    pub interface: u32,
+    /// Packets lost between this one and the one before, when the file says (the drops
+    /// count of an obsolete pcapng Packet Block, 0xffff there meaning unknown).
+    pub drops: Option<u64>,
 }
 
 impl Record<'_> {
@@ -108,7 +272,14 @@ impl Record<'_> {
     }
 
     pub fn to_owned(&self) -> OwnedRecord {
-        OwnedRecord { ts_ns: self.ts_ns, data: self.data.to_vec(), orig_len: self.orig_len, linktype: self.linktype }
+        OwnedRecord {
+            ts_ns: self.ts_ns,
+            data: self.data.to_vec(),
+            orig_len: self.orig_len,
+            linktype: self.linktype,
+            interface: self.interface,
+            drops: self.drops,
+        }
     }
 }
 
@@ -119,6 +290,28 @@ pub struct OwnedRecord {
     pub data: Vec<u8>,
     pub orig_len: u32,
     pub linktype: u32,
+    pub interface: u32,
+    pub drops: Option<u64>,
+}
+
+impl OwnedRecord {
+    /// The first layer to dissect `data` with.
+    pub fn first_layer(&self) -> LayerKind {
+        first_layer(self.linktype, &self.data)
+    }
+}
+
+/// Where the next record's bytes are in the reader's buffer, and what else it says: a
+/// [`Record`] without the borrow.
+#[derive(Clone, Copy, Debug)]
+struct Meta {
+    ts_ns: u64,
+    start: usize,
+    len: usize,
+    orig_len: u32,
+    linktype: u32,
+    interface: u32,
+    drops: Option<u64>,
 }
 
 /// Reads u16/u32 in the byte order of the file (or of the current pcapng section).
@@ -181,39 +374,100 @@ struct Interface {
 }
 
 enum Format {
-    Pcap { endian: Endian, unit: TsUnit, linktype: u32 },
+    Pcap { endian: Endian, unit: TsUnit, linktype: u32, snaplen: u32 },
     PcapNg { endian: Endian, interfaces: Vec<Interface> },
 }
 
-/// A streaming reader of pcap (µs or ns, either byte order) and pcapng files.
+/// The input with the bytes read to detect gzip put back in front.
+type Peeked<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
+/// The file as given, or decompressed on the fly when it is gzip (`.pcap.gz`).
+enum Input<R: Read> {
+    Plain(BufReader<Peeked<R>>),
+    Gzip(BufReader<MultiGzDecoder<Peeked<R>>>),
+}
+
+impl<R: Read> Input<R> {
+    /// Looks at the first two bytes: gzip's magic means a compressed capture, whatever the
+    /// file is called.
+    fn detect(mut input: R) -> Result<Input<R>, Error> {
+        let mut head = [0u8; 2];
+        let mut n = 0;
+        while n < head.len() {
+            match input.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return err(0, format!("read error: {e}")),
+            }
+        }
+        let peeked = io::Cursor::new(head[..n].to_vec()).chain(input);
+        Ok(if head[..n] == GZIP_MAGIC {
+            // Multi-member: `cat a.pcap.gz b.gz` and pigz output are one stream.
+            Input::Gzip(BufReader::with_capacity(64 * 1024, MultiGzDecoder::new(peeked)))
+        } else {
+            Input::Plain(BufReader::with_capacity(64 * 1024, peeked))
+        })
+    }
+}
+
+impl<R: Read> Read for Input<R> {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Input::Plain(r) => r.read(buf),
+            Input::Gzip(r) => r.read(buf),
+        }
+    }
+}
+
+/// A streaming reader of pcap (µs or ns, either byte order) and pcapng files, plain or
+/// gzip-compressed (detected by its magic, not the file name; error offsets are then
+/// offsets in the decompressed capture).
 ///
 /// Records are read one at a time into one reused buffer: [`Reader::next_record`] lends
 /// the bytes until the next call, so reading allocates nothing per packet.
 pub struct Reader<R: Read> {
-    input: BufReader<R>,
+    input: Input<R>,
     /// Bytes consumed so far: where the next header starts.
     offset: u64,
     format: Format,
     buf: Vec<u8>,
     /// Set by the iterator after an error.
     failed: bool,
+    /// Set once the end of the file, or an error, has been reached.
+    done: bool,
+    /// The last link type records were checked for: decoded, or already noted.
+    seen_linktype: u32,
+    /// Link types not decoded, each noted once.
+    undecoded: Vec<u32>,
+    /// pcapng block types skipped, with how many of each.
+    skipped: Vec<(u32, u64)>,
+    /// How many notices `take_notices` has handed out: (link types, whether blocks were).
+    taken: (usize, bool),
 }
 
 impl<R: Read> Reader<R> {
     /// Reads the file header and detects the format from its magic number.
     pub fn new(input: R) -> Result<Reader<R>, Error> {
         let mut r = Reader {
-            input: BufReader::with_capacity(64 * 1024, input),
+            input: Input::detect(input)?,
             offset: 0,
             format: Format::PcapNg { endian: Endian { big: false }, interfaces: Vec::new() },
             buf: Vec::with_capacity(2048),
             failed: false,
+            done: false,
+            seen_linktype: LINKTYPE_ETHERNET,
+            undecoded: Vec::new(),
+            skipped: Vec::new(),
+            taken: (0, false),
         };
         let mut magic = [0u8; 4];
+        let gz = if r.is_gzip() { " (gzip-compressed)" } else { "" };
         match r.read_up_to(&mut magic)? {
-            0 => return err(0, "empty file: expected a pcap or pcapng header"),
+            0 => return err(0, format!("empty file{gz}: expected a pcap or pcapng header")),
             4 => {}
-            n => return err(0, format!("truncated file header: {n} of 4 magic bytes")),
+            n => return err(0, format!("truncated file header{gz}: {n} of 4 magic bytes")),
         }
         if u32::from_be_bytes(magic) == PCAPNG_SHB {
             r.read_section_header(0)?;
@@ -228,12 +482,95 @@ impl<R: Read> Reader<R> {
         matches!(self.format, Format::PcapNg { .. })
     }
 
+    /// Whether the file is gzip-compressed (read decompressed).
+    pub fn is_gzip(&self) -> bool {
+        matches!(self.input, Input::Gzip(_))
+    }
+
+    /// The link type and snaplen of a classic pcap file, or of the first interface of the
+    /// current pcapng section (None before its interface block; a snaplen of 0 there means
+    /// no limit).
+    pub fn link(&self) -> Option<(u32, u32)> {
+        match &self.format {
+            Format::Pcap { linktype, snaplen, .. } => Some((*linktype, *snaplen)),
+            Format::PcapNg { interfaces, .. } => interfaces.first().map(|i| (i.linktype, i.snaplen)),
+        }
+    }
+
+    /// The format that writes this file's records back with their timestamps whole: pcap
+    /// in µs or ns as the file, pcapng for pcapng.
+    pub fn write_format(&self) -> WriteFormat {
+        match self.format {
+            Format::Pcap { unit, .. } if unit.per_second == TsUnit::MICROS.per_second => WriteFormat::PcapMicros,
+            Format::Pcap { .. } => WriteFormat::PcapNanos,
+            Format::PcapNg { .. } => WriteFormat::PcapNg,
+        }
+    }
+
+    /// What the reader passed over since the last call, each said once per file: a link
+    /// type it does not decode as soon as a record of it is read, and the pcapng block
+    /// types it skipped (with how many) once the end of the file or an error is reached.
+    /// Print them after the packets (or call after each record: a link type is then said
+    /// before its first packet).
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        let mut out: Vec<Notice> = self.undecoded[self.taken.0..].iter().map(|&lt| Notice::LinkType(lt)).collect();
+        self.taken.0 = self.undecoded.len();
+        if self.done && !self.taken.1 {
+            self.taken.1 = true;
+            out.extend(self.skipped.iter().map(|&(kind, count)| Notice::SkippedBlocks { kind, count }));
+        }
+        out
+    }
+
     /// The next record, or `None` at a clean end of file. The bytes are valid until the
     /// next call.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, Error> {
-        match self.format {
-            Format::Pcap { endian, unit, linktype } => self.next_pcap(endian, unit, linktype),
+        let next = match self.format {
+            Format::Pcap { endian, unit, linktype, .. } => self.next_pcap(endian, unit, linktype),
             Format::PcapNg { .. } => self.next_pcapng(),
+        };
+        match next {
+            Ok(Some(m)) => {
+                self.see_linktype(m.linktype);
+                Ok(Some(Record {
+                    ts_ns: m.ts_ns,
+                    data: &self.buf[m.start..m.start + m.len],
+                    orig_len: m.orig_len,
+                    linktype: m.linktype,
+                    interface: m.interface,
+                    drops: m.drops,
+                }))
+            }
+            Ok(None) => {
+                self.done = true;
+                Ok(None)
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// Notes a link type that is not decoded, once. Cheap when it is the last one seen.
+    #[inline]
+    fn see_linktype(&mut self, linktype: u32) {
+        if linktype != self.seen_linktype {
+            self.seen_linktype = linktype;
+            if !is_decoded(linktype) && !self.undecoded.contains(&linktype) {
+                self.undecoded.push(linktype);
+            }
+        }
+    }
+
+    /// Counts a skipped block of type `kind`.
+    fn note_skipped(&mut self, kind: u32) {
+        if let Some((_, n)) = self.skipped.iter_mut().find(|(k, _)| *k == kind) {
+            *n += 1;
+        } else if self.skipped.len() < 64 {
+            // Bounded: a hostile file could name a new type in every block. Past 64 types
+            // the rest go uncounted.
+            self.skipped.push((kind, 1));
         }
     }
 
@@ -262,10 +599,11 @@ impl<R: Read> Reader<R> {
         }
         // The top bits of the link-layer field carry FCS information, not the type.
         let linktype = endian.u32(&rest, 16).unwrap_or(0) & 0xffff;
-        Ok(Format::Pcap { endian, unit, linktype })
+        let snaplen = endian.u32(&rest, 12).unwrap_or(0);
+        Ok(Format::Pcap { endian, unit, linktype, snaplen })
     }
 
-    fn next_pcap(&mut self, endian: Endian, unit: TsUnit, linktype: u32) -> Result<Option<Record<'_>>, Error> {
+    fn next_pcap(&mut self, endian: Endian, unit: TsUnit, linktype: u32) -> Result<Option<Meta>, Error> {
         let at = self.offset;
         let mut hdr = [0u8; 16];
         match self.read_up_to(&mut hdr)? {
@@ -280,10 +618,10 @@ impl<R: Read> Reader<R> {
         }
         self.fill_buf(caplen, at, "record data")?;
         let ts_ns = u64::from(secs).saturating_mul(1_000_000_000).saturating_add(unit.to_ns(u64::from(frac)));
-        Ok(Some(Record { ts_ns, data: &self.buf, orig_len, linktype }))
+        Ok(Some(Meta { ts_ns, start: 0, len: caplen, orig_len, linktype, interface: 0, drops: None }))
     }
 
-    fn next_pcapng(&mut self) -> Result<Option<Record<'_>>, Error> {
+    fn next_pcapng(&mut self) -> Result<Option<Meta>, Error> {
         loop {
             let at = self.offset;
             let mut hdr = [0u8; 8];
@@ -308,11 +646,14 @@ impl<R: Read> Reader<R> {
                     self.read_block_body(total, at)?;
                     self.read_interface(at)?;
                 }
-                PCAPNG_EPB | PCAPNG_SPB => {
+                PCAPNG_EPB | PCAPNG_PB | PCAPNG_SPB => {
                     self.read_block_body(total, at)?;
                     return self.packet_block(kind, at).map(Some);
                 }
-                _ => self.skip(total - 8, at)?,
+                _ => {
+                    self.skip(total - 8, at)?;
+                    self.note_skipped(kind);
+                }
             }
         }
     }
@@ -404,38 +745,52 @@ impl<R: Read> Reader<R> {
         Ok(())
     }
 
-    /// An EPB or SPB already in `buf` (without its trailer) as a record.
-    fn packet_block(&mut self, kind: u32, at: u64) -> Result<Record<'_>, Error> {
+    /// An EPB, PB or SPB already in `buf` (without its trailer): where its packet is.
+    fn packet_block(&self, kind: u32, at: u64) -> Result<Meta, Error> {
         let Format::PcapNg { endian, interfaces } = &self.format else {
             return err(at, "packet block in a classic pcap file");
         };
         let (endian, body) = (*endian, &self.buf[..]);
         let field = |i: usize| endian.u32(body, i * 4);
-        let (iface_id, ts, caplen, orig_len, start) = if kind == PCAPNG_EPB {
-            let (Some(id), Some(hi), Some(lo), Some(cap), Some(orig)) = (field(0), field(1), field(2), field(3), field(4)) else {
-                return err(at, "truncated enhanced packet block");
-            };
-            (id, u64::from(hi) << 32 | u64::from(lo), cap as usize, orig, 20)
-        } else {
-            let Some(orig) = field(0) else { return err(at, "truncated simple packet block") };
-            // An SPB's captured length is implied: the packet, cut at the snaplen, fills the block.
-            let snap = interfaces.first().map_or(u32::MAX, |i| if i.snaplen == 0 { u32::MAX } else { i.snaplen });
-            let cap = (orig.min(snap) as usize).min(body.len() - 4);
-            (0, 0, cap, orig, 4)
+        let (iface_id, drops, ts, caplen, orig_len, start) = match kind {
+            PCAPNG_EPB => {
+                let (Some(id), Some(hi), Some(lo), Some(cap), Some(orig)) = (field(0), field(1), field(2), field(3), field(4))
+                else {
+                    return err(at, "truncated enhanced packet block");
+                };
+                (id, None, u64::from(hi) << 32 | u64::from(lo), cap as usize, orig, 20)
+            }
+            PCAPNG_PB => {
+                // As an EPB, but a 16-bit interface id and a 16-bit drops count.
+                let (Some(id), Some(drops), Some(hi), Some(lo), Some(cap), Some(orig)) =
+                    (endian.u16(body, 0), endian.u16(body, 2), field(1), field(2), field(3), field(4))
+                else {
+                    return err(at, "truncated packet block");
+                };
+                let drops = (drops != 0xffff).then_some(u64::from(drops));
+                (u32::from(id), drops, u64::from(hi) << 32 | u64::from(lo), cap as usize, orig, 20)
+            }
+            _ => {
+                let Some(orig) = field(0) else { return err(at, "truncated simple packet block") };
+                // An SPB's captured length is implied: the packet, cut at the snaplen, fills the block.
+                let snap = interfaces.first().map_or(u32::MAX, |i| if i.snaplen == 0 { u32::MAX } else { i.snaplen });
+                let cap = (orig.min(snap) as usize).min(body.len() - 4);
+                (0, None, 0, cap, orig, 4)
+            }
         };
         let Some(iface) = interfaces.get(iface_id as usize) else {
             return err(at, format!("packet for interface {iface_id}, but only {} interfaces are described", interfaces.len()));
         };
-        let Some(data) = body.get(start..start + caplen) else {
+        if body.len() < start + caplen {
             return err(at, format!("captured length {caplen} overruns its block of {} bytes", body.len() + 12));
-        };
+        }
         let ts_ns = if kind == PCAPNG_SPB {
             0
         } else {
             let offset_ns = iface.offset_s.saturating_mul(1_000_000_000);
             iface.unit.to_ns(ts).saturating_add_signed(offset_ns)
         };
-        Ok(Record { ts_ns, data, orig_len, linktype: iface.linktype })
+        Ok(Meta { ts_ns, start, len: caplen, orig_len, linktype: iface.linktype, interface: iface_id, drops })
     }
 
     /// Reads exactly `len` bytes into `buf` (reused: no allocation once it is big enough).

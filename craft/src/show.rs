@@ -88,6 +88,9 @@ fn show_layer(s: &mut String, l: &Layer, depth: usize, value: impl Fn(&FieldInfo
         if let Some(what) = r.truncated {
             let _ = writeln!(s, "{indent}(truncated {what} header)");
         }
+        if let Some(what) = r.malformed {
+            let _ = writeln!(s, "{indent}(malformed {what} header)");
+        }
     }
 }
 

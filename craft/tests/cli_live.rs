@@ -3,17 +3,19 @@
 //! leaves those namespaces; every command has a timeout and is killed if it runs over.
 
 mod common;
+#[path = "common/craft_cli.rs"]
+mod craft_cli;
 use common::child::Guard;
+use craft_cli::{craft_in, spawn_in, text, CRAFT};
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::lab::lab;
 use common::netns::{privileged, AsNobody, Netns};
 
-const CRAFT: &str = env!("CARGO_BIN_EXE_craft");
 const IP_A: &str = "10.203.0.1";
 const IP_B: &str = "10.203.0.2";
 const IP6_A: &str = "fd00:c4c1::1";
@@ -25,28 +27,6 @@ const OFF_B: &str = "10.99.0.2";
 const OFF6_B: &str = "fd00:99::2";
 /// No route from A, and nobody has it.
 const OFF_NOBODY: &str = "10.98.0.1";
-
-
-fn spawn_in(ns: &Netns, args: &[&str]) -> Guard {
-    let child = Command::new("ip")
-        .args(["netns", "exec", &ns.name, CRAFT])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ip netns exec craft");
-    Guard(Some(child))
-}
-
-/// Run craft in `ns`, give up (kill it, fail) after `limit`.
-fn craft_in(ns: &Netns, args: &[&str], limit: Duration) -> Output {
-    spawn_in(ns, args).wait(limit)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// Ctrl-C `craft` (SIGINT; `ip netns exec` execs it, so the child is craft itself) after
 /// `after`: its output and how long it took to exit after the signal.
@@ -180,7 +160,8 @@ fn send_100_while_sniffing_writes_readable_pcap() {
 
     let mut sniffer = spawn_in(
         &lab.b,
-        &["sniff", "--iface", &lab.veth.b, "--count", "100", "--filter", "icmp", "--timeout", "20", "-w", &file_s],
+        // Only what B receives: the requests, not B's replies.
+        &["sniff", "--iface", &lab.veth.b, "--direction", "in", "--count", "100", "--filter", "icmp", "--timeout", "20", "-w", &file_s],
     );
     // Ready once it says so on stderr (the socket and its filter are in place by then).
     let child = sniffer.0.as_mut().unwrap();

@@ -28,6 +28,13 @@ fn seeds() -> Vec<(LayerKind, Vec<u8>)> {
         eth() / ip6() / Icmpv6EchoRequest::new(),
         eth() / ip6() / Icmpv6PacketTooBig::new() / ip6() / Udp::new(),
         eth() / ip6() / Icmpv6NdNs::new() / Icmpv6NdOptSrcLladdr::new(),
+        eth() / ip6() / Icmpv6NdRa::new() / Icmpv6NdOptMtu::new() / Icmpv6NdOptPrefixInfo::new()
+            / Icmpv6NdOptRdnss::new().dns(vec!["2001:db8::53".parse().unwrap()]) / Icmpv6NdOptUnknown::new().data(b"ab".to_vec()),
+        eth() / ip6() / Icmpv6NdRedirect::new() / Icmpv6NdOptRedirectedHdr::new().pkt((ip6() / Udp::new()).build()),
+        eth() / ip6() / Icmpv6MlQuery2::new().sources(vec!["2001:db8::9".parse().unwrap()]),
+        eth() / ip6() / Icmpv6MlReport2::new() / Icmpv6MldMultAddrRec::new().sources(vec!["2001:db8::9".parse().unwrap()]),
+        eth() / ip6().plen(0) / HopByHop::new().options(craft::layers::ipv6ext::opt::jumbo(16)) / Udp::new() / &b"12345678"[..],
+        eth() / ip().ihl(4) / Tcp::new(),
     ];
     let mut out: Vec<_> = pkts.iter().map(|p| (LayerKind::Ether, p.build())).collect();
     out.push((LayerKind::Ip, (ip() / Tcp::new()).build()));

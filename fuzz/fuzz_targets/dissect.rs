@@ -7,7 +7,16 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, bytes)) = data.split_first() else { return };
-    let start = [LayerKind::Ether, LayerKind::Ip, LayerKind::Ipv6][sel as usize % 3];
+    let starts = [
+        LayerKind::Ether,
+        LayerKind::Ip,
+        LayerKind::Ipv6,
+        LayerKind::CookedLinux,
+        LayerKind::CookedLinuxV2,
+        LayerKind::Loopback,
+        LayerKind::LoopbackOpenBSD,
+    ];
+    let start = starts[sel as usize % starts.len()];
     let p = Packet::dissect(bytes, start);
     assert_eq!(p.build(), bytes);
     let _ = p.show();

@@ -136,7 +136,39 @@ pub fn auto_proto(set: Option<u8>, cx: &WriteCx, default: u8) -> u8 {
     set.or_else(|| cx.next.and_then(|n| n.kind().ip_proto())).unwrap_or(default)
 }
 
+/// An auto total length: a packet over 65535 bytes (a TSO/GSO segment) gets 0, as Linux
+/// writes for BIG TCP; the dissector reads 0 as "to the end of the bytes".
+#[inline(always)]
+fn auto_len(total: usize) -> u16 {
+    if total > 0xffff {
+        0
+    } else {
+        total as u16
+    }
+}
+
 impl Ip {
+    /// Why this header's ihl looks wrong when it announces options that do not parse as
+    /// options (one running past the header, or bytes after EOL that are not zero), as
+    /// `IP(ihl=6)` without options gives: the 4 bytes read as options belong to the next
+    /// header, and everything after is read from the wrong offset. `craft check` then
+    /// reports this first and nothing about the layers after it.
+    pub fn misframed(&self) -> Option<String> {
+        let ihl = self.ihl? as usize;
+        if ihl <= 5 || self.options.is_empty() {
+            return None;
+        }
+        let why = opt::malformation(&self.options)?;
+        let hex: String = self.options.iter().map(|b| format!("{b:02x}")).collect();
+        Some(format!(
+            "IP ihl is {ihl} ({} bytes), but its {} option bytes ({hex}) are not options ({why}): \
+             ihl is likely wrong, and what follows is read from byte {}",
+            4 * ihl,
+            self.options.len(),
+            4 * ihl
+        ))
+    }
+
     /// The source address as built.
     pub fn src_or_default(&self) -> Ipv4Addr {
         self.src.unwrap_or(if self.dst.is_loopback() { Ipv4Addr::LOCALHOST } else { Ipv4Addr::UNSPECIFIED })
@@ -170,6 +202,11 @@ impl Ip {
             Some(h) => h.try_into().expect("20 bytes"),
             None => return Some(Err(Truncated)),
         };
+        // Version 4 and ihl 5..=15, or not an IPv4 header: the bytes stay Raw, marked
+        // malformed (see `malformed`), as tshark stops there.
+        if !(0x45..=0x4f).contains(&h[0]) {
+            return Some(Err(Truncated));
+        }
         let ihl = h[0] & 0xf;
         let hlen = (ihl as usize * 4).max(20);
         let options = match data.get(20..hlen) {
@@ -219,7 +256,7 @@ impl Proto for Ip {
         let (fixed, opts) = hdr.split_at_mut(20);
         let h: &mut [u8; 20] = fixed.try_into().expect("header_len is at least 20");
         let ver_ihl = (self.version << 4) | (self.ihl.unwrap_or((20 + opts.len()) as u8 / 4) & 0xf);
-        let len = self.len.unwrap_or((20 + opts.len() + cx.payload_len) as u16);
+        let len = self.len.unwrap_or_else(|| auto_len(20 + opts.len() + cx.payload_len));
         let ff = ((self.flags as u16 & 7) << 13) | (self.frag & 0x1fff);
         let proto = auto_proto(self.proto, cx, 0);
         let src = u32::from(self.src_or_default());
@@ -277,12 +314,30 @@ impl Proto for Ip {
         format!("IP {} > {}", self.src_or_default(), self.dst)
     }
 
-    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
-        if self.version != 4 {
-            out.push(format!("IP version is {}, not 4", self.version));
+    /// Bytes whose first one is not version 4 with an ihl of 5 or more (see [`Ip::fill`]).
+    fn malformed(data: &[u8]) -> Option<String> {
+        let &first = data.first()?;
+        let (version, ihl) = (first >> 4, first & 0xf);
+        if version != 4 {
+            let what = match version {
+                6 => ": an IPv6 header",
+                _ => "",
+            };
+            return Some(format!("IP version is {version}, not 4{what}"));
         }
-        if let Some(ihl) = self.ihl.filter(|&i| i < 5) {
-            out.push(format!("IP ihl {ihl} is below the minimum of 5 (20 bytes)"));
+        (ihl < 5).then(|| format!("IP ihl is {ihl} ({} bytes), below the minimum 5", 4 * ihl as usize))
+    }
+
+    fn check(&self, seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        if let Some(why) = self.misframed() {
+            out.push(why);
+        }
+        if self.len == Some(0) && seg.len() > self.header_len() {
+            out.push(format!(
+                "IP len is 0: the packet is taken to run to the end of the bytes ({} in all), as in a \
+                 TSO/GSO capture taken before the segment is split; on the wire receivers drop it",
+                seg.len()
+            ));
         }
         if self.src == Some(self.dst) {
             out.push(format!("IP src == dst ({})", self.dst));
@@ -344,6 +399,29 @@ pub mod opt {
     /// Router alert (RFC 2113), value 0: examine packet.
     pub fn router_alert() -> Vec<u8> {
         vec![ROUTER_ALERT, 4, 0, 0]
+    }
+
+    /// What is wrong with option bytes that cannot be a header's options, or None: an
+    /// option whose length runs past the end (or is below 2), or nonzero bytes after EOL.
+    pub fn malformation(b: &[u8]) -> Option<String> {
+        let mut at = 0;
+        while let Some(&kind) = b.get(at) {
+            match kind {
+                EOL => {
+                    return b[at..].iter().any(|&x| x != 0).then(|| format!("nonzero bytes after EOL at byte {at}"));
+                }
+                NOP => at += 1,
+                _ => match b.get(at + 1) {
+                    Some(&len) if len >= 2 && at + len as usize <= b.len() => at += len as usize,
+                    Some(&len) => {
+                        let how = if len < 2 { "below 2" } else { "past the header" };
+                        return Some(format!("option 0x{kind:02x} at byte {at} has length {len}, {how}"));
+                    }
+                    None => return Some(format!("option 0x{kind:02x} at byte {at} has no length byte")),
+                },
+            }
+        }
+        None
     }
 
     /// Iterates over (kind, body) of options; stops at EOL or a malformed length.
@@ -412,6 +490,44 @@ mod tests {
         assert_eq!(p.build(), b);
         let Layer::Ip(d) = &p.layers[0] else { panic!() };
         assert_eq!((d.ttl, d.flags, d.ihl, d.len), (3, 2, Some(6), Some(24)));
+    }
+
+    #[test]
+    fn a_first_byte_that_is_no_ipv4_header_ends_in_marked_raw() {
+        for (first, why) in [(0x44, "IP ihl is 4 (16 bytes), below the minimum 5"), (0x65, "IP version is 6, not 4: an IPv6 header")] {
+            let mut b = Packet::from(Layer::from(ip())).build();
+            b[0] = first;
+            let p = Packet::dissect(&b, LayerKind::Ip);
+            let [Layer::Raw(r)] = &p.layers[..] else { panic!("{p:?}") };
+            assert_eq!((r.malformed, r.truncated, &r.load), (Some("IP"), None, &b));
+            assert_eq!(LayerKind::Ip.malformed(&b).as_deref(), Some(why));
+            // Cut short too: the first byte still tells.
+            let p = Packet::dissect(&b[..3], LayerKind::Ip);
+            assert!(matches!(&p.layers[0], Layer::Raw(r) if r.malformed == Some("IP")), "{p:?}");
+        }
+        assert_eq!(LayerKind::Ip.malformed(&[0x45]), None);
+        assert_eq!(LayerKind::Ip.malformed(&[]), None);
+    }
+
+    #[test]
+    fn over_65535_bytes_the_auto_len_is_0() {
+        let b = (ip().proto(253) / vec![0u8; 70_000]).build();
+        assert_eq!(&b[2..4], [0, 0]);
+        let p = Packet::dissect(&b, LayerKind::Ip);
+        assert_eq!(p.layers.len(), 2);
+        assert_eq!(p.build(), b);
+    }
+
+    #[test]
+    fn options_that_do_not_parse_mean_a_wrong_ihl() {
+        assert_eq!(opt::malformation(&[0x7a, 0x69, 0, 0x50]).unwrap(), "option 0x7a at byte 0 has length 105, past the header");
+        assert_eq!(opt::malformation(&[0, 0x14, 0, 0x50]).unwrap(), "nonzero bytes after EOL at byte 0");
+        assert_eq!(opt::malformation(&[1, 0x83, 1]).unwrap(), "option 0x83 at byte 1 has length 1, below 2");
+        assert_eq!(opt::malformation(&[1, 0x44]).unwrap(), "option 0x44 at byte 1 has no length byte");
+        assert_eq!(opt::malformation(&opt::router_alert()), None);
+        assert_eq!(opt::malformation(&[1, 1, 0, 0]), None);
+        assert!(ip().ihl(6).options(vec![0x7a, 0x69, 0, 0x50]).misframed().is_some());
+        assert!(ip().ihl(5).misframed().is_none());
     }
 
     #[test]

@@ -70,6 +70,16 @@ fn write_options_header(hdr: &mut [u8], nh: Option<u8>, len: Option<u8>, options
     opt::write_padding(pad);
 }
 
+/// Writes `total` into a Jumbo option of `options` (written at `hdr[2..]`) that holds 0.
+#[cold]
+fn fill_jumbo(hdr: &mut [u8], options: &[u8], total: usize) {
+    let (tlvs, _) = opt::split(options);
+    if let Some(t) = tlvs.iter().find(|t| t.kind == opt::JUMBO && t.data == [0, 0, 0, 0]) {
+        let at = 2 + t.offset + 2;
+        hdr[at..at + 4].copy_from_slice(&(total as u32).to_be_bytes());
+    }
+}
+
 /// (nh, len, options, header length) of a HopByHop or DestOpt header.
 fn dissect_options_header(data: &[u8]) -> Result<(u8, u8, Vec<u8>, usize), Truncated> {
     let h = data.get(..2).ok_or(Truncated)?;
@@ -111,8 +121,16 @@ impl Proto for HopByHop {
         2 + self.options.len() + self.trailing_pad()
     }
 
+    /// A Jumbo option whose length is 0 gets the real one when this header and its payload
+    /// are over 65535 bytes (RFC 2675: the length counts from the end of the IPv6 header,
+    /// which then has plen 0). scapy never fills it (`Jumbo()` builds 0) but cannot build
+    /// such a packet either; below 65536 bytes craft keeps the 0 as scapy does.
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         write_options_header(hdr, self.nh, self.len, &self.options, cx);
+        let total = hdr.len() + cx.payload_len;
+        if total > 0xffff {
+            fill_jumbo(hdr, &self.options, total);
+        }
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
@@ -401,6 +419,12 @@ pub mod opt {
         let mut v = vec![JUMBO, 4];
         v.extend_from_slice(&payload_len.to_be_bytes());
         v
+    }
+
+    /// The Jumbo payload length in these options, if they hold a Jumbo option (4 data bytes).
+    pub fn jumbo_of(options: &[u8]) -> Option<u32> {
+        let tlv = split(options).0.into_iter().find(|t| t.kind == JUMBO)?;
+        Some(u32::from_be_bytes(tlv.data.try_into().ok()?))
     }
 
     /// Home address option: the mobile node's home address.

@@ -12,6 +12,11 @@ layer! {
     extra {
         /// Set by the dissector when these bytes are a header cut short: the layer's name.
         truncated: Option<&'static str> = None,
+        /// Set by the dissector when these bytes were announced as a layer they cannot be
+        /// (an IPv4 ihl below 5, an IP version that contradicts the EtherType): the layer's
+        /// name. As tshark, the bytes are not decoded; `craft check` names the cause
+        /// ([`crate::packet::LayerKind::malformed`]).
+        malformed: Option<&'static str> = None,
     }
 }
 
@@ -26,7 +31,12 @@ layer! {
 impl Raw {
     /// The rest of a packet whose `layer` header did not fit.
     pub fn truncated(load: &[u8], layer: &'static str) -> Raw {
-        Raw { load: load.to_vec(), truncated: Some(layer) }
+        Raw { load: load.to_vec(), truncated: Some(layer), malformed: None }
+    }
+
+    /// The rest of a packet announced as `layer` that cannot be one (see `malformed`).
+    pub fn malformed(load: &[u8], layer: &'static str) -> Raw {
+        Raw { load: load.to_vec(), truncated: None, malformed: Some(layer) }
     }
 }
 
@@ -66,9 +76,10 @@ impl Padding {
 impl Raw {
     /// Summary part: `Raw`, or what was cut short.
     fn describe(&self) -> String {
-        match self.truncated {
-            Some(l) => format!("Raw (truncated {l}: {} bytes)", self.load.len()),
-            None => "Raw".into(),
+        match (self.truncated, self.malformed) {
+            (Some(l), _) => format!("Raw (truncated {l}: {} bytes)", self.load.len()),
+            (None, Some(l)) => format!("Raw (malformed {l}: {} bytes)", self.load.len()),
+            (None, None) => "Raw".into(),
         }
     }
 }

@@ -13,7 +13,7 @@ layer! {
         sport: u16 = 53,
         /// Destination port. Auto: 6080 when GUE follows, else 53 (scapy's default).
         dport: Option<u16> = None,
-        /// Length of header and payload. Auto: computed.
+        /// Length of header and payload. Auto: computed; 0 over 65535 bytes (RFC 2675 jumbograms).
         len: Option<u16> = None,
         /// Checksum over the IP pseudo-header. Auto: computed, 0 sent as 0xffff; 0 when no
         /// IP layer encloses it (as scapy).
@@ -45,7 +45,8 @@ impl Proto for Udp {
     #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         let dport = self.dport_for(cx.next);
-        let len = self.len.unwrap_or((8 + cx.payload_len) as u16);
+        // Over 65535 bytes (an IPv6 jumbogram) the length is 0, as RFC 2675 says.
+        let len = self.len.unwrap_or(if cx.payload_len > 0xffff - 8 { 0 } else { (8 + cx.payload_len) as u16 });
         let ck = match (self.chksum, cx.pseudo) {
             (Some(ck), _) => ck,
             (None, None) => 0,
@@ -78,8 +79,9 @@ impl Proto for Udp {
         format!("UDP {} > {}", self.sport, self.dport.unwrap_or(53))
     }
 
-    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
-        if let Some(len) = self.len.filter(|&l| l < 8) {
+    fn check(&self, seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        // Length 0 over 65535 bytes is a jumbogram's UDP (RFC 2675).
+        if let Some(len) = self.len.filter(|&l| l < 8 && !(l == 0 && seg.len() > 0xffff)) {
             out.push(format!("UDP len {len} is below the 8-byte header"));
         }
     }

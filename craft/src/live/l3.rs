@@ -119,7 +119,10 @@ pub fn send_with(
     let groups = route_all(iface, pkts, SEND_RESOLVE, opts.cancel.as_ref(), &mut report.warnings)?;
     for g in &groups {
         let frames = g.frames.iter().map(Packet::build).collect();
-        let r = send_group(RoutedFrames { iface: &g.iface, frames, index: &g.index }, opts.clone())?;
+        let mut opts = opts.clone();
+        // The group's own frames' times in the schedule.
+        opts.schedule = opts.schedule.map(|at| g.index.iter().map(|&i| at.get(i).copied().unwrap_or_default()).collect());
+        let r = send_group(RoutedFrames { iface: &g.iface, frames, index: &g.index }, opts)?;
         report.sent += r.sent;
         report.warnings.extend(r.warnings);
     }

@@ -32,6 +32,7 @@ use smallvec::SmallVec;
 use super::sys::realtime_ns;
 use super::{cancelled, filter, sleep_until, CancelFlag, PacketSocket, Result, SocketCache, SocketOptions};
 use crate::answers::{answers_with, match_key, reply_keys, MatchKey};
+use crate::layer::DissectCx;
 use crate::packet::{Layer, LayerKind, Packet};
 
 /// How [`sendp`] sends.
@@ -42,6 +43,10 @@ pub struct SendOpts {
     /// Time between frames, kept on a fixed schedule (frame i leaves `i * inter` after the
     /// first); `None`: as fast as possible, in sendmmsg batches.
     pub inter: Option<Duration>,
+    /// When each frame of the list leaves, counted from the first (a replayed capture's
+    /// pace): one entry per frame, non-decreasing; each repetition (`count`) starts where
+    /// the one before ended. Takes precedence over `inter`.
+    pub schedule: Option<Arc<[Duration]>>,
     /// PACKET_QDISC_BYPASS: straight to the driver, skipping the qdisc; such frames are not
     /// seen by this host's own capture sockets.
     pub qdisc_bypass: bool,
@@ -53,7 +58,7 @@ pub struct SendOpts {
 
 impl Default for SendOpts {
     fn default() -> SendOpts {
-        SendOpts { count: 1, inter: None, qdisc_bypass: false, cancel: None, progress: None }
+        SendOpts { count: 1, inter: None, schedule: None, qdisc_bypass: false, cancel: None, progress: None }
     }
 }
 
@@ -92,11 +97,22 @@ pub struct SrOpts {
     /// scapy's `conf.checkIPaddr`: when false, a reply need not come from the address
     /// asked (see [`answers_with`]).
     pub check_ip_addr: bool,
+    /// How received frames are dissected (which UDP ports carry GUE).
+    pub dissect: DissectCx,
 }
 
 impl Default for SrOpts {
     fn default() -> SrOpts {
-        SrOpts { timeout: Duration::from_secs(2), retry: 0, multi: false, inter: None, filter: None, cancel: None, check_ip_addr: true }
+        SrOpts {
+            timeout: Duration::from_secs(2),
+            retry: 0,
+            multi: false,
+            inter: None,
+            filter: None,
+            cancel: None,
+            check_ip_addr: true,
+            dissect: DissectCx::default(),
+        }
     }
 }
 
@@ -215,6 +231,10 @@ fn send_built(sock: &PacketSocket, frames: &[Vec<u8>], opts: SendOpts) -> Result
     if frames.is_empty() || opts.count == 0 {
         return Ok(report);
     }
+    if let Some(at) = opts.schedule.as_ref().filter(|at| at.len() != frames.len()) {
+        let msg = format!("a schedule of {} times for {} frames", at.len(), frames.len());
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg));
+    }
     let t0 = Instant::now();
     report.first_ns = realtime_ns();
     let cancel = opts.cancel.as_ref();
@@ -226,30 +246,38 @@ fn send_built(sock: &PacketSocket, frames: &[Vec<u8>], opts: SendOpts) -> Result
         }
     };
     let total = frames.len() * opts.count;
-    match opts.inter {
-        None => {
-            // One list of references, repeated, sent in chunks sendmmsg takes at once.
-            const CHUNK: usize = 1024;
-            let per_chunk = CHUNK.max(frames.len());
-            let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).cycle().take(per_chunk.min(total)).collect();
-            while report.sent < total && !cancelled(cancel) {
-                // Keep chunk boundaries aligned with the list so the order stays the same.
-                let start = report.sent % frames.len();
-                let n = (total - report.sent).min(refs.len() - start);
-                let chunk = &refs[start..start + n];
-                sock.send_batch(chunk)?;
-                sent(&mut report, n, chunk.iter().map(|f| f.len()).sum());
+    // When frame i of the whole run leaves, counted from t0, if it waits at all.
+    let due = |i: usize| -> Option<Duration> {
+        match (&opts.schedule, opts.inter) {
+            (Some(at), _) => {
+                let rounds = u32::try_from(i / frames.len()).unwrap_or(u32::MAX);
+                Some(at[at.len() - 1].saturating_mul(rounds) + at[i % frames.len()])
             }
+            // A fixed schedule: time spent sending does not slow the rate down.
+            (None, Some(gap)) => Some(gap.mul_f64(i as f64)),
+            (None, None) => None,
         }
-        Some(gap) => {
-            for (i, f) in frames.iter().cycle().take(total).enumerate() {
-                // A fixed schedule: time spent sending does not slow the rate down.
-                if !sleep_until(t0 + gap.mul_f64(i as f64), cancel) {
-                    break;
-                }
-                sock.send(f)?;
-                sent(&mut report, 1, f.len());
+    };
+    if due(0).is_none() {
+        // One list of references, repeated, sent in chunks sendmmsg takes at once.
+        const CHUNK: usize = 1024;
+        let per_chunk = CHUNK.max(frames.len());
+        let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).cycle().take(per_chunk.min(total)).collect();
+        while report.sent < total && !cancelled(cancel) {
+            // Keep chunk boundaries aligned with the list so the order stays the same.
+            let start = report.sent % frames.len();
+            let n = (total - report.sent).min(refs.len() - start);
+            let chunk = &refs[start..start + n];
+            sock.send_batch(chunk)?;
+            sent(&mut report, n, chunk.iter().map(|f| f.len()).sum());
+        }
+    } else {
+        for (i, f) in frames.iter().cycle().take(total).enumerate() {
+            if !sleep_until(t0 + due(i).unwrap_or_default(), cancel) {
+                break;
             }
+            sock.send(f)?;
+            sent(&mut report, 1, f.len());
         }
     }
     report.last_ns = realtime_ns();
@@ -333,7 +361,7 @@ fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
         while opts.multi || *waiting > 0 {
             let Some(meta) = sock.recv_or_cancel(&mut buf, deadline, cancel)? else { return Ok(()) };
             received += 1;
-            reply.dissect_into(&buf, LayerKind::Ether, &Default::default());
+            reply.dissect_into(&buf, LayerKind::Ether, &opts.dissect);
             hits.clear();
             'keys: for k in reply_keys(&reply) {
                 let Some(cands) = index.get(&key(k)) else { continue };

@@ -6,7 +6,7 @@ use crate::packet::{Layer, Packet};
 /// An expression that rebuilds the packet, listing only the fields that differ from each
 /// layer's default, in declaration order: `IP(ttl=3, dst='10.0.0.1')/TCP()/Raw(load=b'x')`.
 /// Enum and flag fields are written as numbers, as scapy does. `parse_expr` of it gives
-/// the packet back, except for the dissector's truncated mark on Raw (see `to_ron`).
+/// the packet back, except for the dissector's truncated and malformed marks on Raw (see `to_ron`).
 pub fn command(p: &Packet) -> String {
     p.layers.iter().map(layer_command).collect::<Vec<_>>().join("/")
 }

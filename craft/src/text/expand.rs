@@ -106,8 +106,8 @@ fn set_fields(set: &mut PacketSet, index: usize, kind: LayerKind, fields: &[Fiel
             return Err(TextError::at(arg.name_pos, format!("{label} is given twice")));
         }
         let layer = &mut set.base.layers[index];
-        if kind == LayerKind::Raw && arg.name == "truncated" {
-            set_truncated(layer, &arg.value, &label)?;
+        if kind == LayerKind::Raw && matches!(arg.name.as_str(), "truncated" | "malformed") {
+            set_mark(layer, &arg.name, &arg.value, &label)?;
             continue;
         }
         let name = kind.field_name(&arg.name);
@@ -142,8 +142,9 @@ fn set_fields(set: &mut PacketSet, index: usize, kind: LayerKind, fields: &[Fiel
     Ok(())
 }
 
-/// `Raw(truncated="TCP")`: the dissector's mark that these bytes are a cut-short header.
-fn set_truncated(layer: &mut Layer, value: &Node, label: &str) -> Result<(), TextError> {
+/// `Raw(truncated="TCP")`: the dissector's mark that these bytes are a cut-short header;
+/// `Raw(malformed="IP")`: that they cannot be the layer announced.
+fn set_mark(layer: &mut Layer, which: &str, value: &Node, label: &str) -> Result<(), TextError> {
     let mark = match &value.lit {
         Lit::None => None,
         Lit::Str(name) => match LayerKind::from_name(name) {
@@ -151,12 +152,17 @@ fn set_truncated(layer: &mut Layer, value: &Node, label: &str) -> Result<(), Tex
             None => return Err(TextError::at(value.pos, format!("{label}: '{name}' is not a layer name"))),
         },
         _ => {
-            let msg = format!("{label}: expected the name of the layer that was cut short, such as \"TCP\"");
+            let what = if which == "malformed" { "announced" } else { "that was cut short" };
+            let msg = format!("{label}: expected the name of the layer {what}, such as \"TCP\"");
             return Err(TextError::at(value.pos, msg));
         }
     };
     if let Layer::Raw(raw) = layer {
-        raw.truncated = mark;
+        if which == "malformed" {
+            raw.malformed = mark;
+        } else {
+            raw.truncated = mark;
+        }
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::packet::{Layer, Packet};
 /// fields present (scapy's ConditionalField) in declaration order. Ints are numbers,
 /// None (auto) is null, strings (addresses) are strings, bytes are lowercase hex strings,
 /// lists and tuples are arrays. A Raw layer that is a cut-short header has
-/// `"truncated": "<layer>"`.
+/// `"truncated": "<layer>"`; one announced as a layer it cannot be, `"malformed": "<layer>"`.
 pub fn to_json(p: &Packet) -> Json {
     Json::Array(p.layers.iter().map(layer_json).collect())
 }
@@ -30,6 +30,9 @@ fn layer_json(l: &Layer) -> Json {
     if let Layer::Raw(raw) = l {
         if let Some(t) = raw.truncated {
             obj.insert("truncated".into(), json!(t));
+        }
+        if let Some(t) = raw.malformed {
+            obj.insert("malformed".into(), json!(t));
         }
     }
     Json::Object(obj)

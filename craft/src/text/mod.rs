@@ -47,6 +47,7 @@
 //! takes `truncated: "TCP"` too, so saved dissections load back unchanged.
 //! [`to_ron`] writes only the fields that differ from the layer's default, enum and flag
 //! fields by name, one packet per group of lines.
+//! [`to_ron_item`] is one packet of that list, for writing many into one document.
 //!
 //! # JSON
 //!
@@ -55,6 +56,8 @@
 //! numbers, booleans as booleans, None (auto) as null, strings (addresses) as strings,
 //! bytes as lowercase hex strings, lists and tuples as arrays. A Raw layer that the
 //! dissector marked as a cut-short header has `"truncated": "<layer name>"`.
+//! [`write_json`] writes the same text straight into a byte buffer (what the CLI prints),
+//! and [`Frame`] adds where a packet of a capture came from (number, timestamp, lengths).
 //!
 //! # Errors
 //!
@@ -68,7 +71,9 @@
 mod command;
 mod expand;
 mod expr;
+mod frame;
 mod json;
+pub mod json_write;
 mod lexer;
 pub mod python;
 mod ron;
@@ -83,8 +88,10 @@ use crate::packet::Packet;
 
 pub use command::{command, layer_command};
 pub use expand::{alternatives, PacketSet};
+pub use frame::Frame;
 pub use json::to_json;
-pub use ron::to_ron;
+pub use json_write::write_json;
+pub use ron::{to_ron, to_ron_item};
 
 /// The most packets one expression or file may make.
 pub const MAX_PACKETS: usize = 1_000_000;

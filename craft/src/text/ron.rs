@@ -163,19 +163,27 @@ fn is_value_name(name: &str) -> bool {
 
 /// Writes packets as a RON list of packets, one group of lines per packet; only the
 /// fields that differ from the default, enum and flag fields by name. A Raw layer that
-/// the dissector marked as a cut-short header keeps the mark: `truncated: "TCP"`.
+/// the dissector marked as a cut-short header keeps the mark: `truncated: "TCP"` (and
+/// `malformed: "IP"` for bytes that cannot be the layer announced).
 pub fn to_ron(packets: &[Packet]) -> String {
     let mut out = String::from("[\n");
     for p in packets {
-        out.push_str("    [\n");
-        for l in &p.layers {
-            out.push_str("        ");
-            out.push_str(&ron_layer(l));
-            out.push_str(",\n");
-        }
-        out.push_str("    ],\n");
+        out.push_str(&to_ron_item(p));
     }
     out.push_str("]\n");
+    out
+}
+
+/// One packet of [`to_ron`]'s list, with its trailing comma: written between a `[` line
+/// and a `]` line by whoever streams many packets into one document.
+pub fn to_ron_item(p: &Packet) -> String {
+    let mut out = String::from("    [\n");
+    for l in &p.layers {
+        out.push_str("        ");
+        out.push_str(&ron_layer(l));
+        out.push_str(",\n");
+    }
+    out.push_str("    ],\n");
     out
 }
 
@@ -185,6 +193,9 @@ fn ron_layer(l: &Layer) -> String {
     if let Layer::Raw(raw) = l {
         if let Some(t) = raw.truncated {
             args.push(format!("truncated: {}", ron_str(t)));
+        }
+        if let Some(t) = raw.malformed {
+            args.push(format!("malformed: {}", ron_str(t)));
         }
     }
     format!("{}({})", l.kind().name(), args.join(", "))

@@ -115,6 +115,7 @@ fn without_truncated_mark(mut p: Packet) -> Packet {
     for l in p.layers.iter_mut() {
         if let Layer::Raw(r) = l {
             r.truncated = None;
+            r.malformed = None;
         }
     }
     p

@@ -5,3 +5,4 @@ pub mod flood;
 pub mod lab;
 pub mod lb_xdp;
 pub mod netns;
+pub mod tools;

@@ -1,6 +1,9 @@
 //! ICMPv6 (RFC 4443) and neighbor discovery (RFC 4861), one layer per scapy class:
 //! echo, the four error messages (each quoting an IPv6 packet), NS and NA with their
-//! link-layer address options, and `ICMPv6Unknown` for every other type.
+//! link-layer address options (`nd`), RS, RA and redirect (`router`) with the other ND
+//! options (`ndopt`), MLDv1 and MLDv2 (`mld`), and `ICMPv6Unknown` for every other type.
+//! RFC 8335 extended echo (types 160/161) stays `ICMPv6Unknown`: scapy 2.8 has no layer
+//! for it.
 //!
 //! The checksum (`cksum`) covers the IPv6 pseudo-header with next header 58; unlike UDP a
 //! computed 0 is sent as 0, and without an enclosing IPv6 layer it stays 0 (as scapy).
@@ -13,14 +16,20 @@ use crate::packet::LayerKind;
 
 mod echo;
 mod error;
+mod mld;
 mod nd;
+mod ndopt;
+mod router;
 mod unknown;
 #[cfg(test)]
 mod vectors;
 
 pub use echo::{Icmpv6EchoReply, Icmpv6EchoRequest};
 pub use error::{Icmpv6DestUnreach, Icmpv6PacketTooBig, Icmpv6ParamProblem, Icmpv6TimeExceeded};
+pub use mld::{Icmpv6MlDone, Icmpv6MlQuery, Icmpv6MlQuery2, Icmpv6MlReport, Icmpv6MlReport2, Icmpv6MldMultAddrRec};
 pub use nd::{Icmpv6NdNa, Icmpv6NdNs, Icmpv6NdOptDstLladdr, Icmpv6NdOptSrcLladdr};
+pub use ndopt::{Icmpv6NdOptMtu, Icmpv6NdOptPrefixInfo, Icmpv6NdOptRdnss, Icmpv6NdOptRedirectedHdr, Icmpv6NdOptUnknown};
+pub use router::{Icmpv6NdRa, Icmpv6NdRedirect, Icmpv6NdRs};
 pub use unknown::Icmpv6Unknown;
 
 /// IPv6 next header for ICMPv6.
@@ -103,32 +112,49 @@ pub fn classify(message: &[u8]) -> Next {
         4 => LayerKind::Icmpv6ParamProblem,
         128 => LayerKind::Icmpv6EchoRequest,
         129 => LayerKind::Icmpv6EchoReply,
+        // RFC 3810 8.1: a query of 28 bytes or more is MLDv2.
+        130 if message.len() >= 28 => LayerKind::Icmpv6MlQuery2,
+        130 => LayerKind::Icmpv6MlQuery,
+        131 => LayerKind::Icmpv6MlReport,
+        132 => LayerKind::Icmpv6MlDone,
+        133 => LayerKind::Icmpv6NdRs,
+        134 => LayerKind::Icmpv6NdRa,
         135 => LayerKind::Icmpv6NdNs,
         136 => LayerKind::Icmpv6NdNa,
+        137 => LayerKind::Icmpv6NdRedirect,
+        143 => LayerKind::Icmpv6MlReport2,
         _ => LayerKind::Icmpv6Unknown,
     })
 }
 
 /// The hop limit an IPv6 header directly before this layer gets unless set: 255 for
-/// neighbor discovery, which receivers drop otherwise (RFC 4861); scapy does the same.
+/// neighbor discovery, which receivers drop otherwise (RFC 4861), 1 for MLD (RFC 2710,
+/// RFC 3810); scapy does the same.
 pub fn hop_limit_for(next: LayerKind) -> Option<u8> {
+    use LayerKind as K;
     match next {
-        LayerKind::Icmpv6NdNs | LayerKind::Icmpv6NdNa => Some(255),
+        K::Icmpv6NdNs | K::Icmpv6NdNa | K::Icmpv6NdRs | K::Icmpv6NdRa | K::Icmpv6NdRedirect => Some(255),
+        K::Icmpv6MlQuery | K::Icmpv6MlReport | K::Icmpv6MlDone | K::Icmpv6MlQuery2 | K::Icmpv6MlReport2 => Some(1),
         _ => None,
     }
 }
 
-/// The layer for a neighbor discovery option, from its type byte; others stay Raw.
+/// The layer for a neighbor discovery option, from its type byte; types without a layer
+/// of their own are `ICMPv6NDOptUnknown`, as in scapy.
 pub fn classify_nd_option(option: &[u8]) -> Next {
     // As scapy: a single byte cannot be an option.
     if option.len() < 2 {
         return Next::Raw;
     }
-    match option[0] {
-        1 => Next::Layer(LayerKind::Icmpv6NdOptSrcLladdr),
-        2 => Next::Layer(LayerKind::Icmpv6NdOptDstLladdr),
-        _ => Next::Raw,
-    }
+    Next::Layer(match option[0] {
+        1 => LayerKind::Icmpv6NdOptSrcLladdr,
+        2 => LayerKind::Icmpv6NdOptDstLladdr,
+        3 => LayerKind::Icmpv6NdOptPrefixInfo,
+        4 => LayerKind::Icmpv6NdOptRedirectedHdr,
+        5 => LayerKind::Icmpv6NdOptMtu,
+        25 => LayerKind::Icmpv6NdOptRdnss,
+        _ => LayerKind::Icmpv6NdOptUnknown,
+    })
 }
 
 /// Writes type, code and checksum (0 until `finish` when auto).

@@ -268,11 +268,14 @@ mod tests {
             / ns
             / Icmpv6NdOptSrcLladdr::new().lladdr("00:11:22:33:44:55")
             / Icmpv6NdOptDstLladdr::new().lladdr("66:77:88:99:aa:bb")
-            / &hex("0e01000000000000")[..];
+            / &hex("0e01000000000000")[..]
+            / &hex("01")[..];
         let b = p.build();
         let d = Packet::dissect(&b, LayerKind::Ipv6);
         use LayerKind as K;
-        assert_eq!(kinds(&d), [K::Ipv6, K::Icmpv6NdNs, K::Icmpv6NdOptSrcLladdr, K::Icmpv6NdOptDstLladdr, K::Raw]);
+        // Types without a layer are ICMPv6NDOptUnknown, as in scapy.
+        let want = [K::Ipv6, K::Icmpv6NdNs, K::Icmpv6NdOptSrcLladdr, K::Icmpv6NdOptDstLladdr, K::Icmpv6NdOptUnknown, K::Raw];
+        assert_eq!(kinds(&d), want);
         assert_eq!(d.build(), b);
         // A lone trailing byte is no option.
         assert!(matches!(classify_nd_option(&[1]), Next::Raw));

@@ -26,6 +26,10 @@ fn value_of(v: &serde_json::Value) -> Value {
 /// scapy fields craft leaves out (RFC 4884 extensions of the error messages).
 const SKIPPED_FIELDS: &[&str] = &["extpad", "ext"];
 
+/// Vectors craft dissects otherwise on purpose: an MLDv2 record's aux data length counts
+/// 32-bit words (RFC 3810), scapy counts bytes (see mld.rs).
+const DIFFERENT_ON_PURPOSE: &[&str] = &["icmpv6_mldv2_record_auxdata"];
+
 #[test]
 fn scapy_vectors_dissect_and_rebuild() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/scapy/vectors.jsonl");
@@ -42,7 +46,7 @@ fn scapy_vectors_dissect_and_rebuild() {
         let start = LayerKind::from_name(v["start"].as_str().unwrap()).unwrap();
         let p = Packet::dissect(&bytes, start);
         assert_eq!(p.build(), bytes, "{name}: rebuild differs");
-        let Some(layers) = v["layers"].as_array() else { continue };
+        let Some(layers) = v["layers"].as_array().filter(|_| !DIFFERENT_ON_PURPOSE.contains(&name)) else { continue };
         let got: Vec<&str> = p.layers.iter().map(|l| l.kind().name()).collect();
         let want: Vec<&str> = layers.iter().map(|l| l["name"].as_str().unwrap()).collect();
         assert_eq!(got, want, "{name}: layers");

@@ -1,0 +1,397 @@
+//! ND options other than the link-layer addresses: prefix information, redirected header
+//! and MTU (RFC 4861), recursive DNS servers (RFC 8106), and `ICMPv6NDOptUnknown` for
+//! every other type. Each is a layer after the ND message, as in scapy; each hands on to
+//! the next option.
+//!
+//! scapy holds the redirected header's packet (`pkt`) as a nested IPv6 packet; craft holds
+//! its bytes (they are an IPv6 header and the start of its payload, cut to 8-byte units),
+//! since a field cannot hold layers.
+
+use std::net::Ipv6Addr;
+
+use super::{addr, be16, be32, classify_nd_option, head};
+use crate::field::Fmt;
+use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
+use crate::layer;
+
+layer! {
+    /// ND option with a prefix a router advertises: 32 bytes.
+    Icmpv6NdOptPrefixInfo: "ICMPv6NDOptPrefixInfo", "ICMPv6 Neighbor Discovery Option - Prefix Information" {
+        /// Option type: 3.
+        r#type("type"): u8 = 3,
+        /// Option length in 8-byte units: 4.
+        len: u8 = 4,
+        /// Prefix length in bits.
+        prefixlen: u8 = 64,
+        /// L flag: the prefix is on-link.
+        onlink_flag("L"): u8 [bits(1)] = 1,
+        /// A flag: hosts may form addresses in it (SLAAC).
+        autonomous_flag("A"): u8 [bits(1)] = 1,
+        /// R flag: `prefix` is the router's full address (mobile IPv6, RFC 6275).
+        router_flag("R"): u8 [bits(1)] = 0,
+        /// Reserved bits after the flags.
+        res1: u8 [bits(5)] = 0,
+        /// How long the prefix stays on-link, in seconds; 0xffffffff: forever.
+        validlifetime: u32 [fmt(Fmt::Hex)] = 0xffff_ffff,
+        /// How long addresses formed in it stay preferred, in seconds; 0xffffffff: forever.
+        preferredlifetime: u32 [fmt(Fmt::Hex)] = 0xffff_ffff,
+        /// Reserved word.
+        res2: u32 [fmt(Fmt::Hex)] = 0,
+        /// The prefix (bits past `prefixlen` should be 0).
+        prefix: Ipv6Addr = Ipv6Addr::UNSPECIFIED,
+    }
+}
+
+layer! {
+    /// ND option with the link MTU a router advertises: 8 bytes.
+    Icmpv6NdOptMtu: "ICMPv6NDOptMTU", "ICMPv6 Neighbor Discovery Option - MTU" {
+        /// Option type: 5.
+        r#type("type"): u8 = 5,
+        /// Option length in 8-byte units: 1.
+        len: u8 = 1,
+        /// Reserved.
+        res: u16 [fmt(Fmt::Hex)] = 0,
+        /// The link's MTU.
+        mtu: u32 = 1280,
+    }
+}
+
+layer! {
+    /// ND option quoting the packet a redirect is about: 8 bytes, then as much of that
+    /// packet as fits, in 8-byte units.
+    Icmpv6NdOptRedirectedHdr: "ICMPv6NDOptRedirectedHdr", "ICMPv6 Neighbor Discovery Option - Redirected Header" {
+        /// Option type: 4.
+        r#type("type"): u8 = 4,
+        /// Option length in 8-byte units. Auto: from `pkt`.
+        len: Option<u8> = None,
+        /// Reserved: 6 bytes (shorter values are padded with zeros, as scapy).
+        res: Vec<u8> = vec![0; 6],
+        /// The redirected packet's bytes (an IPv6 header first); built cut to a multiple of 8
+        /// bytes, as scapy's TruncPktLenField.
+        pkt: Vec<u8> = Vec::new(),
+    }
+}
+
+layer! {
+    /// ND option listing recursive DNS servers (RFC 8106): 8 bytes, then 16 per address.
+    Icmpv6NdOptRdnss: "ICMPv6NDOptRDNSS", "ICMPv6 Neighbor Discovery Option - Recursive DNS Server Option" {
+        /// Option type: 25.
+        r#type("type"): u8 = 25,
+        /// Option length in 8-byte units. Auto: 1 + 2 per address.
+        len: Option<u8> = None,
+        /// Reserved.
+        res: u16 = 0,
+        /// How long the servers may be used, in seconds; 0xffffffff: forever.
+        lifetime: u32 = 0xffff_ffff,
+        /// The servers' addresses.
+        dns: Vec<Ipv6Addr> = Vec::new(),
+    }
+}
+
+layer! {
+    /// Any other ND option: type, length and data.
+    Icmpv6NdOptUnknown: "ICMPv6NDOptUnknown", "ICMPv6 Neighbor Discovery Option - Scapy Unimplemented" {
+        /// Option type.
+        r#type("type"): u8 = 0,
+        /// Option length in 8-byte units. Auto: from `data` as padded.
+        len: Option<u8> = None,
+        /// The option's data; padded with zeros so that the option fills 8-byte units.
+        data: Vec<u8> = Vec::new(),
+    }
+}
+
+/// An ND option's length field from its size in bytes (at most 255 units).
+fn units(bytes: usize) -> u8 {
+    (bytes / 8).min(255) as u8
+}
+
+/// The option's length in bytes by its len field: at least one unit, as scapy reads it.
+fn option_bytes(len: u8) -> usize {
+    8 * len.max(1) as usize
+}
+
+/// Checks an option's len against the size it must have.
+fn check_len(what: &str, len: u8, want: u8, out: &mut Vec<String>) {
+    if len == 0 {
+        out.push(format!("ND {what} option len is 0: receivers drop the message"));
+    } else if len != want {
+        out.push(format!("ND {what} option len is {len}, should be {want}: receivers drop the message"));
+    }
+}
+
+impl Icmpv6NdOptPrefixInfo {
+    fn flag_letters(&self) -> String {
+        let flags = [(self.onlink_flag, 'L'), (self.autonomous_flag, 'A'), (self.router_flag, 'R')];
+        flags.iter().filter(|(bit, _)| bit & 1 != 0).map(|(_, c)| *c).collect()
+    }
+}
+
+impl Proto for Icmpv6NdOptPrefixInfo {
+    fn header_len(&self) -> usize {
+        32
+    }
+
+    fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
+        hdr[0] = self.r#type;
+        hdr[1] = self.len;
+        hdr[2] = self.prefixlen;
+        hdr[3] = (self.onlink_flag & 1) << 7 | (self.autonomous_flag & 1) << 6 | (self.router_flag & 1) << 5 | (self.res1 & 0x1f);
+        hdr[4..8].copy_from_slice(&self.validlifetime.to_be_bytes());
+        hdr[8..12].copy_from_slice(&self.preferredlifetime.to_be_bytes());
+        hdr[12..16].copy_from_slice(&self.res2.to_be_bytes());
+        hdr[16..32].copy_from_slice(&self.prefix.octets());
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = head(data, 32)?;
+        let layer = Icmpv6NdOptPrefixInfo {
+            r#type: h[0],
+            len: h[1],
+            prefixlen: h[2],
+            onlink_flag: h[3] >> 7,
+            autonomous_flag: (h[3] >> 6) & 1,
+            router_flag: (h[3] >> 5) & 1,
+            res1: h[3] & 0x1f,
+            validlifetime: be32(h, 4),
+            preferredlifetime: be32(h, 8),
+            res2: be32(h, 12),
+            prefix: addr(h, 16),
+        };
+        // As scapy: 32 bytes whatever len says; the next option follows.
+        Ok(Decoded { layer, hlen: 32, total_len: None, next: Next::Peek(classify_nd_option) })
+    }
+
+    fn summary(&self) -> String {
+        format!("ND prefix {}/{} [{}]", self.prefix, self.prefixlen, self.flag_letters())
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        check_len("prefix-info", self.len, 4, out);
+        if self.prefixlen > 128 {
+            out.push(format!("ND prefix-info prefixlen {} is over 128", self.prefixlen));
+        }
+        if self.preferredlifetime > self.validlifetime {
+            out.push(format!(
+                "ND prefix-info preferredlifetime {} is over validlifetime {}: hosts ignore the prefix",
+                self.preferredlifetime, self.validlifetime
+            ));
+        }
+    }
+}
+
+impl Proto for Icmpv6NdOptMtu {
+    fn header_len(&self) -> usize {
+        8
+    }
+
+    fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
+        hdr[0] = self.r#type;
+        hdr[1] = self.len;
+        hdr[2..4].copy_from_slice(&self.res.to_be_bytes());
+        hdr[4..8].copy_from_slice(&self.mtu.to_be_bytes());
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = head(data, 8)?;
+        let layer = Icmpv6NdOptMtu { r#type: h[0], len: h[1], res: be16(h, 2), mtu: be32(h, 4) };
+        Ok(Decoded { layer, hlen: 8, total_len: None, next: Next::Peek(classify_nd_option) })
+    }
+
+    fn summary(&self) -> String {
+        format!("ND mtu {}", self.mtu)
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        check_len("mtu", self.len, 1, out);
+        if self.mtu < super::IPV6_MIN_MTU {
+            out.push(format!("ND mtu {} is below the IPv6 minimum of {}: hosts ignore it", self.mtu, super::IPV6_MIN_MTU));
+        }
+    }
+}
+
+impl Icmpv6NdOptRedirectedHdr {
+    /// The bytes of `pkt` that are built: whole 8-byte units.
+    fn pkt_built(&self) -> &[u8] {
+        &self.pkt[..self.pkt.len() / 8 * 8]
+    }
+}
+
+impl Proto for Icmpv6NdOptRedirectedHdr {
+    fn header_len(&self) -> usize {
+        8 + self.pkt_built().len()
+    }
+
+    fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
+        hdr[0] = self.r#type;
+        hdr[1] = self.len.unwrap_or(units(hdr.len()));
+        let res = &self.res[..self.res.len().min(6)];
+        hdr[2..2 + res.len()].copy_from_slice(res);
+        hdr[2 + res.len()..8].fill(0);
+        hdr[8..].copy_from_slice(self.pkt_built());
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = head(data, 8)?;
+        let hlen = option_bytes(h[1]);
+        let pkt = data.get(8..hlen).ok_or(Truncated)?.to_vec();
+        let layer = Icmpv6NdOptRedirectedHdr { r#type: h[0], len: Some(h[1]), res: h[2..8].to_vec(), pkt };
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
+    }
+
+    fn summary(&self) -> String {
+        format!("ND redirected-hdr {} bytes", self.pkt_built().len())
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        if self.len == Some(0) {
+            out.push("ND redirected-hdr option len is 0: receivers drop the message".into());
+        }
+        if !self.pkt.len().is_multiple_of(8) {
+            out.push(format!("ND redirected-hdr pkt has {} bytes: only whole 8-byte units are sent", self.pkt.len()));
+        }
+    }
+}
+
+impl Proto for Icmpv6NdOptRdnss {
+    fn header_len(&self) -> usize {
+        8 + 16 * self.dns.len()
+    }
+
+    fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
+        hdr[0] = self.r#type;
+        hdr[1] = self.len.unwrap_or(units(hdr.len()));
+        hdr[2..4].copy_from_slice(&self.res.to_be_bytes());
+        hdr[4..8].copy_from_slice(&self.lifetime.to_be_bytes());
+        for (slot, a) in hdr[8..].chunks_exact_mut(16).zip(&self.dns) {
+            slot.copy_from_slice(&a.octets());
+        }
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = head(data, 8)?;
+        // Like the routing header: only whole addresses belong to the option; with an even
+        // len the last 8 bytes are left to the next option.
+        let count = (h[1].max(1) as usize - 1) / 2;
+        let hlen = 8 + 16 * count;
+        let body = data.get(8..hlen).ok_or(Truncated)?;
+        let dns = body.chunks_exact(16).map(|a| addr(a, 0)).collect();
+        let layer = Icmpv6NdOptRdnss { r#type: h[0], len: Some(h[1]), res: be16(h, 2), lifetime: be32(h, 4), dns };
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
+    }
+
+    fn summary(&self) -> String {
+        let dns: Vec<String> = self.dns.iter().map(Ipv6Addr::to_string).collect();
+        format!("ND rdnss {}", dns.join(", "))
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        if let Some(len) = self.len.filter(|l| *l < 3 || l % 2 == 0) {
+            out.push(format!("ND rdnss option len is {len}: it must be odd and at least 3 (RFC 8106), receivers ignore it"));
+        }
+    }
+}
+
+impl Icmpv6NdOptUnknown {
+    /// Zeros after `data` so that the option fills whole 8-byte units.
+    fn pad(&self) -> usize {
+        (8 - (2 + self.data.len()) % 8) % 8
+    }
+}
+
+impl Proto for Icmpv6NdOptUnknown {
+    fn header_len(&self) -> usize {
+        2 + self.data.len() + self.pad()
+    }
+
+    fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
+        hdr[0] = self.r#type;
+        hdr[1] = self.len.unwrap_or(units(hdr.len()));
+        let (data, pad) = hdr[2..].split_at_mut(self.data.len());
+        data.copy_from_slice(&self.data);
+        pad.fill(0);
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = head(data, 2)?;
+        let hlen = option_bytes(h[1]);
+        let body = data.get(2..hlen).ok_or(Truncated)?.to_vec();
+        let layer = Icmpv6NdOptUnknown { r#type: h[0], len: Some(h[1]), data: body };
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
+    }
+
+    fn summary(&self) -> String {
+        format!("ND option {} ({} bytes)", self.r#type, self.header_len())
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        if self.len == Some(0) {
+            out.push(format!("ND option {} len is 0: receivers drop the message", self.r#type));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::icmpv6::test_util::{hex, ipv6, kinds, problems};
+    use crate::layers::icmpv6::Icmpv6NdRedirect;
+    use crate::layers::udp::Udp;
+    use crate::packet::{Layer, LayerKind, Packet};
+
+    fn alone(l: impl Into<Layer>) -> Vec<u8> {
+        Packet::from(l.into()).build()
+    }
+
+    #[test]
+    fn options_match_scapy() {
+        assert_eq!(alone(Icmpv6NdOptRdnss::new().dns(vec!["2001:db8::53".parse().unwrap()])), hex("19030000ffffffff20010db8000000000000000000000053"));
+        assert_eq!(alone(Icmpv6NdOptRdnss::new()), hex("19010000ffffffff"));
+        assert_eq!(alone(Icmpv6NdOptUnknown::new().r#type(14).data(b"abc".to_vec())), hex("0e01616263000000"));
+        assert_eq!(alone(Icmpv6NdOptUnknown::new()), hex("0001000000000000"));
+        assert_eq!(alone(Icmpv6NdOptRedirectedHdr::new()), hex("0401000000000000"));
+        let twenty = Icmpv6NdOptRedirectedHdr::new().pkt(vec![b'x'; 20]);
+        assert_eq!(alone(twenty), hex("040300000000000078787878787878787878787878787878"));
+        assert_eq!(alone(Icmpv6NdOptMtu::new()), hex("0501000000000500"));
+        let prefix = Icmpv6NdOptPrefixInfo::new().prefix("2001:db8::");
+        assert_eq!(alone(prefix), hex("030440c0ffffffffffffffff0000000020010db8000000000000000000000000"));
+    }
+
+    #[test]
+    fn redirect_quotes_a_packet() {
+        let quoted = (ipv6() / Udp::new().sport(1).dport(2) / &b"0123456789"[..]).build();
+        let p = ipv6() / Icmpv6NdRedirect::new().tgt("fe80::1").dst("2001:db8::2") / Icmpv6NdOptRedirectedHdr::new().pkt(quoted.clone());
+        let b = p.build();
+        // 58 bytes quoted: 56 are sent, len (56 + 8) / 8 = 8.
+        assert_eq!(b.len(), 40 + 40 + 8 + 56);
+        assert_eq!(b[81], 8);
+        let d = Packet::dissect(&b, LayerKind::Ipv6);
+        assert_eq!(kinds(&d), [LayerKind::Ipv6, LayerKind::Icmpv6NdRedirect, LayerKind::Icmpv6NdOptRedirectedHdr]);
+        let Layer::Icmpv6NdOptRedirectedHdr(r) = &d.layers[2] else { panic!() };
+        assert_eq!(r.pkt, quoted[..56]);
+        assert_eq!(d.build(), b);
+    }
+
+    #[test]
+    fn lengths_come_from_the_bytes() {
+        // RDNSS len 2: half an address, left to the next option (an unknown one here).
+        let b = hex("1902000000000000110100000000000000");
+        let d = Packet::dissect(&[&hex("85000000")[..], &[0; 4], &b].concat(), LayerKind::Icmpv6NdRs);
+        use LayerKind as K;
+        assert_eq!(kinds(&d), [K::Icmpv6NdRs, K::Icmpv6NdOptRdnss, K::Icmpv6NdOptUnknown, K::Raw]);
+        // Unknown len 0 reads 8 bytes, as scapy.
+        let d = Packet::dissect(&hex("0e000000000000000e01"), LayerKind::Icmpv6NdOptUnknown);
+        assert_eq!(kinds(&d), [K::Icmpv6NdOptUnknown, K::Raw]);
+        let Layer::Raw(r) = &d.layers[1] else { panic!() };
+        assert_eq!(r.truncated, Some("ICMPv6NDOptUnknown"));
+        assert!(problems(d.layers[0].clone(), &[])[0].contains("len is 0"));
+    }
+
+    #[test]
+    fn checks() {
+        assert!(problems(Icmpv6NdOptMtu::new().mtu(1000), &[])[0].contains("below the IPv6 minimum"));
+        assert!(problems(Icmpv6NdOptMtu::new().len(2), &[])[0].contains("len is 2, should be 1"));
+        assert!(problems(Icmpv6NdOptPrefixInfo::new().preferredlifetime(10).validlifetime(5), &[])[0].contains("ignore"));
+        assert!(problems(Icmpv6NdOptRdnss::new().len(2), &[])[0].contains("odd"));
+        assert!(problems(Icmpv6NdOptPrefixInfo::new(), &[]).is_empty());
+    }
+}
