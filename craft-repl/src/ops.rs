@@ -49,7 +49,7 @@ pub fn binary(op: BinOp, x: Val, y: Val, pos: Pos) -> R<Val> {
         }
         (Val::List(l), n) | (n, Val::List(l)) if op == BinOp::Mul && n.as_int().is_some() => {
             let items = l.borrow();
-            Ok(Val::list((0..count(n, items.len() * 10, pos)?).flat_map(|_| items.iter().cloned()).collect()))
+            Ok(Val::list((0..count(n, items.len(), pos)?).flat_map(|_| items.iter().cloned()).collect()))
         }
         (Val::Str(fmt), args) if op == BinOp::Mod => match crate::format::percent(fmt, args) {
             Ok(s) => Ok(Val::str(s)),
@@ -66,14 +66,10 @@ pub fn binary(op: BinOp, x: Val, y: Val, pos: Pos) -> R<Val> {
     }
 }
 
-/// A repeat count for `unit` items: negative counts give nothing, as in Python; results
-/// of more than [`MAX_ITEMS`](crate::value::MAX_ITEMS) items are refused.
+/// A repeat count for `unit` bytes or items, by craft's shared rule
+/// ([`craft::text::repeat_count`]): negative counts give nothing, as in Python.
 fn count(n: &Val, unit: usize, pos: Pos) -> R<usize> {
-    let n = n.as_int().unwrap_or(0).max(0);
-    if n.saturating_mul(unit as i128) > crate::value::MAX_ITEMS as i128 * 10 {
-        return err(pos, format!("repeat count {n} makes too large a result"));
-    }
-    Ok(n as usize)
+    craft::text::repeat_count(n.as_int().unwrap_or(0), unit).or_else(|m| err(pos, m))
 }
 
 fn int_op(op: BinOp, a: i128, b: i128, pos: Pos) -> R<Val> {

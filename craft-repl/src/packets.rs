@@ -61,19 +61,17 @@ pub fn set_field(pkt: &mut Pkt, i: usize, name: &str, v: &Val, pos: Pos) -> R<()
     let mut written = None;
     if info.kind == "MAC" {
         if let Value::Str(s) = &value {
-            if s.parse::<craft::field::Mac>().is_err() {
-                if let Some(mac) = short_mac(s) {
-                    // Shown as written, as scapy keeps it: Ether(src="0x1") shows src=0x1.
-                    written = Some(value.clone());
-                    value = Value::Str(mac);
-                }
+            if let Some(mac) = craft::text::short_mac(s) {
+                // Shown as written, as scapy keeps it: Ether(src="0x1") shows src=0x1.
+                written = Some(value.clone());
+                value = Value::Str(mac);
             }
         }
     }
     let alts = match craft::text::alternatives(kind, info.name, &value, MAX_SET) {
         Ok(alts) => alts,
         // scapy takes str for bytes inside lists too: TCP(options=[(0xb7, "1234abcd")]).
-        Err(why) => match strs_after_names(&value) {
+        Err(why) => match craft::text::strs_after_names(&value) {
             Some(bytes_value) => {
                 let alts = craft::text::alternatives(kind, info.name, &bytes_value, MAX_SET).or_else(|_| err(pos, format!("{label}: {why}")))?;
                 // Shown as written, as scapy keeps the str.
@@ -106,36 +104,6 @@ pub fn set_field(pkt: &mut Pkt, i: usize, name: &str, v: &Val, pos: Pos) -> R<()
     let given = !matches!(v, Val::None);
     pkt.set_given(i, info.name, given);
     Ok(())
-}
-
-/// The value with every str that follows the first item of a tuple made bytes (option
-/// data after an option name), or None when it has no such str.
-fn strs_after_names(v: &Value) -> Option<Value> {
-    fn walk(v: &Value, after_name: bool, changed: &mut bool) -> Value {
-        match v {
-            Value::Str(s) if after_name => {
-                *changed = true;
-                Value::Bytes(s.as_bytes().to_vec())
-            }
-            Value::List(items) => Value::List(items.iter().map(|i| walk(i, false, changed)).collect()),
-            Value::Tuple(items) => Value::Tuple(items.iter().enumerate().map(|(k, i)| walk(i, k > 0, changed)).collect()),
-            other => other.clone(),
-        }
-    }
-    let mut changed = false;
-    let out = walk(v, false, &mut changed);
-    changed.then_some(out)
-}
-
-/// scapy's mac2str on a short form: "0x1" is one byte, 01, padded with zeros to six.
-fn short_mac(s: &str) -> Option<String> {
-    let mut bytes = Vec::new();
-    for part in s.split(':') {
-        let hex = part.trim_start_matches("0x").trim_start_matches("0X");
-        bytes.push(u8::from_str_radix(hex, 16).ok()?);
-    }
-    bytes.resize(6, 0);
-    Some(craft::field::Mac(bytes[..6].try_into().ok()?).to_string())
 }
 
 /// Puts a field back to its default (`del p.ttl`): auto again for auto fields.

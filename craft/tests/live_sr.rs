@@ -350,3 +350,42 @@ fn srp1_round_trip_and_sendp_rate() {
         );
     });
 }
+
+/// scapy's `sendp(Ether()/IP(dst=B)/ICMP())`: the IP source comes from the route and the
+/// Ether destination from ARP, so B's kernel answers (with IP src 0.0.0.0 and a broadcast
+/// destination it would not). Values set stay verbatim.
+#[test]
+fn sendp_fills_the_ip_source_and_the_next_hops_mac_as_scapy() {
+    if !privileged("sendp_fills_the_ip_source_and_the_next_hops_mac_as_scapy") {
+        return;
+    }
+    let lab = lab("craft-f", (IP_A, IP_B), None);
+    let (dev_a, dev_b) = (lab.veth.a.clone(), lab.veth.b.clone());
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let capture = lab.b.spawn(move || {
+        let opts = SniffOpts { count: Some(2), timeout: Some(Duration::from_secs(5)), filter: Some("icmp[icmptype] = icmp-echo".into()), ..SniffOpts::default() };
+        let sniffer = Sniffer::new(&dev_b, opts);
+        ready_tx.send(()).unwrap();
+        sniffer.unwrap().run()
+    });
+    ready_rx.recv_timeout(T).expect("sniffer did not start");
+    let (mac_a, mac_b) = (lab.mac_a, lab.mac_b);
+    let sent = lab.a.run(T, move || {
+        let filled = Ether::new() / Ip::new().dst(IP_B) / Icmp::echo_request(0x77, 1);
+        let verbatim = Ether::new().dst("02:00:00:00:00:99") / Ip::new().src("10.202.0.9").dst(IP_B) / Icmp::echo_request(0x77, 2);
+        let r = live::sendp(&dev_a, &[filled, verbatim], SendOpts::default()).unwrap();
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        r.sent
+    });
+    assert_eq!(sent, 2);
+    let got = capture.join().unwrap().unwrap();
+    let heads: Vec<(String, String)> = got
+        .packets
+        .iter()
+        .map(|(_, p)| match (p.layers.first(), p.layers.get(1)) {
+            (Some(Layer::Ether(e)), Some(Layer::Ip(ip))) => (e.dst.map(|m| m.to_string()).unwrap_or_default(), ip.src.map(|a| a.to_string()).unwrap_or_default()),
+            _ => panic!("{p:?}"),
+        })
+        .collect();
+    assert_eq!(heads, [(mac_b.to_string(), IP_A.to_string()), ("02:00:00:00:00:99".to_string(), "10.202.0.9".to_string())], "Ether src {mac_a}");
+}

@@ -6,24 +6,8 @@ use std::io;
 use super::explainer::Call;
 use super::netns::current_netns;
 use super::Explainer;
-use crate::field::Mac;
-use crate::live::{self, Iface, L3SendReport, Observer, SendOpts, SendReport, SrOpts, SrResult};
-use crate::packet::{Layer, LayerKind, Packet};
-
-/// The frame [`live::sendp`] sends for `p` on an interface of MAC `mac`: an unset Ether
-/// source filled in.
-fn as_sendp_builds(p: &Packet, mac: Mac) -> Vec<u8> {
-    if let Some(Layer::Ether(e)) = p.layers.first() {
-        if e.src.is_none() {
-            let mut p = p.clone();
-            if let Some(Layer::Ether(e)) = p.layers.first_mut() {
-                e.src = Some(mac);
-            }
-            return p.build();
-        }
-    }
-    p.build()
-}
+use crate::live::{self, L3SendReport, Observer, SendOpts, SendReport, SrOpts, SrResult};
+use crate::packet::{LayerKind, Packet};
 
 /// Record `frames` (positions `index` in the caller's list) as one call, send them with
 /// [`live::sendp_frames`] and keep how many went out.
@@ -36,9 +20,10 @@ fn sendp_recorded(ex: &mut Explainer, iface: &str, netns: u64, frames: Vec<Vec<u
 
 /// [`live::sendp`], the frames recorded in `ex`.
 pub fn sendp(ex: &mut Explainer, iface: &str, pkts: &[Packet], opts: SendOpts) -> io::Result<SendReport> {
-    let mac = Iface::lookup(iface)?.mac;
-    let frames = pkts.iter().map(|p| as_sendp_builds(p, mac)).collect();
-    sendp_recorded(ex, iface, current_netns(), frames, (0..pkts.len()).collect(), opts)
+    let (frames, warnings) = live::sendp_frames_of(iface, pkts)?;
+    let mut r = sendp_recorded(ex, iface, current_netns(), frames, (0..pkts.len()).collect(), opts)?;
+    r.warnings.splice(0..0, warnings);
+    Ok(r)
 }
 
 /// [`live::send`] (IP / IPv6 packets, routed), the frames recorded in `ex`.

@@ -33,7 +33,7 @@ pub use route::{clear_mac_cache, fill_l3, group_mac, ifname, link_peer, neighbor
 pub use socket::{PacketSocket, PktType, RecvMeta, SocketCache, SocketOptions, Stats};
 pub use sniff::{sniff, CallbackFn, Direction, SniffOpts, SniffResult, Sniffer, StopFn};
 pub use l3::{send, send_with, sr, sr1, sr_observed, L3SendReport, L3SrResult, RoutedFrames};
-pub use sr::{sendp, sendp_frames, srp, srp1, srp_observed, Answer, NoObserver, Observer, SendOpts, SendReport, SrOpts, SrResult};
+pub use sr::{sendp, sendp_frames, sendp_frames_of, srp, srp1, srp_observed, Answer, NoObserver, Observer, SendOpts, SendReport, SrOpts, SrResult};
 
 /// The error a live I/O call returns: an `io::Error` whose message says what went wrong.
 pub type Result<T> = io::Result<T>;

@@ -192,8 +192,56 @@ fn with_src(pkt: &Packet, sock: &PacketSocket) -> Packet {
     p
 }
 
-fn build_all(pkts: &[Packet], sock: &PacketSocket) -> Vec<Vec<u8>> {
-    pkts.iter().map(|p| with_src(p, sock).build()).collect()
+/// How long [`sendp`] may wait for a next hop's MAC (ARP / neighbour discovery).
+const SENDP_RESOLVE: Duration = Duration::from_secs(1);
+
+/// What scapy's sendp fills in a frame, filled: an unset Ether source with the
+/// interface's MAC and, when IP / IPv6 follows, an unset IP source with the route's and an
+/// unset Ether destination with the next hop's MAC (resolved as [`super::fill_l3`] does
+/// for send; unresolved: broadcast and a warning). Values set stay verbatim. `memo`
+/// keeps one route and resolution per (destination, source) within a call.
+fn fill_l2(pkt: &Packet, sock: &PacketSocket, memo: &mut HashMap<String, Option<Packet>>, warnings: &mut Vec<String>) -> Packet {
+    let mut p = with_src(pkt, sock);
+    // The route and the MAC depend on the IP destination and source alone.
+    let key = match p.layers.as_slice() {
+        [Layer::Ether(e), Layer::Ip(ip), ..] if e.dst.is_none() || ip.src.is_none() => format!("{} {:?}", ip.dst, ip.src),
+        [Layer::Ether(e), Layer::Ipv6(ip), ..] if e.dst.is_none() || ip.src.is_none() => format!("{} {:?}", ip.dst, ip.src),
+        _ => return p,
+    };
+    let ip_only = Packet::from(p.layers[1].clone());
+    let filled = memo.entry(key).or_insert_with(|| match super::fill_l3(&ip_only, Some(&sock.iface().name), SENDP_RESOLVE) {
+        Ok(f) => {
+            warnings.extend(f.warnings);
+            Some(f.frame)
+        }
+        Err(e) => {
+            warnings.push(format!("{}: {e}; sent as given", p.summary()));
+            None
+        }
+    });
+    let Some(f) = filled else { return p };
+    if let (Some(Layer::Ether(fe)), Some(Layer::Ether(e))) = (f.layers.first(), p.layers.first_mut()) {
+        e.dst = e.dst.or(fe.dst);
+    }
+    match (f.layers.get(1), p.layers.get_mut(1)) {
+        (Some(Layer::Ip(fip)), Some(Layer::Ip(ip))) => ip.src = ip.src.or(fip.src),
+        (Some(Layer::Ipv6(fip)), Some(Layer::Ipv6(ip))) => ip.src = ip.src.or(fip.src),
+        _ => {}
+    }
+    p
+}
+
+/// The frames [`sendp`] sends for `pkts` on `iface` (see [`fill_l2`]), and what did not go
+/// as planned.
+pub fn sendp_frames_of(iface: &str, pkts: &[Packet]) -> Result<(Vec<Vec<u8>>, Vec<String>)> {
+    let sock = SocketCache::global().get(iface)?;
+    Ok(build_all(pkts, &sock))
+}
+
+fn build_all(pkts: &[Packet], sock: &PacketSocket) -> (Vec<Vec<u8>>, Vec<String>) {
+    let (mut memo, mut warnings) = (HashMap::new(), Vec::new());
+    let frames = pkts.iter().map(|p| fill_l2(p, sock, &mut memo, &mut warnings).build()).collect();
+    (frames, warnings)
 }
 
 fn send_socket(iface: &str, opts: &SendOpts) -> Result<Arc<PacketSocket>> {
@@ -203,7 +251,10 @@ fn send_socket(iface: &str, opts: &SendOpts) -> Result<Arc<PacketSocket>> {
 /// Send frames (Ethernet header included) on `iface`, `opts.count` times over.
 pub fn sendp(iface: &str, pkts: &[Packet], opts: SendOpts) -> Result<SendReport> {
     let sock = send_socket(iface, &opts)?;
-    send_built(&sock, &build_all(pkts, &sock), opts)
+    let (frames, warnings) = build_all(pkts, &sock);
+    let mut r = send_built(&sock, &frames, opts)?;
+    r.warnings.splice(0..0, warnings);
+    Ok(r)
 }
 
 /// [`sendp`] of frames already built, as they are: what craft explain sends, so that the

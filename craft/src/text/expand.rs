@@ -114,13 +114,26 @@ fn set_fields(set: &mut PacketSet, index: usize, kind: LayerKind, fields: &[Fiel
         let Some((decl, info)) = kind.fields().iter().enumerate().find(|(_, f)| f.name == name) else {
             return Err(TextError::at(arg.name_pos, unknown_field(kind.name(), &arg.name, kind.fields())));
         };
-        let why = match layer.set(info.name, &arg.value.value()) {
+        let mut value = arg.value.value();
+        // scapy's short MACs: Ether(src="0x1") is 01:00:00:00:00:00 (as in craft-repl).
+        if let (true, Value::Str(s)) = (info.kind == "MAC", &value) {
+            if let Some(mac) = super::short_mac(s) {
+                value = Value::Str(mac);
+            }
+        }
+        let why = match layer.set(info.name, &value) {
             Ok(()) => continue,
             Err(why) => why,
         };
         // scapy never expands a list field (TCP options): the list is the value.
         let scratch = kind.new_layer();
         if matches!(scratch.get(info.name), Some(Value::List(_))) {
+            // A str as option data is its UTF-8 bytes, as in scapy and craft-repl.
+            if let Some(bytes_value) = super::strs_after_names(&value) {
+                if layer.set(info.name, &bytes_value).is_ok() {
+                    continue;
+                }
+            }
             return Err(TextError::at(arg.value.pos, format!("{label}: {why}")));
         }
         let mut ex = Expander { scratch, field: info.name, label, alts: Vec::new(), limit: budget / set.len };
@@ -364,6 +377,48 @@ mod tests {
         assert_eq!(ip.get("proto"), Some(Value::Int(6)));
         assert_eq!(tcp.get("flags"), Some(Value::Int(0x12)));
         assert_eq!(tcp.get("options").unwrap().repr(), "[('MSS', 1460), ('NOP', None)]");
+    }
+
+    fn built_hex(src: &str) -> String {
+        let p = parse_expr(src).unwrap();
+        assert_eq!(p.len(), 1, "{src}");
+        crate::field::hex(&p[0].build())
+    }
+
+    #[test]
+    fn scapy_spellings_build_scapys_bytes() {
+        // scapy 2.8: bytes(Ether(src='0x1',dst='0x2')/IP(src='10.0.0.1',dst='10.0.0.2')).hex()
+        assert_eq!(
+            built_hex("Ether(src='0x1', dst='0x2')/IP(src='10.0.0.1', dst='10.0.0.2')"),
+            "02000000000001000000000008004500001400010000400066e70a0000010a000002"
+        );
+        // bytes(Ether(src='0x1:0x2',dst='01:02')).hex()
+        assert_eq!(built_hex("Ether(src='0x1:0x2', dst='01:02')"), "0102000000000102000000009000");
+        // bytes(IP(src='10.0.0.1',dst='10.0.0.2')/UDP()/(b'\x00'*20)).hex()
+        assert_eq!(
+            built_hex("IP(src='10.0.0.1', dst='10.0.0.2')/UDP()/(b'\\x00'*20)"),
+            "4500003000010000401166ba0a0000010a00000200350035001ceb490000000000000000000000000000000000000000"
+        );
+        // bytes(IP(src='10.0.0.1',dst='10.0.0.2')/UDP()/(3*'x')).hex()
+        assert_eq!(
+            built_hex("IP(src='10.0.0.1', dst='10.0.0.2')/UDP()/(3*'x')"),
+            "4500001f00010000401166cb0a0000010a00000200350035000bfaf2787878"
+        );
+        // A str as bytes is UTF-8, in options and payloads alike (scapy's bytes_encode):
+        // bytes(IP(src='10.0.0.1',dst='10.0.0.2')/TCP(options=[(0xb7,'\x01\x04\x00\x00')])/Raw(load='\xe9')).hex()
+        assert_eq!(
+            built_hex("IP(src='10.0.0.1', dst='10.0.0.2')/TCP(options=[(0xb7, '\\x01\\x04\\x00\\x00')])/Raw(load='\\xe9')"),
+            "4500003200010000400666c30a0000010a00000200140050000000000000000070022000dfbd0000b706010400000000c3a9"
+        );
+        // bytes(IP(src='10.0.0.1',dst='10.0.0.2')/TCP(options=[('NOP',None),(0xb7,'\u20ac')])/'\u20ac').hex()
+        assert_eq!(
+            built_hex("IP(src='10.0.0.1', dst='10.0.0.2')/TCP(options=[('NOP', None), (0xb7, '\\u20ac')])/'\\u20ac'"),
+            "4500003300010000400666c20a0000010a0000020014005000000000000000007002200042a8000001b705e282ac0000e282ac"
+        );
+        assert_eq!(
+            err("TCP(options=[(0xb7, 3)])"),
+            "1:13: TCP field 'options': option kind 183 takes bytes, found an integer"
+        );
     }
 
     #[test]

@@ -41,6 +41,18 @@ fn lower(e: &Expr, out: &mut Vec<LayerSpec>) -> Result<(), TextError> {
             out.push(LayerSpec::Raw(b.clone()));
             Ok(())
         }
+        ExprKind::Binary(BinOp::Mul, ..) if repetition(e)?.is_some() => {
+            match repetition(e)? {
+                Some(Lit::Str(s)) => out.push(LayerSpec::Raw(s.into_bytes())),
+                Some(Lit::Bytes(b)) => out.push(LayerSpec::Raw(b)),
+                _ => {}
+            }
+            Ok(())
+        }
+        ExprKind::Binary(BinOp::Mul, a, _) if matches!(a.kind, ExprKind::Binary(BinOp::Div, ..)) => {
+            let msg = "'*' repeats the whole packet on its left: repeat the payload in parentheses, as in IP()/('data'*100)";
+            Err(TextError::at(e.pos, msg))
+        }
         ExprKind::Call { func, args } => {
             let ExprKind::Name(name) = &func.kind else {
                 return Err(TextError::at(func.pos, "expected a layer such as IP(...)"));
@@ -61,6 +73,11 @@ fn lower(e: &Expr, out: &mut Vec<LayerSpec>) -> Result<(), TextError> {
                         dissect = Some(match &v.kind {
                             ExprKind::Bytes(b) => b.clone(),
                             ExprKind::Str(s) => s.clone().into_bytes(),
+                            ExprKind::Binary(BinOp::Mul, ..) if repetition(v)?.is_some() => match repetition(v)? {
+                                Some(Lit::Str(s)) => s.into_bytes(),
+                                Some(Lit::Bytes(b)) => b,
+                                _ => Vec::new(),
+                            },
                             ExprKind::Call { .. } => return Err(literal(v).err().unwrap_or_else(|| TextError::at(v.pos, "a call is not a value"))),
                             ExprKind::Name(n) if crate::packet::LayerKind::from_name(n).is_none() => {
                                 return Err(TextError::at(v.pos, format!("'{n}' alone is not an argument: set a field as {n}=value")));
@@ -109,6 +126,7 @@ fn literal(e: &Expr) -> Result<Node, TextError> {
         ExprKind::Bytes(b) => Lit::Bytes(b.clone()),
         ExprKind::List(items) => Lit::List(items.iter().map(literal).collect::<Result<_, _>>()?),
         ExprKind::Tuple(items) => Lit::Tuple(items.iter().map(literal).collect::<Result<_, _>>()?),
+        ExprKind::Binary(BinOp::Mul, ..) if repetition(e)?.is_some() => repetition(e)?.unwrap_or(Lit::None),
         ExprKind::Call { func, .. } => {
             let msg = match &func.kind {
                 ExprKind::Name(n) if crate::packet::LayerKind::from_name(n).is_some() => {
@@ -127,6 +145,41 @@ fn literal(e: &Expr) -> Result<Node, TextError> {
         _ => return Err(TextError::at(e.pos, format!("expected a value, found {}; {VALUES}", describe(e)))),
     };
     Ok(Node::new(e.pos, lit))
+}
+
+/// `'x'*100`, `100*b'\x00'`, `('ab'*2)*3`: a str or bytes literal repeated, as in Python
+/// (a negative count gives an empty one), by the rule craft-repl follows
+/// ([`super::repeat_count`]: at most [`super::MAX_REPEAT`] bytes). None when `e` is not a
+/// product with a str or bytes side.
+fn repetition(e: &Expr) -> Result<Option<Lit>, TextError> {
+    let ExprKind::Binary(BinOp::Mul, a, b) = &e.kind else { return Ok(None) };
+    let text = |x: &Expr| -> Result<Option<Lit>, TextError> {
+        Ok(match &x.kind {
+            ExprKind::Str(s) => Some(Lit::Str(s.clone())),
+            ExprKind::Bytes(b) => Some(Lit::Bytes(b.clone())),
+            _ => repetition(x)?,
+        })
+    };
+    let (lit, count) = match (text(a)?, text(b)?) {
+        (Some(_), Some(_)) => return Err(TextError::at(e.pos, "a string or bytes can only be repeated by an integer, as in 'ab'*3")),
+        (Some(lit), None) => (lit, b),
+        (None, Some(lit)) => (lit, a),
+        (None, None) => return Ok(None),
+    };
+    let n = match &count.kind {
+        ExprKind::Int(n) => *n,
+        ExprKind::Unary(UnOp::Neg, inner) => match inner.kind {
+            ExprKind::Int(n) => -n,
+            _ => return Err(TextError::at(count.pos, format!("a string or bytes is repeated by an integer literal, not {}", describe(count)))),
+        },
+        _ => return Err(TextError::at(count.pos, format!("a string or bytes is repeated by an integer literal, not {}", describe(count)))),
+    };
+    let too_large = |m: String| TextError::at(e.pos, m);
+    Ok(Some(match lit {
+        Lit::Str(s) => Lit::Str(s.repeat(super::repeat_count(n, s.len()).map_err(too_large)?)),
+        Lit::Bytes(b) => Lit::Bytes(b.repeat(super::repeat_count(n, b.len()).map_err(too_large)?)),
+        other => other,
+    }))
 }
 
 const VALUES: &str = "a value is a literal such as 3, 'text', b'\\x00', None, True, [..] or (..)";
@@ -245,6 +298,33 @@ mod tests {
         assert_eq!(err("IP(ttl=x)"), "1:8: unknown name 'x': a value is a literal such as 3, 'text', b'\\x00', None, True, [..] or (..); strings take quotes: 'x'");
         assert_eq!(err("IP(ttl=1.5)"), "1:8: floats are not supported: values are integers, strings or bytes");
         assert_eq!(err("IP(ttl=1+2)"), "1:8: expected a value, found an expression with '+'; a value is a literal such as 3, 'text', b'\\x00', None, True, [..] or (..)");
+    }
+
+    #[test]
+    fn str_and_bytes_repeat() {
+        // scapy: 'katran test pkt'*100, b'\x00'*20, 100*'x', ('ab'*2)*3, 'x'*-1 (Python's)
+        assert_eq!(parse("'katran test pkt'*100").unwrap(), vec![LayerSpec::Raw(b"katran test pkt".repeat(100))]);
+        assert_eq!(parse("IP()/(b'\\x00'*20)").unwrap()[1], LayerSpec::Raw(vec![0; 20]));
+        assert_eq!(parse("100*'x'").unwrap(), vec![LayerSpec::Raw(vec![b'x'; 100])]);
+        assert_eq!(parse("('ab'*2)*3").unwrap(), vec![LayerSpec::Raw(b"ab".repeat(6))]);
+        assert_eq!(parse("'x'*-1").unwrap(), vec![LayerSpec::Raw(vec![])]);
+        let LayerSpec::Call { dissect, fields, .. } = &parse("Raw('ab'*2, load=b'\\x01'*3)").unwrap()[0] else { panic!() };
+        assert_eq!(dissect.as_deref(), Some(&b"abab"[..]));
+        assert_eq!(fields[0].value.lit, Lit::Bytes(vec![1; 3]));
+        assert_eq!(fields[0].value.pos, Pos { line: 1, col: 18 });
+    }
+
+    #[test]
+    fn repetition_errors() {
+        assert_eq!(err("Raw(load='x'*10000001)"), "1:10: repeat count 10000001 makes too large a result (more than 10000000 bytes or items)");
+        assert_eq!(err("b'ab'*5000001"), "1:1: repeat count 5000001 makes too large a result (more than 10000000 bytes or items)");
+        assert_eq!(err("IP()/\n  ('x'*99999999)"), "2:4: repeat count 99999999 makes too large a result (more than 10000000 bytes or items)");
+        assert_eq!(err("Raw(load='x'*'y')"), "1:10: a string or bytes can only be repeated by an integer, as in 'ab'*3");
+        assert_eq!(err("Raw(load='x'*n)"), "1:14: a string or bytes is repeated by an integer literal, not 'n'");
+        assert_eq!(err("Raw(load='x'*1.5)"), "1:14: a string or bytes is repeated by an integer literal, not the float 1.5");
+        assert_eq!(err("IP()/'x'*2"), "1:1: '*' repeats the whole packet on its left: repeat the payload in parentheses, as in IP()/('data'*100)");
+        assert_eq!(err("IP(ttl=3*2)"), "1:8: expected a value, found an expression with '*'; a value is a literal such as 3, 'text', b'\\x00', None, True, [..] or (..)");
+        assert_eq!(err("IP()*2"), "1:1: layers are joined with '/', not '*'");
     }
 
     #[test]

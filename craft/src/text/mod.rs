@@ -12,15 +12,22 @@
 //! ```text
 //! expr   = term { "/" term }
 //! term   = NAME "(" [ args ] ")"       a layer by scapy class name (aliases like IPerror too)
-//!        | STRING | BYTES              becomes Raw(load=...)
+//!        | text                        becomes Raw(load=...)
 //!        | "(" expr ")"
+//! text   = STRING | BYTES | text "*" INT | INT "*" text    'x'*100: repeated, as in Python
 //! args   = arg { "," arg } [ "," ]
 //! arg    = NAME "=" value              a field
-//!        | BYTES | STRING              first only: dissect these bytes as this layer
-//! value  = INT | STRING | BYTES | None | True | False
+//!        | text                        first only: dissect these bytes as this layer
+//! value  = INT | text | None | True | False
 //!        | "[" [ value { "," value } [ "," ] ] "]"          list
 //!        | "(" ")" | "(" value "," { value "," } [ value ] ")"   tuple; "(" value ")" is value
 //! ```
+//!
+//! Values are taken as scapy and craft-repl take them (the rules are shared, in
+//! [`short_mac`], [`strs_after_names`], [`repeat_count`]): a short MAC `"0x1"` is padded with
+//! zeros (`01:00:00:00:00:00`); a str where bytes are expected (a payload, option data as
+//! in `(0xb7, '\x01\x04')`) is its UTF-8 bytes, as scapy's `bytes_encode`; a repetition
+//! makes at most [`MAX_REPEAT`] bytes.
 //!
 //! Strings are Python's: `'..'`, `".."`, triple-quoted, prefixes `r`, `u`, `b`, `rb`, `br`,
 //! escapes `\x41 \n \t \r \0 \101 \\ \' \"` (and `\u \U` in str); adjacent literals join.
@@ -77,6 +84,7 @@ pub mod json_write;
 mod lexer;
 pub mod python;
 mod ron;
+mod scapy_values;
 mod spec;
 mod values;
 #[cfg(test)]
@@ -92,6 +100,7 @@ pub use frame::Frame;
 pub use json::to_json;
 pub use json_write::write_json;
 pub use ron::{to_ron, to_ron_item};
+pub use scapy_values::{repeat_count, short_mac, strs_after_names, MAX_REPEAT};
 
 /// The most packets one expression or file may make.
 pub const MAX_PACKETS: usize = 1_000_000;
