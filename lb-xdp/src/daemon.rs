@@ -8,6 +8,27 @@ use anyhow::{bail, Context as _, Result};
 use aya::programs::XdpMode;
 use std::path::{Path, PathBuf};
 
+/// How an XDP program is attached (`--mode`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Mode {
+    /// Native if the driver supports it, else generic.
+    Auto,
+    /// Native (driver) XDP.
+    Native,
+    /// Generic (skb) XDP.
+    Generic,
+}
+
+impl From<Mode> for XdpMode {
+    fn from(m: Mode) -> XdpMode {
+        match m {
+            Mode::Auto => XdpMode::Default,
+            Mode::Native => XdpMode::Driver,
+            Mode::Generic => XdpMode::Skb,
+        }
+    }
+}
+
 /// Runs a director on `iface` with the configuration at `config_path` until SIGINT or
 /// SIGTERM: `load` loads its program (`Director::load`, the real one), its maps are
 /// filled and pinned, the program attached.

@@ -2,8 +2,8 @@
 //! running director's backends, show counters.
 use anyhow::{bail, Result};
 use aya::programs::XdpMode;
-use clap::{Parser, Subcommand, ValueEnum};
-use lb_xdp::daemon::{self, wait_for_signal, Pins};
+use clap::{Parser, Subcommand};
+use lb_xdp::daemon::{self, wait_for_signal, Mode, Pins};
 use lb_xdp::decap::{Decap, DecapMaps};
 use lb_xdp::director::{Director, DirectorMaps, VipId};
 use lb_xdp::maps::pin_dir;
@@ -90,26 +90,6 @@ enum BackendAction {
         #[arg(long)]
         backend: IpAddr,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Mode {
-    /// Native if the driver supports it, else generic.
-    Auto,
-    /// Native (driver) XDP.
-    Native,
-    /// Generic (skb) XDP.
-    Generic,
-}
-
-impl From<Mode> for XdpMode {
-    fn from(m: Mode) -> XdpMode {
-        match m {
-            Mode::Auto => XdpMode::Default,
-            Mode::Native => XdpMode::Driver,
-            Mode::Generic => XdpMode::Skb,
-        }
-    }
 }
 
 fn main() {

@@ -2,9 +2,8 @@
 //! fixtures' reproducers of issue #10 run it). Same options as `lb-xdp director`, plus
 //! `--fault NAME` (repeatable). Never a production binary: the real director is `lb-xdp`'s.
 use anyhow::Result;
-use aya::programs::XdpMode;
-use clap::{Parser, Subcommand, ValueEnum};
-use lb_xdp::daemon;
+use clap::{Parser, Subcommand};
+use lb_xdp::daemon::{self, Mode};
 use lb_xdp::director::Director;
 use lb_xdp::faults::Fault;
 use lb_xdp::sys;
@@ -31,23 +30,6 @@ enum Command {
         #[arg(long)]
         fault: Vec<Fault>,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Mode {
-    Auto,
-    Native,
-    Generic,
-}
-
-impl From<Mode> for XdpMode {
-    fn from(m: Mode) -> XdpMode {
-        match m {
-            Mode::Auto => XdpMode::Default,
-            Mode::Native => XdpMode::Driver,
-            Mode::Generic => XdpMode::Skb,
-        }
-    }
 }
 
 fn main() {
