@@ -555,10 +555,10 @@ fn exchange(me: &mut Interp, args: &Args, func: &str, l2: bool, one: bool) -> R<
                 consume(&cancel);
                 io_err(args.at, e)
             })?;
-            warn(&r.warnings);
-            live::SrResult { answered: r.answered, unanswered: r.unanswered, received: r.received }
+            live::SrResult { answered: r.answered, unanswered: r.unanswered, received: r.received, warnings: r.warnings }
         }
     };
+    warn(&result.warnings);
     let (answers, unanswered) = sort_out(&pkts, result.answered, result.unanswered);
     if verb >= 1 {
         let mut s = format!("Finished sending {} packets.\n", pkts.len());

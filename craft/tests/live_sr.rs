@@ -388,4 +388,10 @@ fn sendp_fills_the_ip_source_and_the_next_hops_mac_as_scapy() {
         })
         .collect();
     assert_eq!(heads, [(mac_b.to_string(), IP_A.to_string()), ("02:00:00:00:00:99".to_string(), "10.202.0.9".to_string())], "Ether src {mac_a}");
+    // srp fills the same way: the unfilled line gets its answer.
+    let dev_a = lab.veth.a.clone();
+    lab.a.run(T, move || {
+        let (reply, _) = live::srp1(&dev_a, Ether::new() / Ip::new().dst(IP_B) / Icmp::echo_request(0x78, 1), WAIT).unwrap().expect("no echo reply to Ether()/IP(dst=B)/ICMP()");
+        assert_eq!(icmp_type_code(&reply), Some((0, 0)), "{reply:?}");
+    });
 }

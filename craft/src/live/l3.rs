@@ -167,6 +167,7 @@ pub fn sr_observed(iface: Option<&str>, pkts: &[Packet], opts: &SrOpts, obs: &mu
         let o = SrOpts { timeout: deadline.saturating_duration_since(Instant::now()), ..opts.clone() };
         let r = srp_observed(&g.iface, &g.frames, &o, &mut GroupObserver { inner: &mut *obs, index: &g.index })?;
         out.received += r.received;
+        out.warnings.extend(r.warnings);
         let mut answered_here = vec![false; g.frames.len()];
         for a in r.answered {
             answered_here[a.index] = true;

@@ -151,6 +151,8 @@ pub struct SrResult {
     pub unanswered: Vec<Packet>,
     /// Frames received during the call, answers or not (scapy's "Received N packets").
     pub received: usize,
+    /// What did not go as planned (e.g. a next hop's MAC that could not be resolved).
+    pub warnings: Vec<String>,
 }
 
 /// Hooks into [`srp_observed`]: every frame sent, every frame received, the result. All
@@ -381,7 +383,9 @@ pub fn srp_observed(iface: &str, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
 }
 
 fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn Observer) -> Result<SrResult> {
-    let requests: Vec<Packet> = pkts.iter().map(|p| with_src(p, sock)).collect();
+    // Filled as sendp fills them (scapy's srp resolves the same way).
+    let (mut memo, mut warnings) = (HashMap::new(), Vec::new());
+    let requests: Vec<Packet> = pkts.iter().map(|p| fill_l2(p, sock, &mut memo, &mut warnings)).collect();
     let check = opts.check_ip_addr;
     let key = |k: MatchKey| if check { k } else { k.any_host() };
     let frames: Vec<Vec<u8>> = requests.iter().map(|p| p.build()).collect();
@@ -482,5 +486,5 @@ fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
     }
     answered.sort_by_key(|a| (a.index, a.recv_ns));
     let unanswered = requests.iter().zip(&n_answers).filter(|(_, &n)| n == 0).map(|(p, _)| p.clone()).collect();
-    Ok(SrResult { answered, unanswered, received })
+    Ok(SrResult { answered, unanswered, received, warnings })
 }

@@ -70,13 +70,11 @@ pub fn sr(out: &mut impl Write, a: SrArgs) -> Result<ExitCode, String> {
                 None => live::sr(a.iface.as_deref(), &pkts, &opts),
                 Some(ex) => explain::send::sr(ex, a.iface.as_deref(), &pkts, &opts),
             };
-            r.map(|r| {
-                warn(&r.warnings);
-                SrResult { answered: r.answered, unanswered: r.unanswered, received: r.received }
-            })
+            r.map(|r| SrResult { answered: r.answered, unanswered: r.unanswered, received: r.received, warnings: r.warnings })
         }
     }
     .map_err(|e| e.to_string())?;
+    warn(&res.warnings);
     let mut o = Out::new(&mut *out, a.format, true);
     for ans in &res.answered {
         let req = ans.request.summary();
