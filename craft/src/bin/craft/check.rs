@@ -8,7 +8,7 @@ use clap::Args;
 use craft::check::{check_bytes, check_captured, Problem};
 use craft::packet::{LayerKind, Packet};
 
-use crate::capture::for_each_record;
+use crate::capture::for_each_record_shown;
 use crate::input::{for_each_source_packet, parse_hex, DissectOpts, Start};
 use crate::io_err;
 
@@ -37,7 +37,7 @@ pub(crate) fn run(a: CheckArgs) -> Result<ExitCode, String> {
     let mut found = 0;
     if let Some(file) = &a.pcap {
         let mut bad = 0u64;
-        let total = for_each_record(file, |frame, data, first| {
+        let total = for_each_record_shown(file, |frame, data, first| {
             let problems = check_captured(data, frame.len as usize, first, &cx);
             if problems.is_empty() {
                 return Ok(());

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use craft::packet::Packet;
 
-use crate::capture::for_each_record;
+use crate::capture::for_each_record_shown;
 use crate::input::{for_each_hex, DissectOpts, Start};
 use crate::output::{Format, Out};
 
@@ -34,7 +34,7 @@ pub(crate) fn run(a: DissectArgs) -> Result<ExitCode, String> {
     // One packet reused for every record: dissect_into overwrites it in place.
     let mut pkt = Packet::new();
     let done = match &a.pcap {
-        Some(file) => for_each_record(file, |frame, data, first| {
+        Some(file) => for_each_record_shown(file, |frame, data, first| {
             if a.format.needs_packet() {
                 pkt.dissect_into(data, first, &cx);
             }

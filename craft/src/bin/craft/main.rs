@@ -11,6 +11,7 @@ mod dissect;
 mod input;
 mod live;
 mod output;
+mod progress;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -58,6 +59,8 @@ fn main() -> ExitCode {
         // The reader went away (`craft dissect ... | head`): stop quietly, with the status
         // of a process SIGPIPE ended, as tcpdump's would be.
         Err(e) if e == BROKEN_PIPE => ExitCode::from(128 + 13),
+        // Ctrl-C during a run with a progress line (which caught it to clear the line).
+        Err(e) if e == progress::INTERRUPTED => ExitCode::from(128 + 2),
         Err(e) => {
             eprintln!("craft: {e}");
             ExitCode::from(2)

@@ -14,6 +14,7 @@ use craft::text::Frame;
 use super::{cancel_on_sigint, exit_code, secs};
 use crate::input::DissectOpts;
 use crate::output::{Format, Out};
+use crate::progress::{self, Progress};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum Dir {
@@ -74,16 +75,24 @@ pub fn sniff(out: &mut impl Write, a: SniffArgs) -> Result<ExitCode, String> {
     let mut pkt = Packet::new();
     let cx = a.dissect.cx();
     let mut o = Out::new(&mut *out, a.format, true).flush_each(true);
+    // With -w, the frames written so far (stdout going to a file: see progress::shown).
+    let to = path.to_string();
+    let progress = match writer {
+        Some(_) => Progress::beside_output(move |n, secs| format!("wrote {n} frames to {to}, {:.0} pps", progress::rate(n, secs))),
+        None => Progress::start(false, |_, _| String::new()),
+    };
     while let Some(meta) = sniffer.next_frame(&mut buf).map_err(|e| e.to_string())? {
         seen += 1;
         let len = meta.orig_len.unwrap_or(meta.len) as u32;
         if let Some(w) = writer.as_mut() {
             w.write(meta.ts_ns, &buf, len).map_err(|e| format!("{path}: {e}"))?;
+            progress.add(1);
         }
         pkt.dissect_into(&buf, LayerKind::Ether, &cx);
         let frame = Frame { number: seen, ts_ns: meta.ts_ns, caplen: buf.len(), len, digits: 9 };
         o.packet(&pkt, Some(&buf), Some(&frame))?;
     }
+    drop(progress);
     o.finish()?;
     if let Some(w) = writer {
         w.into_inner().and_then(|mut b| b.flush()).map_err(|e| format!("{path}: {e}"))?;
