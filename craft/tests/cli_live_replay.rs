@@ -10,7 +10,7 @@ mod craft_cli;
 use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::child::Guard;
 use craft_cli::{craft_in, craft_in_with, spawn_in, text};
@@ -221,6 +221,16 @@ fn sr_takes_hex_and_captures_ether_or_raw_ip() {
         assert!(stderr.contains(&format!("got {n} answers, remaining 0 packets")), "{args:?}: {stderr}");
         assert_eq!(stdout.matches("echo-reply").count(), n, "{stdout}");
     }
+    // --rate paces sr's requests too: three at 10 per second take 200 ms to leave (sr
+    // returns once every request is answered).
+    let pings: Vec<String> = (5..8).map(|id| craft::field::hex(&ping(id).build())).collect();
+    let mut args = vec!["sr", "--iface", lab.veth.a.as_str(), "--rate", "10", "--timeout", "0.5", "--hex"];
+    args.extend(pings.iter().map(String::as_str));
+    let t0 = Instant::now();
+    let out = craft_in(&lab.a, &args, T);
+    let took = t0.elapsed();
+    assert!(text(&out.stderr).contains("got 3 answers, remaining 0 packets"), "{}", text(&out.stderr));
+    assert!(took >= Duration::from_millis(195), "sr --rate 10 of 3 packets took {took:?}");
 }
 
 #[test]

@@ -61,6 +61,29 @@ fn exit_code(cancel: &CancelFlag, code: u8) -> ExitCode {
     ExitCode::from(if cancel.is_cancelled() { 130 } else { code })
 }
 
+/// How fast packets leave: `--rate` or `--interval` (send and sr).
+#[derive(clap::Args)]
+pub struct Pacing {
+    /// Packets per second.
+    #[arg(long, conflicts_with = "interval")]
+    rate: Option<f64>,
+    /// Seconds between packets.
+    #[arg(long)]
+    interval: Option<f64>,
+}
+
+impl Pacing {
+    /// The gap between two packets, None: as fast as possible.
+    fn inter(&self) -> Result<Option<Duration>, String> {
+        match (self.rate, self.interval) {
+            (Some(r), _) if !(r > 0.0 && r.is_finite()) => Err(format!("--rate {r}: must be more than 0")),
+            (Some(r), _) => Ok(Some(secs(1.0 / r, "--rate")?)),
+            (None, Some(i)) => Ok(Some(secs(i, "--interval")?)),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
 fn secs(s: f64, what: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(s).map_err(|_| format!("{what}: {s} is not a number of seconds"))
 }

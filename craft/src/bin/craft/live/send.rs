@@ -10,7 +10,7 @@ use craft::explain;
 use craft::live::{self, SendOpts};
 
 use super::replay::{pace, PacketInput};
-use super::{cancel_on_sigint, exit_code, layer2, print_report, secs, start_explainer, warn, ExplainArgs, ReportFormat};
+use super::{cancel_on_sigint, exit_code, layer2, print_report, start_explainer, warn, ExplainArgs, Pacing, ReportFormat};
 use crate::input::DissectOpts;
 use crate::progress::{self, Progress};
 
@@ -25,12 +25,8 @@ pub struct SendArgs {
     /// How many times the packets are sent.
     #[arg(long, short, default_value_t = 1)]
     count: usize,
-    /// Packets per second.
-    #[arg(long, conflicts_with = "interval")]
-    rate: Option<f64>,
-    /// Seconds between packets.
-    #[arg(long)]
-    interval: Option<f64>,
+    #[command(flatten)]
+    pacing: Pacing,
     /// With --pcap: send the frames at the pace they were captured (the gaps between their
     /// timestamps); with --count, each round right after the one before.
     #[arg(long, requires = "pcap", conflicts_with_all = ["rate", "interval"])]
@@ -45,12 +41,7 @@ pub struct SendArgs {
 }
 
 pub fn send(a: SendArgs) -> Result<ExitCode, String> {
-    let inter = match (a.rate, a.interval) {
-        (Some(r), _) if !(r > 0.0 && r.is_finite()) => return Err(format!("--rate {r}: must be more than 0")),
-        (Some(r), _) => Some(secs(1.0 / r, "--rate")?),
-        (None, Some(i)) => Some(secs(i, "--interval")?),
-        (None, None) => None,
-    };
+    let inter = a.pacing.inter()?;
     let loaded = a.input.load(&a.dissect.cx())?;
     let pkts = &loaded.pkts;
     let l2 = layer2(pkts, a.iface.as_deref())?;

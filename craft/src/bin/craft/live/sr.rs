@@ -9,7 +9,7 @@ use craft::live::{self, filter, SrOpts, SrResult};
 use craft::text;
 
 use super::replay::PacketInput;
-use super::{cancel_on_sigint, exit_code, layer2, print_report, secs, start_explainer, warn, ExplainArgs, ReportFormat};
+use super::{cancel_on_sigint, exit_code, layer2, print_report, secs, start_explainer, warn, ExplainArgs, Pacing, ReportFormat};
 use crate::input::DissectOpts;
 use crate::output::{Format, Out};
 
@@ -24,6 +24,8 @@ pub struct SrArgs {
     /// Seconds to wait for answers after the last packet.
     #[arg(long, short, default_value_t = 2.0)]
     timeout: f64,
+    #[command(flatten)]
+    pacing: Pacing,
     /// How many times the unanswered packets are sent again.
     #[arg(long, short, default_value_t = 0)]
     retry: u32,
@@ -54,6 +56,7 @@ pub fn sr(out: &mut impl Write, a: SrArgs) -> Result<ExitCode, String> {
     let cancel = cancel_on_sigint();
     let opts = SrOpts {
         timeout,
+        inter: a.pacing.inter()?,
         retry: a.retry,
         multi: a.multi,
         filter: a.filter.clone(),
