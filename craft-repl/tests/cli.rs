@@ -129,15 +129,16 @@ fn packets_save_and_load_and_pcaps_round_trip() {
 fn scapy_spellings_follow_the_cli_rules() {
     // The same rules as `craft build` (craft::text::{short_mac, strs_after_names,
     // repeat_count}); the hex is scapy 2.8's for the same expressions:
-    // bytes(Ether(src='0x1', dst='0x2')).hex(), bytes(TCP(options=[(0xb7, '\u20ac')])).hex()
-    let src = "print(raw(Ether(src='0x1', dst='0x2')).hex())\nprint(raw(TCP(options=[(0xb7, '\\u20ac')])).hex())\nprint(len(b'\\x00'*10000000))\nb'\\x00'*10000001";
+    // bytes(Ether(src='0x1', dst='0x2')).hex(), bytes(TCP(options=[(0xb7, '\u20ac')])).hex(),
+    // [bytes(p).hex() for p in Ether(src=['0x1', '0x2'], dst='0x3')]
+    let src = "print(raw(Ether(src='0x1', dst='0x2')).hex())\nprint(raw(TCP(options=[(0xb7, '\\u20ac')])).hex())\nprint(len(b'\\x00'*10000000))\nprint([raw(p).hex() for p in Ether(src=['0x1', '0x2'], dst='0x3')])\nb'\\x00'*10000001";
     let out = repl().args(["-c", src]).output().unwrap();
     assert_eq!(
         text(&out.stdout),
-        "0200000000000100000000009000\n0014005000000000000000007002200000000000b705e282ac000000\n10000000\n"
+        "0200000000000100000000009000\n0014005000000000000000007002200000000000b705e282ac000000\n10000000\n['0300000000000100000000009000', '0300000000000200000000009000']\n"
     );
     assert!(
-        text(&out.stderr).starts_with("<string>:4:1: repeat count 10000001 makes too large a result (more than 10000000 bytes or items)"),
+        text(&out.stderr).starts_with("<string>:5:1: repeat count 10000001 makes too large a result (more than 10000000 bytes or items)"),
         "{}",
         text(&out.stderr)
     );

@@ -371,6 +371,25 @@ impl FieldType for Vec<Ipv6Addr> {
     }
 }
 
+/// Domain names (scapy's DomainNameListField): each label at most 63 bytes.
+impl FieldType for Vec<String> {
+    const KIND: &'static str = "list of names";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        let Value::List(items) = v else { return Err(format!("expected a list of domain names, found {}", v.kind())) };
+        items
+            .iter()
+            .map(|i| match i {
+                Value::Str(s) if s.split('.').all(|l| l.len() <= 63) => Ok(s.clone()),
+                Value::Str(s) => Err(format!("'{s}' has a label over 63 bytes")),
+                other => Err(format!("expected a domain name, found {}", other.kind())),
+            })
+            .collect()
+    }
+    fn to_value(&self) -> Value {
+        Value::List(self.iter().map(|s| Value::Str(s.clone())).collect())
+    }
+}
+
 /// `None` means auto: the value is computed when the packet is built.
 impl<T: FieldType> FieldType for Option<T> {
     const KIND: &'static str = T::KIND;

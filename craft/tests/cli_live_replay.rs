@@ -234,6 +234,44 @@ fn sr_takes_hex_and_captures_ether_or_raw_ip() {
 }
 
 #[test]
+fn sr_pcap_pace_sends_requests_at_the_capture_pace() {
+    if !privileged("sr_pcap_pace_sends_requests_at_the_capture_pace") {
+        return;
+    }
+    let lab = lab("craft-r", (IP_A, IP_B), None);
+    let dir = TmpDir::new("srpace");
+    let ping = |id: u16| Ether::new().dst(lab.mac_b).src(lab.mac_a) / Ip::new().src(IP_A).dst(IP_B) / Icmp::echo_request(id, 1);
+    let (t0, ms) = (1_700_000_000_000_000_000u64, 1_000_000u64);
+    let at = [0, 300 * ms, 600 * ms];
+    let ether = dir.0.join("ether.pcap");
+    write_pcap(&ether, LINKTYPE_ETHERNET, &(0..3).map(|i| (t0 + at[i], ping(10 + i as u16).build())).collect::<Vec<_>>());
+    // IP-level records: routed (sr's L3 path).
+    let raw = dir.0.join("raw.pcap");
+    write_pcap(&raw, LINKTYPE_RAW, &(0..3).map(|i| (t0 + at[i], ping(20 + i as u16).build()[14..].to_vec())).collect::<Vec<_>>());
+    // The gaps (ms) between the three requests as they arrive at B, sent with `args`.
+    let gaps = |args: &[&str]| -> Vec<u64> {
+        let sniff = Sniff::start(&lab.b, &["--iface", &lab.veth.b, "--direction", "in", "--filter", "icmp", "--count", "3", "--timeout", "15", "-f", "json"]);
+        let out = craft_in(&lab.a, args, T);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.contains("got 3 answers, remaining 0 packets"), "{args:?}: {stderr}");
+        let ts: Vec<u64> = sniff.finish().lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["ts_ns"].as_u64().unwrap()).collect();
+        ts.windows(2).map(|w| (w[1] - w[0]) / ms).collect()
+    };
+    let (ether, raw) = (ether.to_str().unwrap(), raw.to_str().unwrap());
+    for args in [vec!["sr", "--iface", lab.veth.a.as_str(), "--pcap", ether, "--pace"], vec!["sr", "--pcap", raw, "--pace"]] {
+        let g = gaps(&args);
+        assert_eq!(g.len(), 2, "{args:?}");
+        assert!(g.iter().all(|g| (250..450).contains(g)), "{args:?}: gaps {g:?} ms, want ~300");
+    }
+    let fast = gaps(&["sr", "--iface", lab.veth.a.as_str(), "--pcap", ether]);
+    assert!(fast.iter().sum::<u64>() < 100, "without --pace: gaps {fast:?} ms");
+    // --pace needs a capture and excludes --rate.
+    let out = craft_in(&lab.a, &["sr", "--iface", lab.veth.a.as_str(), "--pcap", ether, "--pace", "--rate", "5"], T);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+#[test]
 fn gue_port_for_sr_and_sniff() {
     if !privileged("gue_port_for_sr_and_sniff") {
         return;

@@ -35,6 +35,8 @@ fn short_macs_are_padded_as_scapy_does() {
     assert_eq!(build("Ether(src=\"0x1\", dst=\"0x2\")"), "0200000000000100000000009000");
     // bytes(Ether(src='0x1:0x2', dst='01:02')).hex()
     assert_eq!(build("Ether(src='0x1:0x2', dst='01:02')"), "0102000000000102000000009000");
+    // [bytes(p).hex() for p in Ether(src=['0x1', '0x2'], dst='0x3')]
+    assert_eq!(build("Ether(src=['0x1', '0x2'], dst='0x3')"), "0300000000000100000000009000\n0300000000000200000000009000");
     let (code, err) = fails(&["build", "Ether(src='zz')"], "");
     assert_eq!(code, 2);
     assert!(err.contains("expression:1:11: Ether field 'src': 'zz' is not a MAC address"), "{err}");

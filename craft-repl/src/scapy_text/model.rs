@@ -83,7 +83,7 @@ fn layer_repr(kind: LayerKind, name: &str, fmt: Fmt, ty: &str) -> Repr {
         Fmt::Dec => match ty {
             "MAC" | "IPv4" | "IPv6" => Repr::Plain,
             "bytes" => Repr::Bytes,
-            "TCP options" | "list of IPv6" => Repr::List,
+            "TCP options" | "list of IPv6" | "list of names" => Repr::List,
             _ => Repr::Dec,
         },
     }

@@ -29,8 +29,8 @@ pub use icmpv6::{
     Icmpv6NdOptSrcLladdr, Icmpv6PacketTooBig, Icmpv6ParamProblem, Icmpv6TimeExceeded, Icmpv6Unknown,
 };
 pub use icmpv6::{
-    Icmpv6MlDone, Icmpv6MlQuery, Icmpv6MlQuery2, Icmpv6MlReport, Icmpv6MlReport2, Icmpv6MldMultAddrRec, Icmpv6NdOptMtu,
-    Icmpv6NdOptPrefixInfo, Icmpv6NdOptRdnss, Icmpv6NdOptRedirectedHdr, Icmpv6NdOptUnknown, Icmpv6NdRa,
+    Icmpv6MlDone, Icmpv6MlQuery, Icmpv6MlQuery2, Icmpv6MlReport, Icmpv6MlReport2, Icmpv6MldMultAddrRec, Icmpv6NdOptDnssl, Icmpv6NdOptMtu,
+    Icmpv6NdOptPrefixInfo, Icmpv6NdOptRdnss, Icmpv6NdOptRedirectedHdr, Icmpv6NdOptRouteInfo, Icmpv6NdOptUnknown, Icmpv6NdRa,
     Icmpv6NdRedirect, Icmpv6NdRs,
 };
 pub use ip::Ip;

@@ -164,7 +164,9 @@ pub fn sr_observed(iface: Option<&str>, pkts: &[Packet], opts: &SrOpts, obs: &mu
     let deadline = Instant::now() + opts.timeout;
     let mut unanswered: Vec<(usize, Packet)> = Vec::new();
     for g in &groups {
-        let o = SrOpts { timeout: deadline.saturating_duration_since(Instant::now()), ..opts.clone() };
+        // The group's own requests' times in the schedule.
+        let schedule = opts.schedule.as_ref().map(|at| g.index.iter().map(|&i| at.get(i).copied().unwrap_or_default()).collect());
+        let o = SrOpts { timeout: deadline.saturating_duration_since(Instant::now()), schedule, ..opts.clone() };
         let r = srp_observed(&g.iface, &g.frames, &o, &mut GroupObserver { inner: &mut *obs, index: &g.index })?;
         out.received += r.received;
         out.warnings.extend(r.warnings);

@@ -90,6 +90,10 @@ pub struct SrOpts {
     pub multi: bool,
     /// Pause between frames (replies are read during the pause).
     pub inter: Option<Duration>,
+    /// When each request leaves, counted from the first (a replayed capture's pace): one
+    /// entry per request, non-decreasing; a retry round keeps the gaps between the requests
+    /// it resends. Replies are read while waiting. Takes precedence over `inter`.
+    pub schedule: Option<Arc<[Duration]>>,
     /// A tcpdump filter the kernel applies to received frames during the call.
     pub filter: Option<String>,
     /// Stop early when set: the answers so far, every other request unanswered.
@@ -108,6 +112,7 @@ impl Default for SrOpts {
             retry: 0,
             multi: false,
             inter: None,
+            schedule: None,
             filter: None,
             cancel: None,
             check_ip_addr: true,
@@ -383,6 +388,10 @@ pub fn srp_observed(iface: &str, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
 }
 
 fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn Observer) -> Result<SrResult> {
+    if let Some(at) = opts.schedule.as_ref().filter(|at| at.len() != pkts.len()) {
+        let msg = format!("a schedule of {} times for {} requests", at.len(), pkts.len());
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg));
+    }
     // Filled as sendp fills them (scapy's srp resolves the same way).
     let (mut memo, mut warnings) = (HashMap::new(), Vec::new());
     let requests: Vec<Packet> = pkts.iter().map(|p| fill_l2(p, sock, &mut memo, &mut warnings)).collect();
@@ -455,7 +464,15 @@ fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
         if todo.is_empty() || (round > 0 && waiting == 0) || cancelled(cancel) {
             break;
         }
-        match opts.inter {
+        // When request i leaves in this round, counted from the round's start, if it waits.
+        let due = |j: usize, i: usize| -> Option<Duration> {
+            match (&opts.schedule, opts.inter) {
+                (Some(at), _) => Some(at[i].saturating_sub(at[todo[0]])),
+                (None, Some(gap)) => Some(gap.mul_f64(j as f64)),
+                (None, None) => None,
+            }
+        };
+        match due(0, todo[0]) {
             None => {
                 let now = realtime_ns();
                 for &i in &todo {
@@ -465,10 +482,14 @@ fn exchange(sock: &PacketSocket, pkts: &[Packet], opts: &SrOpts, obs: &mut dyn O
                 let refs: Vec<&[u8]> = todo.iter().map(|&i| frames[i].as_slice()).collect();
                 sock.send_batch(&refs)?;
             }
-            Some(gap) => {
+            Some(_) => {
+                let start = Instant::now();
                 for (j, &i) in todo.iter().enumerate() {
                     if j > 0 {
-                        let until = Instant::now() + gap;
+                        let until = match &opts.schedule {
+                            Some(_) => start + due(j, i).unwrap_or_default(),
+                            None => Instant::now() + opts.inter.unwrap_or_default(),
+                        };
                         receive_until(until, &mut n_answers, &sent_ns, &mut answered, &mut waiting, obs)?;
                         if !sleep_until(until, cancel) {
                             break;

@@ -136,7 +136,8 @@ fn set_fields(set: &mut PacketSet, index: usize, kind: LayerKind, fields: &[Fiel
             }
             return Err(TextError::at(arg.value.pos, format!("{label}: {why}")));
         }
-        let mut ex = Expander { scratch, field: info.name, label, alts: Vec::new(), limit: budget / set.len };
+        let mac = info.kind == "MAC";
+        let mut ex = Expander { scratch, field: info.name, label, alts: Vec::new(), limit: budget / set.len, mac };
         ex.expand(&arg.value, why)?;
         match ex.alts.len() {
             0 => return Err(TextError::at(arg.value.pos, format!("{}: an empty set of values makes no packets", ex.label))),
@@ -192,6 +193,8 @@ struct Expander {
     alts: Vec<Value>,
     /// The most alternatives this field may have, given the other fields' sets.
     limit: usize,
+    /// A MAC field: each short MAC of a set is padded, as scapy does (`src=["0x1", "0x2"]`).
+    mac: bool,
 }
 
 impl Expander {
@@ -207,7 +210,12 @@ impl Expander {
     }
 
     fn element(&mut self, node: &Node) -> Result<(), TextError> {
-        let v = node.value();
+        let mut v = node.value();
+        if let (true, Value::Str(s)) = (self.mac, &v) {
+            if let Some(mac) = super::short_mac(s) {
+                v = Value::Str(mac);
+            }
+        }
         match self.scratch.set(self.field, &v) {
             Ok(()) => self.push(v, node.pos, "this set of values"),
             Err(why) => self.members(node, why),
@@ -310,7 +318,8 @@ pub fn alternatives(kind: LayerKind, field: &str, v: &Value, limit: usize) -> Re
     if matches!(scratch.get(info.name), Some(Value::List(_))) {
         return Err(why);
     }
-    let mut ex = Expander { scratch, field: info.name, label: String::new(), alts: Vec::new(), limit };
+    let mac = info.kind == "MAC";
+    let mut ex = Expander { scratch, field: info.name, label: String::new(), alts: Vec::new(), limit, mac };
     ex.expand(&node_of(v), why).map_err(|e| e.msg.trim_start_matches(": ").to_string())?;
     if ex.alts.is_empty() {
         return Err("an empty set of values makes no packets".into());
@@ -377,6 +386,15 @@ mod tests {
         assert_eq!(ip.get("proto"), Some(Value::Int(6)));
         assert_eq!(tcp.get("flags"), Some(Value::Int(0x12)));
         assert_eq!(tcp.get("options").unwrap().repr(), "[('MSS', 1460), ('NOP', None)]");
+    }
+
+    #[test]
+    fn short_macs_in_a_set_are_padded() {
+        // scapy 2.8: Ether(src=["0x1", "0x2"]) makes two packets, src 01:00:.. and 02:00:..
+        assert_eq!(field("Ether(src=['0x1', '0x2:0x3'])", 0, "src"), strs(&["01:00:00:00:00:00", "02:03:00:00:00:00"]));
+        let alts = alternatives(LayerKind::Ether, "dst", &Value::List(strs(&["0x1", "02:00:00:00:00:09"])), 10).unwrap();
+        assert_eq!(alts, Some(strs(&["01:00:00:00:00:00", "02:00:00:00:00:09"])));
+        assert!(err("Ether(src=['0x1', 'zz'])").contains("'zz' is not a MAC address"), "{}", err("Ether(src=['0x1', 'zz'])"));
     }
 
     fn built_hex(src: &str) -> String {

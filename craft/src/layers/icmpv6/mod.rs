@@ -28,7 +28,7 @@ pub use echo::{Icmpv6EchoReply, Icmpv6EchoRequest};
 pub use error::{Icmpv6DestUnreach, Icmpv6PacketTooBig, Icmpv6ParamProblem, Icmpv6TimeExceeded};
 pub use mld::{Icmpv6MlDone, Icmpv6MlQuery, Icmpv6MlQuery2, Icmpv6MlReport, Icmpv6MlReport2, Icmpv6MldMultAddrRec};
 pub use nd::{Icmpv6NdNa, Icmpv6NdNs, Icmpv6NdOptDstLladdr, Icmpv6NdOptSrcLladdr};
-pub use ndopt::{Icmpv6NdOptMtu, Icmpv6NdOptPrefixInfo, Icmpv6NdOptRdnss, Icmpv6NdOptRedirectedHdr, Icmpv6NdOptUnknown};
+pub use ndopt::{Icmpv6NdOptDnssl, Icmpv6NdOptMtu, Icmpv6NdOptPrefixInfo, Icmpv6NdOptRdnss, Icmpv6NdOptRedirectedHdr, Icmpv6NdOptRouteInfo, Icmpv6NdOptUnknown};
 pub use router::{Icmpv6NdRa, Icmpv6NdRedirect, Icmpv6NdRs};
 pub use unknown::Icmpv6Unknown;
 
@@ -152,7 +152,9 @@ pub fn classify_nd_option(option: &[u8]) -> Next {
         3 => LayerKind::Icmpv6NdOptPrefixInfo,
         4 => LayerKind::Icmpv6NdOptRedirectedHdr,
         5 => LayerKind::Icmpv6NdOptMtu,
+        24 => LayerKind::Icmpv6NdOptRouteInfo,
         25 => LayerKind::Icmpv6NdOptRdnss,
+        31 => LayerKind::Icmpv6NdOptDnssl,
         _ => LayerKind::Icmpv6NdOptUnknown,
     })
 }

@@ -1,5 +1,6 @@
 //! ND options other than the link-layer addresses: prefix information, redirected header
-//! and MTU (RFC 4861), recursive DNS servers (RFC 8106), and `ICMPv6NDOptUnknown` for
+//! and MTU (RFC 4861), route information (RFC 4191), recursive DNS servers and DNS search
+//! lists (RFC 8106), and `ICMPv6NDOptUnknown` for
 //! every other type. Each is a layer after the ND message, as in scapy; each hands on to
 //! the next option.
 //!
@@ -85,6 +86,46 @@ layer! {
         lifetime: u32 = 0xffff_ffff,
         /// The servers' addresses.
         dns: Vec<Ipv6Addr> = Vec::new(),
+    }
+}
+
+layer! {
+    /// ND option with a route a router advertises (RFC 4191): 8 bytes, then as much of the
+    /// prefix as `len` says (0, 8 or 16 bytes).
+    Icmpv6NdOptRouteInfo: "ICMPv6NDOptRouteInfo", "ICMPv6 Neighbor Discovery Option - Route Information Option" {
+        /// Option type: 24.
+        r#type("type"): u8 = 24,
+        /// Option length in 8-byte units. Auto: 3 with a prefix, else 1.
+        len: Option<u8> = None,
+        /// Prefix length in bits; None builds 0, as scapy.
+        plen: Option<u8> = None,
+        /// Reserved bits before the preference.
+        res1: u8 [bits(3)] = 0,
+        /// The route's preference: 0 medium, 1 high, 2 reserved, 3 low.
+        prf: u8 [bits(2), fmt(Fmt::Enum(super::router::RA_PREFERENCES))] = 0,
+        /// Reserved bits after the preference.
+        res2: u8 [bits(3)] = 0,
+        /// How long the route is valid, in seconds; 0xffffffff: forever.
+        rtlifetime: u32 = 0xffff_ffff,
+        /// The prefix; None is no prefix (len 1) unless len asks for its bytes.
+        prefix: Option<Ipv6Addr> = None,
+    }
+}
+
+layer! {
+    /// ND option listing DNS search domains (RFC 8106): 8 bytes, then the names in DNS
+    /// wire form, padded with zeros to 8-byte units.
+    Icmpv6NdOptDnssl: "ICMPv6NDOptDNSSL", "ICMPv6 Neighbor Discovery Option - DNS Search List Option" {
+        /// Option type: 31.
+        r#type("type"): u8 = 31,
+        /// Option length in 8-byte units. Auto: 1 + the names' padded bytes / 8.
+        len: Option<u8> = None,
+        /// Reserved; None builds 0, as scapy.
+        res: Option<u16> = None,
+        /// How long the names may be used, in seconds; 0xffffffff: forever.
+        lifetime: u32 = 0xffff_ffff,
+        /// The search domains ("example.com"; dissected with a final dot, as scapy).
+        searchlist: Vec<String> = Vec::new(),
     }
 }
 
@@ -291,6 +332,160 @@ impl Proto for Icmpv6NdOptRdnss {
     }
 }
 
+impl Icmpv6NdOptRouteInfo {
+    /// The prefix's bytes on the wire, as scapy's _IP6PrefixField: all 16 when len is auto
+    /// (none without a prefix); else 0 for len 0 or 1, 8 for len 2, 16 for len 3, and
+    /// zeros after the 16 for a longer len.
+    fn prefix_bytes(&self) -> usize {
+        match (self.len, self.prefix) {
+            (None, Some(_)) => 16,
+            (None, None) | (Some(0 | 1), _) => 0,
+            (Some(l @ (2 | 3)), _) => 8 * (l as usize - 1),
+            (Some(l), _) => 16 + 8 * (l as usize - 3),
+        }
+    }
+}
+
+impl Proto for Icmpv6NdOptRouteInfo {
+    fn header_len(&self) -> usize {
+        8 + self.prefix_bytes()
+    }
+
+    fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
+        hdr[0] = self.r#type;
+        hdr[1] = self.len.unwrap_or(units(hdr.len()));
+        hdr[2] = self.plen.unwrap_or(0);
+        hdr[3] = (self.res1 & 7) << 5 | (self.prf & 3) << 3 | (self.res2 & 7);
+        hdr[4..8].copy_from_slice(&self.rtlifetime.to_be_bytes());
+        let prefix = self.prefix.unwrap_or(Ipv6Addr::UNSPECIFIED).octets();
+        let n = (hdr.len() - 8).min(16);
+        hdr[8..8 + n].copy_from_slice(&prefix[..n]);
+        hdr[8 + n..].fill(0);
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = head(data, 8)?;
+        let hlen = option_bytes(h[1]);
+        let body = data.get(8..hlen).ok_or(Truncated)?;
+        // As scapy: the bytes given, padded with zeros to an address.
+        let mut prefix = [0u8; 16];
+        let n = body.len().min(16);
+        prefix[..n].copy_from_slice(&body[..n]);
+        let layer = Icmpv6NdOptRouteInfo {
+            r#type: h[0],
+            len: Some(h[1]),
+            plen: Some(h[2]),
+            res1: h[3] >> 5,
+            prf: (h[3] >> 3) & 3,
+            res2: h[3] & 7,
+            rtlifetime: be32(h, 4),
+            prefix: Some(Ipv6Addr::from(prefix)),
+        };
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
+    }
+
+    fn summary(&self) -> String {
+        let prf = super::code_name(super::router::RA_PREFERENCES, self.prf);
+        format!("ND route-info {}/{} prf {prf}", self.prefix.unwrap_or(Ipv6Addr::UNSPECIFIED), self.plen.unwrap_or(0))
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        let len = self.len.unwrap_or(units(self.header_len()));
+        let plen = self.plen.unwrap_or(0);
+        // RFC 4191 2.3: len 1 for a prefix length of 0, 2 up to 64, 3 up to 128.
+        if !(1..=3).contains(&len) {
+            out.push(format!("ND route-info option len is {len}: it must be 1 to 3 (RFC 4191), receivers ignore it"));
+        } else if plen > 128 || (len == 1 && plen > 0) || (len == 2 && plen > 64) {
+            out.push(format!("ND route-info prefix length {plen} does not fit len {len} (RFC 4191): receivers ignore it"));
+        }
+        if self.prf == 2 {
+            out.push("ND route-info prf is 2 (reserved): receivers ignore the option (RFC 4191)".into());
+        }
+    }
+}
+
+/// Domain names in DNS wire form as scapy's DomainNameListField writes them: each name's
+/// labels, then a zero byte unless the name already ends in one (a final dot).
+fn names_wire(names: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for name in names {
+        let start = out.len();
+        for label in name.split('.') {
+            out.push(label.len().min(255) as u8);
+            out.extend_from_slice(label.as_bytes());
+        }
+        if out.len() == start || out.last() != Some(&0) {
+            out.push(0);
+        }
+    }
+    out
+}
+
+/// Domain names from DNS wire form, as scapy reads a padded DomainNameListField: each name
+/// with a final dot, zeros between names skipped.
+fn names_of(mut b: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    while !b.is_empty() {
+        let mut labels = Vec::new();
+        while let Some(&n) = b.first().filter(|&&n| n != 0) {
+            let end = (1 + n as usize).min(b.len());
+            labels.push(String::from_utf8_lossy(&b[1..end]).into_owned());
+            b = &b[end..];
+        }
+        if !labels.is_empty() {
+            names.push(labels.join(".") + ".");
+        }
+        if b.first() == Some(&0) {
+            b = &b[1..];
+        }
+    }
+    names
+}
+
+impl Icmpv6NdOptDnssl {
+    fn wire(&self) -> Vec<u8> {
+        let mut w = names_wire(&self.searchlist);
+        w.resize(w.len().div_ceil(8) * 8, 0);
+        w
+    }
+}
+
+impl Proto for Icmpv6NdOptDnssl {
+    fn header_len(&self) -> usize {
+        8 + self.wire().len()
+    }
+
+    fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
+        hdr[0] = self.r#type;
+        hdr[1] = self.len.unwrap_or(units(hdr.len()));
+        hdr[2..4].copy_from_slice(&self.res.unwrap_or(0).to_be_bytes());
+        hdr[4..8].copy_from_slice(&self.lifetime.to_be_bytes());
+        hdr[8..].copy_from_slice(&self.wire());
+    }
+
+    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let h = head(data, 8)?;
+        let hlen = option_bytes(h[1]);
+        let body = data.get(8..hlen).ok_or(Truncated)?;
+        let layer = Icmpv6NdOptDnssl { r#type: h[0], len: Some(h[1]), res: Some(be16(h, 2)), lifetime: be32(h, 4), searchlist: names_of(body) };
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
+    }
+
+    fn summary(&self) -> String {
+        format!("ND dnssl {}", self.searchlist.join(", "))
+    }
+
+    fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
+        let len = self.len.unwrap_or(units(self.header_len()));
+        if len < 2 {
+            out.push(format!("ND dnssl option len is {len}: it must be at least 2 (RFC 8106), receivers ignore it"));
+        }
+        if let Some(long) = self.searchlist.iter().find(|n| n.len() > 254) {
+            out.push(format!("ND dnssl name '{long}' is over 253 characters: not a domain name"));
+        }
+    }
+}
+
 impl Icmpv6NdOptUnknown {
     /// Zeros after `data` so that the option fills whole 8-byte units.
     fn pad(&self) -> usize {
@@ -336,6 +531,7 @@ mod tests {
     use crate::layers::icmpv6::test_util::{hex, ipv6, kinds, problems};
     use crate::layers::icmpv6::Icmpv6NdRedirect;
     use crate::layers::udp::Udp;
+    use crate::field::Value;
     use crate::packet::{Layer, LayerKind, Packet};
 
     fn alone(l: impl Into<Layer>) -> Vec<u8> {
@@ -354,6 +550,48 @@ mod tests {
         assert_eq!(alone(Icmpv6NdOptMtu::new()), hex("0501000000000500"));
         let prefix = Icmpv6NdOptPrefixInfo::new().prefix("2001:db8::");
         assert_eq!(alone(prefix), hex("030440c0ffffffffffffffff0000000020010db8000000000000000000000000"));
+    }
+
+    #[test]
+    fn dnssl_names_as_scapy() {
+        // scapy 2.8: bytes(ICMPv6NDOptDNSSL(searchlist=['example.com', 'a'])).hex(), and
+        // ICMPv6NDOptDNSSL(those bytes).searchlist == ['example.com.', 'a.']
+        let names = vec!["example.com".to_string(), "a".to_string()];
+        let b = alone(Icmpv6NdOptDnssl::new().searchlist(names));
+        assert_eq!(b, hex("1f030000ffffffff076578616d706c6503636f6d00016100"));
+        assert_eq!(alone(Icmpv6NdOptDnssl::new()), hex("1f010000ffffffff"));
+        // A final dot writes the same bytes.
+        assert_eq!(alone(Icmpv6NdOptDnssl::new().searchlist(vec!["example.com.".into(), "a.".into()])), b);
+        let d = Packet::dissect(&[&b[..], &hex("0501000000000500")].concat(), LayerKind::Icmpv6NdOptDnssl);
+        assert_eq!(kinds(&d), [LayerKind::Icmpv6NdOptDnssl, LayerKind::Icmpv6NdOptMtu]);
+        let Layer::Icmpv6NdOptDnssl(o) = &d.layers[0] else { panic!() };
+        assert_eq!(o.searchlist, ["example.com.", "a."]);
+        assert_eq!(d.layers[0].summary(), "ND dnssl example.com., a.");
+        assert_eq!(&d.build()[..b.len()], b);
+        // A label over 63 bytes is refused.
+        let long = Value::List(vec![Value::Str("x".repeat(64))]);
+        assert!(Layer::from(Icmpv6NdOptDnssl::new()).set("searchlist", &long).unwrap_err().contains("over 63"));
+    }
+
+    #[test]
+    fn route_info_prefix_follows_len_as_scapy() {
+        // scapy 2.8: bytes(ICMPv6NDOptRouteInfo()).hex(), then with prefix="2001:db8::",
+        // plen=32; with len=2, plen=64, prefix="2001:db8::1"; with len=1 and that prefix.
+        assert_eq!(alone(Icmpv6NdOptRouteInfo::new()), hex("18010000ffffffff"));
+        let p = Icmpv6NdOptRouteInfo::new().prefix("2001:db8::").plen(32);
+        assert_eq!(alone(p), hex("18032000ffffffff20010db8000000000000000000000000"));
+        let p = Icmpv6NdOptRouteInfo::new().len(2).plen(64).prefix("2001:db8::1");
+        assert_eq!(alone(p), hex("18024000ffffffff20010db800000000"));
+        assert_eq!(alone(Icmpv6NdOptRouteInfo::new().len(1).prefix("2001:db8::1")), hex("18010000ffffffff"));
+        // len 4: the address and 8 more zeros, as scapy's _IP6PrefixField.
+        assert_eq!(alone(Icmpv6NdOptRouteInfo::new().len(4)).len(), 32);
+        // Dissected: the bytes given, zero-padded; prf 3 (low); then the next option.
+        let d = Packet::dissect(&hex("18024018ffffffff20010db8000100020501000000000500"), LayerKind::Icmpv6NdOptRouteInfo);
+        assert_eq!(kinds(&d), [LayerKind::Icmpv6NdOptRouteInfo, LayerKind::Icmpv6NdOptMtu]);
+        let Layer::Icmpv6NdOptRouteInfo(r) = &d.layers[0] else { panic!() };
+        assert_eq!((r.prefix, r.plen, r.prf), (Some("2001:db8:1:2::".parse().unwrap()), Some(64), 3));
+        assert_eq!(d.layers[0].summary(), "ND route-info 2001:db8:1:2::/64 prf Low");
+        assert_eq!(d.build(), hex("18024018ffffffff20010db8000100020501000000000500"));
     }
 
     #[test]
@@ -393,5 +631,11 @@ mod tests {
         assert!(problems(Icmpv6NdOptPrefixInfo::new().preferredlifetime(10).validlifetime(5), &[])[0].contains("ignore"));
         assert!(problems(Icmpv6NdOptRdnss::new().len(2), &[])[0].contains("odd"));
         assert!(problems(Icmpv6NdOptPrefixInfo::new(), &[]).is_empty());
+        assert!(problems(Icmpv6NdOptRouteInfo::new().prefix("2001:db8::").plen(48), &[]).is_empty());
+        assert!(problems(Icmpv6NdOptRouteInfo::new().len(2).plen(96), &[])[0].contains("does not fit len 2"));
+        assert!(problems(Icmpv6NdOptRouteInfo::new().len(4), &[])[0].contains("1 to 3"));
+        assert!(problems(Icmpv6NdOptRouteInfo::new().prf(2), &[])[0].contains("reserved"));
+        assert!(problems(Icmpv6NdOptDnssl::new().searchlist(vec!["example.com".into()]), &[]).is_empty());
+        assert!(problems(Icmpv6NdOptDnssl::new(), &[])[0].contains("at least 2"));
     }
 }

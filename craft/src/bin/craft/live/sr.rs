@@ -8,7 +8,7 @@ use craft::explain;
 use craft::live::{self, filter, SrOpts, SrResult};
 use craft::text;
 
-use super::replay::PacketInput;
+use super::replay::{pace, PacketInput};
 use super::{cancel_on_sigint, exit_code, layer2, print_report, secs, start_explainer, warn, ExplainArgs, Pacing, ReportFormat};
 use crate::input::DissectOpts;
 use crate::output::{Format, Out};
@@ -26,6 +26,10 @@ pub struct SrArgs {
     timeout: f64,
     #[command(flatten)]
     pacing: Pacing,
+    /// With --pcap: send the requests at the pace they were captured (the gaps between their
+    /// timestamps); a retry keeps the gaps between the requests it sends again.
+    #[arg(long, requires = "pcap", conflicts_with_all = ["rate", "interval"])]
+    pace: bool,
     /// How many times the unanswered packets are sent again.
     #[arg(long, short, default_value_t = 0)]
     retry: u32,
@@ -51,12 +55,18 @@ pub fn sr(out: &mut impl Write, a: SrArgs) -> Result<ExitCode, String> {
         filter::compile(f).map_err(|e| e.to_string())?;
     }
     let cx = a.dissect.cx();
-    let pkts = a.input.load(&cx)?.pkts;
+    let loaded = a.input.load(&cx)?;
+    let schedule = match (&loaded.ts_ns, a.pace) {
+        (Some(ts), true) => Some(pace(ts).into()),
+        _ => None,
+    };
+    let pkts = loaded.pkts;
     let l2 = layer2(&pkts, a.iface.as_deref())?;
     let cancel = cancel_on_sigint();
     let opts = SrOpts {
         timeout,
         inter: a.pacing.inter()?,
+        schedule,
         retry: a.retry,
         multi: a.multi,
         filter: a.filter.clone(),
