@@ -1,18 +1,12 @@
 //! The `craft` binary end to end: outputs, stdin mode, exit codes, error messages.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+#[path = "common/craft_run.rs"]
+mod craft_run;
 
 fn craft(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_craft"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("craft runs");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    craft_run::craft_with(args, stdin.as_bytes())
 }
 
 fn ok(args: &[&str]) -> String {

@@ -3,32 +3,22 @@
 //! reading of the same files; `check --pcap`; `--format ron` as one list that `build`
 //! reads back byte for byte; `--gue-port`; `build -` going on after a bad line.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use craft::pcap::{Reader, WriteFormat, Writer, LINKTYPE_ETHERNET};
 use craft::text::parse_expr;
 
+#[path = "common/craft_run.rs"]
+mod craft_run;
 #[path = "common/tools.rs"]
 mod tools;
+use craft_run::craft_with;
 use tools::{have, run};
 
 const CRAFT: &str = env!("CARGO_BIN_EXE_craft");
 /// A timestamp with every digit used (ns); files in µs keep its microseconds.
 const TS: u64 = 1_700_000_000_123_456_789;
-
-fn craft_with(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(CRAFT)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("craft runs");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
 
 /// craft's stdout; it must exit with `code`.
 fn craft_code(args: &[&str], code: i32) -> String {

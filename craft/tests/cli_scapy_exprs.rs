@@ -3,19 +3,13 @@
 //! expected hex is what scapy 2.8.0 builds for the same expression (the scapy line is in
 //! the comment above it).
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+#[path = "common/craft_run.rs"]
+mod craft_run;
 
 fn craft(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_craft"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("craft runs");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    craft_run::craft_with(args, stdin.as_bytes())
 }
 
 fn build(expr: &str) -> String {

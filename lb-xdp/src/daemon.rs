@@ -8,6 +8,25 @@ use anyhow::{bail, Context as _, Result};
 use aya::programs::XdpMode;
 use std::path::{Path, PathBuf};
 
+/// What a director runs with: `--iface IF --config FILE [--mode M]` (both binaries).
+#[derive(Debug, clap::Args)]
+pub struct DirectorArgs {
+    #[arg(long)]
+    pub iface: String,
+    /// The configuration (RON): VIPs, backends, outer addresses, next hop.
+    #[arg(long)]
+    pub config: PathBuf,
+    #[arg(long, value_enum, default_value_t = Mode::Auto)]
+    pub mode: Mode,
+}
+
+impl DirectorArgs {
+    /// [`director`] with these arguments.
+    pub fn run(&self, load: impl FnOnce() -> Result<Director>) -> Result<()> {
+        director(&self.iface, &self.config, self.mode.into(), load)
+    }
+}
+
 /// How an XDP program is attached (`--mode`).
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Mode {

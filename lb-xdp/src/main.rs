@@ -3,13 +3,12 @@
 use anyhow::{bail, Result};
 use aya::programs::XdpMode;
 use clap::{Parser, Subcommand};
-use lb_xdp::daemon::{self, wait_for_signal, Mode, Pins};
+use lb_xdp::daemon::{wait_for_signal, DirectorArgs, Mode, Pins};
 use lb_xdp::decap::{Decap, DecapMaps};
 use lb_xdp::director::{Director, DirectorMaps, VipId};
 use lb_xdp::maps::pin_dir;
 use lb_xdp::sys::{self, Interface};
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(name = "lb-xdp", about = "XDP GUE load balancer: director, decap, control")]
@@ -22,15 +21,7 @@ struct Cli {
 enum Command {
     /// Run the director on IF until interrupted: VIP traffic is encapsulated in GUE
     /// toward its backends.
-    Director {
-        #[arg(long)]
-        iface: String,
-        /// The configuration (RON): VIPs, backends, outer addresses, next hop.
-        #[arg(long)]
-        config: PathBuf,
-        #[arg(long, value_enum, default_value_t = Mode::Auto)]
-        mode: Mode,
-    },
+    Director(DirectorArgs),
     /// Run the decap program on IF until interrupted: GUE on PORT loses its outer headers.
     Decap {
         #[arg(long)]
@@ -101,7 +92,7 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Director { iface, config, mode } => director(&iface, &config, mode.into()),
+        Command::Director(args) => args.run(Director::load),
         Command::Decap { iface, redirect, redirect_mac, port, mode } => {
             decap(&iface, redirect.as_deref(), redirect_mac, port, mode.into())
         }
@@ -129,9 +120,6 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn director(iface: &str, config_path: &std::path::Path, mode: XdpMode) -> Result<()> {
-    daemon::director(iface, config_path, mode, Director::load)
-}
 
 fn decap(iface: &str, redirect: Option<&str>, mac: Option<lb_xdp::config::Mac>, port: u16, mode: XdpMode) -> Result<()> {
     Interface::lookup(iface)?;

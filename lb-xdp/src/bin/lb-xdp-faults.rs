@@ -3,11 +3,10 @@
 //! `--fault NAME` (repeatable). Never a production binary: the real director is `lb-xdp`'s.
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use lb_xdp::daemon::{self, Mode};
+use lb_xdp::daemon::DirectorArgs;
 use lb_xdp::director::Director;
 use lb_xdp::faults::Fault;
 use lb_xdp::sys;
-use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(name = "lb-xdp-faults", about = "lb-xdp's director with test-only fault switches (for reproducers)")]
@@ -20,12 +19,8 @@ struct Cli {
 enum Command {
     /// Run the faulty director on IF until interrupted (as `lb-xdp director`).
     Director {
-        #[arg(long)]
-        iface: String,
-        #[arg(long)]
-        config: PathBuf,
-        #[arg(long, value_enum, default_value_t = Mode::Auto)]
-        mode: Mode,
+        #[command(flatten)]
+        args: DirectorArgs,
         /// A bug to switch on: csum-not-zeroed, adjust-head-sign (none: as the real one).
         #[arg(long)]
         fault: Vec<Fault>,
@@ -41,11 +36,11 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Director { iface, config, mode, fault } => {
+        Command::Director { args, fault } => {
             let names: Vec<&str> = fault.iter().map(|f| f.name()).collect();
             // On stderr: the first line on stdout is the director's ("...; Ctrl-C to stop").
             eprintln!("lb-xdp-faults: faults switched on: {}", if names.is_empty() { "none".to_string() } else { names.join(", ") });
-            daemon::director(&iface, &config, mode.into(), || Director::load_with_faults(&fault))
+            args.run(|| Director::load_with_faults(&fault))
         }
     }
 }
