@@ -35,6 +35,22 @@ impl Guard {
     }
 }
 
+/// Stop `child` the way a user's Ctrl-C would (SIGINT: daemons detach and clean up), killed
+/// if it is still running `grace` later; reaped either way.
+pub fn interrupt(mut child: Child, grace: Duration) {
+    // SAFETY: kill(2) on our own child's pid, which it keeps until we reap it below.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(c) = self.0.as_mut() {

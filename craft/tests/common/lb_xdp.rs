@@ -10,8 +10,9 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::child::interrupt;
 use super::netns::Netns;
 
 /// lb-xdp's binary: $LB_XDP_BIN, else target/{debug,release}/lb-xdp (`cargo test
@@ -73,18 +74,9 @@ impl LbXdp {
 
 impl Drop for LbXdp {
     fn drop(&mut self) {
-        let Some(mut c) = self.child.take() else { return };
-        // SAFETY: kill(2) on our own child's pid, which it keeps until we reap it below.
-        unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = c.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(c) = self.child.take() {
+            interrupt(c, Duration::from_secs(5));
         }
-        let _ = c.kill();
-        let _ = c.wait();
     }
 }
 

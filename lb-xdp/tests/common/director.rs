@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::child::interrupt;
 use super::netns::Netns;
 
 pub struct Director {
@@ -55,17 +56,8 @@ impl Director {
 impl Drop for Director {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.config);
-        let Some(mut c) = self.child.take() else { return };
-        // SAFETY: kill(2) on our own child's pid, which it keeps until we reap it below.
-        unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = c.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(c) = self.child.take() {
+            interrupt(c, Duration::from_secs(5));
         }
-        let _ = c.kill();
-        let _ = c.wait();
     }
 }

@@ -6,6 +6,8 @@
 pub mod netns;
 #[path = "../../../craft/tests/common/lab.rs"]
 pub mod lab;
+#[path = "../../../craft/tests/common/child.rs"]
+pub mod child;
 pub mod director;
 
 use aya::programs::{TestRun, TestRunOptions, Xdp};
