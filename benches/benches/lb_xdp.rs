@@ -74,6 +74,17 @@ fn test_run_benches(c: &mut Criterion) {
     let mut decap = Decap::load().expect("load decap");
     decap.maps.configure(6080, None).expect("configure decap");
 
+    // Program sizes as the kernel holds them (deterministic for a build and kernel).
+    for (name, program) in [("director", director.program()), ("decap", decap.program())] {
+        let info = program.info().expect("program info");
+        println!(
+            "lb-xdp/{name}: {} xlated BPF instructions, {} bytes jited, {} instructions processed by the verifier",
+            info.size_translated().unwrap_or(0) / 8,
+            info.size_jitted(),
+            info.verified_instruction_count().unwrap_or(0)
+        );
+    }
+
     let syn4 = frame("Ether(dst='02:00:00:00:00:d1')/IP(src='198.51.100.7', dst='10.100.0.1')/TCP(sport=40000, dport=80, flags='S')");
     let syn6 = frame("Ether(dst='02:00:00:00:00:d1')/IPv6(src='2001:db8::7', dst='fd00:100::1')/TCP(sport=40000, dport=80, flags='S')");
     let other = frame("Ether(dst='02:00:00:00:00:d1')/IP(src='198.51.100.7', dst='10.100.0.77')/TCP(sport=40000, dport=80, flags='S')");

@@ -20,6 +20,21 @@
 //!     socket's kernel drops and B's veth RX drops (backlog), for the default 4 MiB receive
 //!     buffer and for 256 MiB.
 //!
+//! - `pnet_datalink` side by side (plain loops, printed): the same 60-byte frame, the
+//!   same lab.
+//!   - send, frames/s (best of 5 runs of 200 000): pnet's `DataLinkSender::send_to` (poll +
+//!     sendto per frame; its channel's socket also queues a copy of each frame it sends,
+//!     ETH_P_ALL without PACKET_IGNORE_OUTGOING) against craft's `PacketSocket::send` (one
+//!     frame a call, default options: no qdisc bypass, as pnet has none) and
+//!     `PacketSocket::send_batch` (sendmmsg, 1024 a call, default options);
+//!   - receive: a receiver in B counts the test frames (EtherType checked in userspace by
+//!     both: no BPF filter) while A sends 200 000 of them as fast as it goes with a
+//!     qdisc-bypass socket: pnet's `DataLinkReceiver::next` (poll + recvfrom per frame; the
+//!     kernel's default receive buffer, pnet has no option for it) against craft's
+//!     `PacketSocket::recv`, with the kernel's default buffer (`rcvbuf: 0`, as pnet) and
+//!     with craft's default 4 MiB. Printed: frames captured of those sent, the receiver's
+//!     rate (captured over first-to-last frame) and the sender's rate meanwhile.
+//!
 //! Needs root (namespaces, packet sockets); prints why and does nothing otherwise.
 //! Run: `cargo bench -p benches --bench live`.
 
@@ -76,6 +91,7 @@ fn main() {
     c.final_summary();
 
     loops(&lab, &blast[0].build());
+    pnet_side_by_side(&lab, &blast[0].build());
     drop(lab);
 }
 
@@ -243,5 +259,164 @@ fn sniff_completeness(lab: &Lab, sock: &PacketSocket, refs: &[&[u8]], rcvbuf: us
         100.0 * res.seen as f64 / SNIFF_N as f64,
         res.kernel_drops,
         veth_drops
+    );
+}
+
+/// pnet_datalink's Ethernet channel on `dev` (in the calling thread's namespace).
+fn pnet_channel(dev: &str, read_timeout: Option<Duration>) -> (Box<dyn pnet_datalink::DataLinkSender>, Box<dyn pnet_datalink::DataLinkReceiver>) {
+    let iface = pnet_datalink::interfaces().into_iter().find(|i| i.name == dev).unwrap_or_else(|| panic!("pnet: no interface {dev}"));
+    let config = pnet_datalink::Config { read_timeout, ..pnet_datalink::Config::default() };
+    match pnet_datalink::channel(&iface, config) {
+        Ok(pnet_datalink::Channel::Ethernet(tx, rx)) => (tx, rx),
+        Ok(_) => panic!("pnet: not an Ethernet channel"),
+        Err(e) => panic!("pnet channel on {dev}: {e}"),
+    }
+}
+
+/// Whether `f` is the test frame's kind (EtherType 0x88b5).
+fn is_test_frame(f: &[u8]) -> bool {
+    f.get(12..14) == Some(&[0x88, 0xb5][..])
+}
+
+/// The pnet_datalink side by side (see the module doc).
+fn pnet_side_by_side(lab: &Lab, frame: &[u8]) {
+    let dev = lab.dev_a.as_str();
+    println!();
+    println!("live/pnet_datalink side by side: send {RATE_FRAMES} frames of {} bytes per run, best of {RATE_RUNS}", frame.len());
+    let (mut tx, rx) = pnet_channel(dev, None);
+    let pnet_rate = best_rate(|| {
+        let t0 = Instant::now();
+        let mut sent = 0;
+        while sent < RATE_FRAMES {
+            match tx.send_to(frame, None) {
+                Some(Ok(())) => sent += 1,
+                Some(Err(e)) if matches!(e.raw_os_error(), Some(libc::ENOBUFS | libc::EAGAIN | libc::EINTR)) => {}
+                Some(Err(e)) => panic!("pnet send_to: {e}"),
+                None => panic!("pnet send_to: no result"),
+            }
+        }
+        t0.elapsed()
+    });
+    drop((tx, rx));
+    let sock = PacketSocket::open(dev).expect("craft socket");
+    let one_rate = best_rate(|| {
+        let t0 = Instant::now();
+        for _ in 0..RATE_FRAMES {
+            sock.send(frame).expect("craft send");
+        }
+        t0.elapsed()
+    });
+    let refs: Vec<&[u8]> = vec![frame; 1024];
+    let batch_rate = best_rate(|| {
+        let t0 = Instant::now();
+        let mut sent = 0;
+        while sent < RATE_FRAMES {
+            let n = (RATE_FRAMES - sent).min(refs.len());
+            sock.send_batch(&refs[..n]).expect("send_batch");
+            sent += n;
+        }
+        t0.elapsed()
+    });
+    drop(sock);
+    println!("live/send pnet_datalink send_to            {pnet_rate:>12.0} frames/s");
+    println!("live/send craft PacketSocket::send         {one_rate:>12.0} frames/s  {:>5.2}x pnet", one_rate / pnet_rate);
+    println!("live/send craft PacketSocket::send_batch   {batch_rate:>12.0} frames/s  {:>5.2}x pnet", batch_rate / pnet_rate);
+
+    let bypass = PacketSocket::open_with(dev, SocketOptions { qdisc_bypass: true, ..SocketOptions::default() }).expect("bypass socket");
+    for who in [Receiver::Pnet, Receiver::Craft { rcvbuf: 0 }, Receiver::Craft { rcvbuf: SocketOptions::default().rcvbuf }] {
+        receive_run(lab, &bypass, &refs, who);
+    }
+}
+
+/// Test frames received, and when the first and the last came.
+struct Counter {
+    n: usize,
+    first: Option<Instant>,
+    last: Instant,
+}
+
+impl Default for Counter {
+    fn default() -> Counter {
+        Counter { n: 0, first: None, last: Instant::now() }
+    }
+}
+
+impl Counter {
+    fn add(&mut self, f: &[u8]) {
+        if is_test_frame(f) {
+            self.n += 1;
+            self.last = Instant::now();
+            self.first.get_or_insert(self.last);
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Receiver {
+    Pnet,
+    /// craft's PacketSocket with this receive buffer (0: the kernel's default, as pnet).
+    Craft { rcvbuf: usize },
+}
+
+/// B receives with `who` while A sends SNIFF_N test frames with `sock` (qdisc bypass).
+fn receive_run(lab: &Lab, sock: &PacketSocket, refs: &[&[u8]], who: Receiver) {
+    let ns_b = format!("/var/run/netns/{}", lab.ns_b);
+    let dev_b = lab.dev_b.clone();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    // The receiver gives up after this long without a test frame.
+    const IDLE: Duration = Duration::from_millis(500);
+    let receiver = std::thread::spawn(move || {
+        enter(&ns_b);
+        let mut c = Counter::default();
+        match who {
+            Receiver::Pnet => {
+                let (_tx, mut rx) = pnet_channel(&dev_b, Some(Duration::from_millis(50)));
+                ready_tx.send(()).unwrap();
+                let mut idle_since = Instant::now();
+                while c.n < SNIFF_N && idle_since.elapsed() < IDLE {
+                    match rx.next() {
+                        Ok(f) => {
+                            c.add(f);
+                            idle_since = Instant::now();
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                        Err(e) => panic!("pnet next: {e}"),
+                    }
+                }
+            }
+            Receiver::Craft { rcvbuf } => {
+                let s = PacketSocket::open_with(&dev_b, SocketOptions { rcvbuf, ..SocketOptions::default() }).expect("craft socket in B");
+                ready_tx.send(()).unwrap();
+                let mut buf = Vec::with_capacity(2048);
+                while c.n < SNIFF_N {
+                    match s.recv(&mut buf, Instant::now() + IDLE).expect("craft recv") {
+                        Some(_) => c.add(&buf),
+                        None => break,
+                    }
+                }
+            }
+        }
+        (c.n, c.first.map(|f| c.last - f))
+    });
+    ready_rx.recv().expect("receiver did not start");
+    let t0 = Instant::now();
+    let mut sent = 0;
+    while sent < SNIFF_N {
+        let k = (SNIFF_N - sent).min(refs.len());
+        sock.send_batch(&refs[..k]).expect("send_batch");
+        sent += k;
+    }
+    let took = t0.elapsed();
+    let (got, span) = receiver.join().expect("receiver thread");
+    let rate = span.filter(|d| !d.is_zero()).map_or(0.0, |d| got as f64 / d.as_secs_f64());
+    let name = match who {
+        Receiver::Pnet => "pnet_datalink next (kernel default rcvbuf)".to_string(),
+        Receiver::Craft { rcvbuf: 0 } => "craft PacketSocket::recv (kernel default rcvbuf)".to_string(),
+        Receiver::Craft { rcvbuf } => format!("craft PacketSocket::recv (rcvbuf {} MiB)", rcvbuf >> 20),
+    };
+    println!(
+        "live/recv {name:<50} captured {got} of {SNIFF_N} ({:.2} %) at {rate:.0} frames/s; sender {:.0} frames/s",
+        100.0 * got as f64 / SNIFF_N as f64,
+        SNIFF_N as f64 / took.as_secs_f64()
     );
 }

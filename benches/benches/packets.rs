@@ -542,7 +542,7 @@ mod smoltcp_impl {
 // =======================================================================================
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    craft::hex::encode(b)
 }
 
 fn assert_same(group: &str, who: &str, got: &[u8], want: &[u8]) {

@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use craft::exit;
 use craft_repl::interp::Interp;
 use craft_repl::session::{run_lines, run_program, Source};
 
@@ -39,19 +40,17 @@ fn run() -> ExitCode {
                 let mut me = Interp::new(stdout);
                 run_program(&mut me, &Source { name: path, text: &text, first_line: 1 })
             }
-            Err(e) => {
-                eprintln!("craft-repl: {path}: {e}");
-                return ExitCode::from(2);
-            }
+            Err(e) => return exit::error("craft-repl", format_args!("{path}: {e}")),
         },
         _ => {
             eprint!("{USAGE}");
-            return ExitCode::from(2);
+            return ExitCode::from(exit::ERROR);
         }
     };
     if ok {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        // A statement failed (its error is printed): Python's status for an uncaught exception.
+        ExitCode::from(exit::NEGATIVE)
     }
 }

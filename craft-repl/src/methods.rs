@@ -55,19 +55,17 @@ pub fn call(me: &mut Interp, recv: &Val, name: &str, args: Args) -> R<Val> {
     }
 }
 
-/// bytes.fromhex: pairs of hex digits, spaces between pairs allowed.
+/// bytes.fromhex: hex digits and whitespace only (no colons or 0x, as Python), decoded by
+/// `craft::hex::decode`; errors as Python's, with the 0-based position.
 pub fn hex_decode(s: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<char> = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err("non-hexadecimal number found in fromhex() arg: an odd number of digits".into());
+    let at = |pos: usize| format!("non-hexadecimal number found in fromhex() arg at position {pos}");
+    if let Some(pos) = s.chars().position(|c| !c.is_ascii_hexdigit() && !c.is_ascii_whitespace()) {
+        return Err(at(pos));
     }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            let text: String = pair.iter().collect();
-            u8::from_str_radix(&text, 16).map_err(|_| format!("non-hexadecimal number found in fromhex() arg: '{text}'"))
-        })
-        .collect()
+    craft::hex::decode(s).map_err(|e| match e {
+        craft::hex::HexError::BadDigit { col, .. } => at(col - 1),
+        craft::hex::HexError::OddDigits(_) => at(s.chars().count()),
+    })
 }
 
 fn packet_method(me: &mut Interp, p: &PktRef, name: &str, args: Args) -> R<Val> {

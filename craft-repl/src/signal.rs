@@ -12,7 +12,7 @@ static FLAG: OnceLock<CancelFlag> = OnceLock::new();
 
 /// Installs the handler (once) and clears the flag: called before each statement.
 pub fn arm() -> CancelFlag {
-    let flag = FLAG.get_or_init(|| craft::live::cancel_on_sigint(false));
+    let flag = FLAG.get_or_init(|| craft::signal::cancel_on_sigint(false));
     flag.reset();
     flag.clone()
 }

@@ -239,7 +239,7 @@ pub fn run() -> ExitCode {
     let mut rl: Editor<ReplHelper, DefaultHistory> = match Editor::with_config(config) {
         Ok(rl) => rl,
         Err(e) => {
-            eprintln!("craft-repl: cannot use the terminal ({e}); reading lines");
+            craft::exit::warning("craft-repl", format_args!("cannot use the terminal ({e}); reading lines"));
             let ok = crate::session::run_lines(&mut me, std::io::stdin().lock(), "<stdin>");
             return ExitCode::from(if ok { 0 } else { 1 });
         }
@@ -272,8 +272,7 @@ pub fn run() -> ExitCode {
     let reader = match reader {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("craft-repl: cannot start the terminal's thread: {e}");
-            return ExitCode::from(1);
+            return craft::exit::error("craft-repl", format_args!("cannot start the terminal's thread: {e}"));
         }
     };
     let code = serve(&mut me, &inbox, done, printer);
@@ -351,8 +350,7 @@ fn serve(me: &mut Interp, inbox: &mpsc::Receiver<ToInterp>, done: mpsc::Sender<(
             }
             Ok(ToInterp::Eof) | Err(RecvTimeoutError::Disconnected) => return ExitCode::SUCCESS,
             Ok(ToInterp::Failed(e)) => {
-                eprintln!("craft-repl: {e}");
-                return ExitCode::from(1);
+                return craft::exit::error("craft-repl", e);
             }
             Err(RecvTimeoutError::Timeout) => {}
         }

@@ -21,7 +21,7 @@ const LS: &str = include_str!("../../fixtures/scapy/text_ls.jsonl");
 const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[];
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    craft::hex::unhex(s)
 }
 
 fn packet(v: &Json) -> Pkt {

@@ -305,6 +305,7 @@ fn upper_answers(reply: &IpView, request: &IpView) -> bool {
         (Layer::Udp(r), Layer::Udp(q)) => udp_answers(r, q, request.upper.get(1)),
         (Layer::Icmp(r), Layer::Icmp(q)) => icmp_answers(r, q),
         (Layer::Icmpv6EchoReply(r), Layer::Icmpv6EchoRequest(q)) => r.id == q.id && r.seq == q.seq,
+        (Layer::Icmpv6ExtEchoReply(r), Layer::Icmpv6ExtEchoRequest(q)) => r.id == q.id && r.seq == q.seq,
         (Layer::Icmpv6NdNa(r), Layer::Icmpv6NdNs(q)) => r.tgt == q.tgt,
         _ => false,
     }
@@ -413,6 +414,7 @@ fn request_flow(ip: &IpView) -> Option<Flow> {
         Layer::Tcp(t) if tcp_flag(t, TCP_RST) => None,
         Layer::Icmp(i) => is_icmp_request(i).then_some(Flow::Echo { id: i.id, seq: i.seq }),
         Layer::Icmpv6EchoRequest(e) => Some(Flow::Echo { id: e.id, seq: e.seq }),
+        Layer::Icmpv6ExtEchoRequest(e) => Some(Flow::Echo { id: e.id, seq: e.seq.into() }),
         _ => ports(ip.upper).map(|(local, remote)| Flow::Ports { local, remote }),
     }
 }
@@ -452,6 +454,7 @@ fn reply_flow(ip: &IpView) -> Option<Flow> {
             .any(|(_, reply)| *reply == i.r#type)
             .then_some(Flow::Echo { id: i.id, seq: i.seq }),
         Layer::Icmpv6EchoReply(e) => Some(Flow::Echo { id: e.id, seq: e.seq }),
+        Layer::Icmpv6ExtEchoReply(e) => Some(Flow::Echo { id: e.id, seq: e.seq.into() }),
         _ => None,
     }
 }

@@ -54,13 +54,7 @@ fn join(items: &[Value], f: fn(&Value) -> String) -> String {
 /// Lowercase hex of bytes, two digits a byte: the one encoder for the CLI's hex output,
 /// JSON and craft-repl's `.hex()`.
 pub fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        s.push(DIGITS[(x >> 4) as usize] as char);
-        s.push(DIGITS[(x & 15) as usize] as char);
-    }
-    s
+    crate::hex::encode(b)
 }
 
 /// `b'...'` with Python's escaping.

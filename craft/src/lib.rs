@@ -13,14 +13,17 @@
 pub mod answers;
 pub mod check;
 pub mod checksum;
+pub mod exit;
 pub mod explain;
 pub mod field;
+pub mod hex;
 pub mod layer;
 pub mod layers;
 pub mod live;
 pub mod packet;
 pub mod pcap;
 pub mod show;
+pub mod signal;
 pub mod text;
 
 /// Everything needed to compose and dissect packets.

@@ -104,7 +104,10 @@ pub fn hexdump(bytes: &[u8]) -> String {
         let _ = write!(s, "{:04x}  ", i * 16);
         for j in 0..16 {
             match row.get(j) {
-                Some(b) => write!(s, "{b:02X} ").unwrap(),
+                Some(&b) => {
+                    let [hi, lo] = crate::hex::upper_pair(b);
+                    s.extend([hi as char, lo as char, ' ']);
+                }
                 None => s.push_str("   "),
             }
         }

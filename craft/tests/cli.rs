@@ -85,18 +85,18 @@ fn check_exit_codes() {
 #[test]
 fn bad_input_says_what_and_where() {
     let (code, err) = fails(&["build", "IP(ttl=300)"], "");
-    assert_eq!((code, err.trim()), (2, "craft: expression:1:8: IP field 'ttl': 300 is out of range 0..=255"));
+    assert_eq!((code, err.trim()), (2, "craft: error: expression:1:8: IP field 'ttl': 300 is out of range 0..=255"));
     let (code, err) = fails(&["build", "-"], "IP()\nTCP(flags='SX')\n");
     assert_eq!(code, 2);
     assert!(err.contains("stdin:2:"), "{err}");
     assert!(err.contains("unknown flag 'X'"), "{err}");
     let (code, err) = fails(&["dissect", "4500zz"], "");
-    assert_eq!((code, err.trim()), (2, "craft: argument 1:5: 'z' is not a hex digit"));
+    assert_eq!((code, err.trim()), (2, "craft: error: argument 1:5: 'z' is not a hex digit"));
     let (code, err) = fails(&["dissect", "450"], "");
     assert_eq!(code, 2);
     assert!(err.contains("odd number of hex digits"), "{err}");
     let (code, err) = fails(&["ls", "TPC"], "");
-    assert_eq!((code, err.trim()), (2, "craft: no layer named 'TPC'; did you mean 'TCP'?"));
+    assert_eq!((code, err.trim()), (2, "craft: error: no layer named 'TPC'; did you mean 'TCP'?"));
 }
 
 #[test]

@@ -330,9 +330,9 @@ fn build_stdin_reports_every_bad_line_and_goes_on() {
     let err = String::from_utf8(out.stderr).unwrap();
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 3, "{err}");
-    assert!(lines[0].starts_with("craft: stdin:2:") && lines[0].contains("unknown flag 'X'"), "{err}");
-    assert_eq!(lines[1], "craft: stdin:6:8: IP field 'ttl': 300 is out of range 0..=255");
-    assert_eq!(lines[2], "craft: 2 of 5 stdin lines failed");
+    assert!(lines[0].starts_with("craft: error: stdin:2:") && lines[0].contains("unknown flag 'X'"), "{err}");
+    assert_eq!(lines[1], "craft: error: stdin:6:8: IP field 'ttl': 300 is out of range 0..=255");
+    assert_eq!(lines[2], "craft: error: 2 of 5 stdin lines failed");
 
     // -w gets the good ones too.
     let dir = TmpDir::new("buildw");

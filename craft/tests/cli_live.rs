@@ -254,7 +254,7 @@ fn without_cap_net_raw_one_clear_line_and_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert_eq!(
             err,
-            "craft: opening a packet socket on 'lo': permission denied (needs root or CAP_NET_RAW)\n",
+            "craft: error: opening a packet socket on 'lo': permission denied (needs root or CAP_NET_RAW)\n",
             "{args:?}"
         );
         assert!(out.stdout.is_empty(), "{args:?}");

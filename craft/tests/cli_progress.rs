@@ -224,3 +224,32 @@ fn send_and_sniff_w_show_progress_on_a_terminal() {
     assert!(err.contains("\r\x1b[K600 packets captured"), "{err:?}");
     assert_eq!(std::fs::read_to_string(&sniffed).unwrap().lines().count(), 600);
 }
+
+#[test]
+fn sr_shows_sent_answered_and_unanswered_on_a_terminal_but_not_beside_json() {
+    if !privileged("sr_shows_sent_answered_and_unanswered_on_a_terminal_but_not_beside_json") {
+        return;
+    }
+    let lab = lab("craft-p", (IP_A, IP_B), None);
+    let dir = Dir::new("sr");
+    let out = dir.file("sr.out");
+    let in_a = |args: &[&str]| {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &lab.a.name, CRAFT]).args(args);
+        cmd
+    };
+    // 600 requests at 1000 per second: the line is drawn a few times.
+    let expr = format!("IP(dst='{IP_B}')/ICMP(id=7, seq=(1, 600))");
+    let args = ["sr", &expr, "--rate", "1000", "--timeout", "1"];
+    let (st, err) = OnPty::spawn(in_a(&args), &out).finish(Duration::from_secs(30));
+    assert!(st.success(), "{err:?}");
+    assert!(err.contains("\r\x1b[Ksent ") && err.contains("/600 requests), ") && err.contains(" answered, "), "{err:?}");
+    // Cleared before the summary; the replies are in the output file.
+    assert!(err.contains("\r\x1b[KReceived "), "{err:?}");
+    assert!(err.contains("got 600 answers, remaining 0 packets"), "{err:?}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 600);
+
+    let (st, err) = OnPty::spawn(in_a(&[&args[..], &["--format", "json"]].concat()), &out).finish(Duration::from_secs(30));
+    assert!(st.success(), "{err:?}");
+    assert!(!err.contains('\x1b') && err.contains("got 600 answers"), "no progress line beside JSON: {err:?}");
+}

@@ -62,7 +62,7 @@ fn str_and_bytes_repeat() {
 fn repetition_is_bounded_with_line_and_column() {
     let (code, err) = fails(&["build", "Raw(load=b'\\x00'*10000001)"], "");
     assert_eq!(code, 2);
-    assert_eq!(err, "craft: expression:1:10: repeat count 10000001 makes too large a result (more than 10000000 bytes or items)\n");
+    assert_eq!(err, "craft: error: expression:1:10: repeat count 10000001 makes too large a result (more than 10000000 bytes or items)\n");
     let (code, err) = fails(&["build", "-"], "IP()/UDP()\nIP()/('x'*99999999)\n");
     assert_eq!(code, 2);
     assert!(err.contains("stdin:2:7: repeat count 99999999 makes too large a result"), "{err}");

@@ -299,6 +299,8 @@ fn tcpdump_any_captures_decode_as_cooked_linux() {
 /// Opens tun device `name` (IFF_TUN | IFF_NO_PI: bare IP packets) in this thread's netns.
 fn open_tun(name: &str) -> File {
     const TUNSETIFF: libc::c_ulong = 0x4004_54ca; // _IOW('T', 202, int)
+    // SAFETY: the path is a NUL-terminated literal that outlives the call; open(2) has no
+    // other precondition and its result is checked below.
     let fd = unsafe { libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
     assert!(fd >= 0, "/dev/net/tun: {}", std::io::Error::last_os_error());
     // SAFETY: fd was just opened and is owned from here on.

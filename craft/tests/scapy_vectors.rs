@@ -60,11 +60,11 @@ fn vectors() -> Vec<Json> {
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    craft::hex::encode(b)
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    craft::hex::unhex(s)
 }
 
 /// scapy's JSON form of a field value, as the generator wrote it.

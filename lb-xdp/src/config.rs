@@ -27,6 +27,7 @@ use std::path::Path;
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    #[serde(deserialize_with = "deserialize_mac")]
     pub next_hop_mac: Mac,
     #[serde(default)]
     pub src_v4: Option<Ipv4Addr>,
@@ -85,38 +86,14 @@ pub struct BackendConfig {
     pub weight: u32,
 }
 
-/// A MAC address written "02:00:00:00:00:01".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Mac(pub [u8; 6]);
+/// A MAC address written "02:00:00:00:00:01": craft's (parsing and display), re-exported
+/// so that the CLI and the tests name it here.
+pub use craft::field::Mac;
 
-impl std::str::FromStr for Mac {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Mac, String> {
-        let mut mac = [0u8; 6];
-        let parts: Vec<&str> = s.split(':').collect();
-        if parts.len() != 6 {
-            return Err(format!("'{s}' is not a MAC address (6 hex bytes separated by ':')"));
-        }
-        for (byte, part) in mac.iter_mut().zip(parts) {
-            *byte = u8::from_str_radix(part, 16)
-                .map_err(|_| format!("'{s}' is not a MAC address ('{part}' is not a hex byte)"))?;
-        }
-        Ok(Mac(mac))
-    }
-}
-
-impl std::fmt::Display for Mac {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let m = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
-    }
-}
-
-impl<'de> Deserialize<'de> for Mac {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Mac, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
+/// `next_hop_mac` from its string, by craft's parser (craft's `Mac` has no serde).
+fn deserialize_mac<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Mac, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
 }
 
 impl Config {

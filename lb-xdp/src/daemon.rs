@@ -6,6 +6,7 @@ use crate::maps::pin_dir;
 use crate::sys::{self, Interface};
 use anyhow::{bail, Context as _, Result};
 use aya::programs::XdpMode;
+use craft::signal::Termination;
 use std::path::{Path, PathBuf};
 
 /// What a director runs with: `--iface IF --config FILE [--mode M]` (both binaries).
@@ -62,14 +63,13 @@ pub fn director(iface: &str, config_path: &Path, mode: XdpMode, load: impl FnOnc
     let pins = Pins::create(iface, |dir| director.maps.0.pin(dir))?;
     director.attach(iface, mode)?;
     let backends: usize = config.vips.iter().map(|v| v.backends.len()).sum();
-    println!(
+    run_until_signal(&format!(
         "director on {iface}: {} VIPs, {backends} backends, GUE variant {} to port {}, maps in {}; Ctrl-C to stop",
         config.vips.len(),
         config.gue_variant,
         config.gue_port,
         pins.0.display()
-    );
-    wait_for_signal()
+    ))
 }
 
 /// The pin directory of a running instance, removed when it stops (and lb-xdp's bpffs
@@ -109,21 +109,14 @@ impl Drop for Pins {
     }
 }
 
-/// Blocks until SIGINT or SIGTERM; returning lets destructors detach and unpin.
-pub fn wait_for_signal() -> Result<()> {
-    // SAFETY: plain signal-set manipulation on a zeroed sigset_t; the signals are blocked
-    // in this (only) thread so sigwait receives them instead of the default handler.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
-            bail!("cannot block SIGINT/SIGTERM");
-        }
-        let mut signal = 0;
-        libc::sigwait(&set, &mut signal);
-    }
+/// Prints `announcement` (the start line, ending "Ctrl-C to stop", that fixtures and tests
+/// wait for) and blocks until SIGINT or SIGTERM; returning lets destructors detach and unpin.
+/// The signals are caught before the line is printed, so one sent as soon as it is read
+/// stops the daemon cleanly too.
+pub fn run_until_signal(announcement: &str) -> Result<()> {
+    let stop = Termination::install().context("cannot catch SIGINT/SIGTERM")?;
+    println!("{announcement}");
+    stop.wait();
     println!("stopping: detaching and removing the pinned maps");
     Ok(())
 }

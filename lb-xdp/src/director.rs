@@ -8,14 +8,15 @@ use aya::maps::{Array, DevMap, MapData};
 use aya::programs::{Xdp, XdpMode};
 use aya::Ebpf;
 use lb_xdp_common::{
-    Backend, DirectorConfig, DirectorCounter, Traffic, VipBackends, VipKey, VipMeta, VipSlot,
-    MAX_BACKENDS, MAX_VIPS, MAX_VIP_BACKENDS, RING_SIZE, VIP_ADDRESS_MARK, VIP_PROBES, VIP_SLOTS,
+    ring_position, Backend, DirectorConfig, DirectorCounter, RingRow, Traffic, VipBackends, VipKey,
+    VipMeta, VipSlot, MAX_BACKENDS, MAX_VIPS, MAX_VIP_BACKENDS, RING_ROWS, RING_SIZE,
+    VIP_ADDRESS_MARK, VIP_PROBES, VIP_SLOTS,
 };
 use std::net::IpAddr;
 
 pub const MAP_NAMES: &[&str] = &[
-    "CONFIG", "VIPS", "RING", "BACKENDS", "VIP_BACKENDS", "FLOWS", "COUNTERS", "VIP_TRAFFIC",
-    "BACKEND_TRAFFIC", "REDIRECT",
+    "CONFIG", "VIPS", "RING", "BACKENDS", "VIP_BACKENDS", "FLOWS", "FLOW_KEYS", "COUNTERS",
+    "VIP_TRAFFIC", "BACKEND_TRAFFIC", "REDIRECT",
 ];
 
 /// A loaded director program and its maps.
@@ -293,17 +294,14 @@ impl DirectorMaps {
         Ok(num)
     }
 
-    /// Rebuilds a VIP's Maglev table from `new` and writes the slots that differ from the
+    /// Rebuilds a VIP's Maglev table from `new` and writes the rows that differ from the
     /// table `old` gave (tables are a function of the backend list, so nothing is read).
     fn write_vip(&mut self, num: u32, old: &VipBackends, new: &VipBackends) -> Result<()> {
-        let old_table = self.table(old)?;
-        let new_table = self.table(new)?;
-        let mut ring = Array::<&mut MapData, u32>::try_from(self.0.get("RING"))?;
-        for slot in 0..RING_SIZE {
-            let before = old_table.get(slot as usize).copied().unwrap_or(0);
-            let after = new_table.get(slot as usize).copied().unwrap_or(0);
+        let (old_rows, new_rows) = (ring_rows(num, &self.table(old)?), ring_rows(num, &self.table(new)?));
+        let mut ring = Array::<&mut MapData, RingRow>::try_from(self.0.get("RING"))?;
+        for ((index, before), (_, after)) in old_rows.iter().zip(&new_rows) {
             if before != after || old.count == 0 {
-                ring.set(num * RING_SIZE + slot, after, 0)?;
+                ring.set(*index, *after, 0)?;
             }
         }
         Array::<&mut MapData, VipBackends>::try_from(self.0.get("VIP_BACKENDS"))?.set(num, new, 0)?;
@@ -320,6 +318,18 @@ impl DirectorMaps {
             .collect::<Result<Vec<_>>>()?;
         Ok(maglev::build(&weighted, RING_SIZE))
     }
+}
+
+/// A VIP's Maglev table (backend numbers, empty: no backend) as the rows of the `RING` map
+/// it fills, each with its index.
+fn ring_rows(vip_num: u32, table: &[u32]) -> Vec<(u32, RingRow)> {
+    let mut rows: Vec<(u32, RingRow)> = (0..RING_ROWS).map(|r| (vip_num * RING_ROWS + r, RingRow::default())).collect();
+    for (slot, &backend) in table.iter().enumerate().take(RING_SIZE as usize) {
+        let (row, column) = ring_position(vip_num, slot as u32);
+        // Backend numbers are below MAX_BACKENDS, which fits 16 bits (checked in common).
+        rows[(row - vip_num * RING_ROWS) as usize].1.slots[column] = backend as u16;
+    }
+    rows
 }
 
 fn to_ip(b: &Backend) -> IpAddr {

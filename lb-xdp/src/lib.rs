@@ -10,6 +10,7 @@ pub mod ebpf;
 pub mod faults;
 pub mod maglev;
 pub mod maps;
+pub mod runner;
 pub mod sys;
 
 use anyhow::{Context as _, Result};

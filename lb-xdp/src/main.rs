@@ -3,12 +3,13 @@
 use anyhow::{bail, Result};
 use aya::programs::XdpMode;
 use clap::{Parser, Subcommand};
-use lb_xdp::daemon::{wait_for_signal, DirectorArgs, Mode, Pins};
+use lb_xdp::daemon::{run_until_signal, DirectorArgs, Mode, Pins};
 use lb_xdp::decap::{Decap, DecapMaps};
 use lb_xdp::director::{Director, DirectorMaps, VipId};
 use lb_xdp::maps::pin_dir;
 use lb_xdp::sys::{self, Interface};
 use std::net::IpAddr;
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "lb-xdp", about = "XDP GUE load balancer: director, decap, control")]
@@ -83,10 +84,10 @@ enum BackendAction {
     },
 }
 
-fn main() {
-    if let Err(err) = run(Cli::parse()) {
-        eprintln!("lb-xdp: {}", sys::describe(&err));
-        std::process::exit(1);
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => craft::exit::error("lb-xdp", sys::describe(&err)),
     }
 }
 
@@ -100,8 +101,7 @@ fn run(cli: Cli) -> Result<()> {
             Interface::lookup(&iface)?;
             let mut d = Decap::load()?;
             d.attach_pass(&iface, mode.into())?;
-            println!("pass on {iface}; Ctrl-C to stop");
-            wait_for_signal()
+            run_until_signal(&format!("pass on {iface}; Ctrl-C to stop"))
         }
         Command::Backend { action } => {
             match action {
@@ -141,8 +141,7 @@ fn decap(iface: &str, redirect: Option<&str>, mac: Option<lb_xdp::config::Mac>, 
     let pins = Pins::create(iface, |dir| decap.maps.0.pin(dir))?;
     decap.attach(iface, mode)?;
     let to = redirect.map_or("the stack".to_string(), |r| r.to_string());
-    println!("decap on {iface}: GUE on port {port} to {to}, maps in {}; Ctrl-C to stop", pins.0.display());
-    wait_for_signal()
+    run_until_signal(&format!("decap on {iface}: GUE on port {port} to {to}, maps in {}; Ctrl-C to stop", pins.0.display()))
 }
 
 fn stats(iface: &str) -> Result<()> {

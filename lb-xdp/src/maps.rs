@@ -72,7 +72,6 @@ impl Maps {
 /// interface names are not, so the directory names the calling thread's namespace too
 /// (`/sys/fs/bpf/lb-xdp/net4026531840/eth0`).
 pub fn pin_dir(iface: &str) -> PathBuf {
-    use std::os::unix::fs::MetadataExt;
-    let netns = std::fs::metadata("/proc/thread-self/ns/net").map_or(0, |m| m.ino());
+    let netns = craft::explain::netns::current_netns();
     Path::new(crate::sys::BPFFS).join("lb-xdp").join(format!("net{netns}")).join(iface)
 }

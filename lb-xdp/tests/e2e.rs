@@ -8,9 +8,9 @@ use common::netns::{ip, privileged, Netns, VethPair};
 use common::expected_backend;
 use lb_xdp::config::Config;
 use lb_xdp_common::PROTO_TCP;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,15 +30,9 @@ struct Daemon {
 
 impl Daemon {
     fn start(ns: &Netns, args: &[&str]) -> Daemon {
-        let mut child = lb_xdp_in(ns, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn lb-xdp");
         let what = args.join(" ");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-        if !line.contains("Ctrl-C to stop") {
-            let mut err = String::new();
-            let _ = child.stderr.as_mut().unwrap().read_to_string(&mut err);
-            panic!("lb-xdp {what} did not start: {line}{err}");
-        }
+        let started = lb_xdp::runner::start_in_netns(&ns.name, std::path::Path::new(env!("CARGO_BIN_EXE_lb-xdp")), args);
+        let child = started.unwrap_or_else(|e| panic!("lb-xdp {what} {e}")).child;
         Daemon { child, what }
     }
 }

@@ -1,6 +1,7 @@
 //! The bpf(2) calls the drop watcher makes (map create, program load, raw tracepoint attach),
-//! the BPF ring buffer's memory mapping and an epoll instance. Every `unsafe` block of
-//! `craft::explain` is here, each with its reason.
+//! the BPF ring buffer's memory mapping and an epoll instance, each `unsafe` block with its
+//! reason. The other system calls of `craft::explain` (setns in netns.rs and counters.rs,
+//! the interface ioctls in counters/ioctl.rs) stay beside the types they serve.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -467,7 +467,7 @@ mod tests {
     use crate::packet::{Layer, Packet};
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        crate::hex::unhex(s)
     }
 
     fn outer() -> Ip {

@@ -545,7 +545,7 @@ mod tests {
     }
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        crate::hex::unhex(s)
     }
 
     /// Bytes of `p` after its 40-byte IPv6 header.

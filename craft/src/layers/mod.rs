@@ -33,6 +33,7 @@ pub use icmpv6::{
     Icmpv6NdOptPrefixInfo, Icmpv6NdOptRdnss, Icmpv6NdOptRedirectedHdr, Icmpv6NdOptRouteInfo, Icmpv6NdOptUnknown, Icmpv6NdRa,
     Icmpv6NdRedirect, Icmpv6NdRs,
 };
+pub use icmpv6::{IcmpExtHeader, IcmpExtInterfaceId, IcmpExtObject, Icmpv6ExtEchoReply, Icmpv6ExtEchoRequest};
 pub use ip::Ip;
 pub use ipv6::Ipv6;
 pub use ipv6ext::{DestOpt, Fragment, HopByHop, Routing};

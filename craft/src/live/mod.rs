@@ -45,7 +45,8 @@ pub const CANCEL_CHECK: Duration = Duration::from_millis(50);
 /// (setting it is one atomic store, async-signal-safe). A call given the flag (the `cancel`
 /// field of its options) notices within [`CANCEL_CHECK`], sends nothing more and returns
 /// what it has so far: frames sent, answers and unanswered requests, captured frames.
-/// Clones share one flag. Nothing installs a signal handler: that is the caller's choice.
+/// Clones share one flag. Nothing installs a signal handler: that is the caller's choice
+/// ([`crate::signal::cancel_on_sigint`]).
 #[derive(Debug, Clone, Default)]
 pub struct CancelFlag(Arc<AtomicBool>);
 
@@ -67,33 +68,11 @@ impl CancelFlag {
     pub fn reset(&self) {
         self.0.store(false, Ordering::Relaxed);
     }
-}
 
-static SIGINT: std::sync::OnceLock<CancelFlag> = std::sync::OnceLock::new();
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    // An atomic load and an atomic store: async-signal-safe.
-    if let Some(flag) = SIGINT.get() {
-        flag.cancel();
+    /// The flag itself, for a signal handler to set ([`crate::signal::cancel_on_sigint`]).
+    pub(crate) fn shared(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
     }
-}
-
-/// From now on Ctrl-C sets the flag returned (a live call given it stops and returns what it
-/// has) instead of killing the process. With `once`, the handler then goes away and a
-/// second Ctrl-C kills the process as usual (the CLI); without, every Ctrl-C sets the flag
-/// (a REPL, which resets it before each statement).
-pub fn cancel_on_sigint(once: bool) -> CancelFlag {
-    let flag = SIGINT.get_or_init(CancelFlag::new).clone();
-    // SAFETY: sigaction is plain old data (all-zero is valid); the handler is async-signal-safe
-    // and, with `once`, SA_RESETHAND puts the default action back once it ran.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        sa.sa_flags = if once { libc::SA_RESETHAND } else { libc::SA_RESTART };
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
-    }
-    flag
 }
 
 /// Clones of one flag are equal; two flags made apart are not.

@@ -13,6 +13,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::{cancelled, filter, CancelFlag, PacketSocket, PktType, RecvMeta, Result, SocketOptions};
+use crate::layer::DissectCx;
 use crate::packet::{LayerKind, Packet};
 
 /// Which frames of the interface to capture.
@@ -49,6 +50,9 @@ pub struct SniffOpts {
     pub rcvbuf: usize,
     /// Stop when set (looked at every 50 ms at least); what was captured is returned.
     pub cancel: Option<CancelFlag>,
+    /// How frames are dissected for `stop`, `callback` and [`SniffResult::packets`] (which
+    /// UDP ports carry GUE, as `SrOpts::dissect`); carried as given.
+    pub dissect: DissectCx,
 }
 
 impl Default for SniffOpts {
@@ -63,6 +67,7 @@ impl Default for SniffOpts {
             store: true,
             rcvbuf: SocketOptions::default().rcvbuf,
             cancel: None,
+            dissect: DissectCx::default(),
         }
     }
 }
@@ -79,6 +84,7 @@ impl std::fmt::Debug for SniffOpts {
             .field("store", &self.store)
             .field("rcvbuf", &self.rcvbuf)
             .field("cancel", &self.cancel)
+            .field("dissect", &self.dissect)
             .finish()
     }
 }
@@ -160,7 +166,7 @@ impl Sniffer {
         let mut res = SniffResult::default();
         let mut buf = Vec::new();
         while let Some(meta) = self.next_frame(&mut buf)? {
-            let pkt = Packet::dissect(&buf, LayerKind::Ether);
+            let pkt = Packet::dissect_with(&buf, LayerKind::Ether, &self.opts.dissect);
             if let Some(cb) = self.opts.callback.as_mut() {
                 cb(meta.ts_ns, &pkt);
             }

@@ -1,5 +1,7 @@
-//! Thin safe wrappers over the few libc calls that live I/O needs. Every `unsafe` block in
-//! `craft::live` is here, each with its reason.
+//! Thin safe wrappers over the few libc calls that live I/O needs, each `unsafe` block with
+//! its reason. The rest of `craft::live` calls these and has no `unsafe` of its own, but for
+//! the filter compiler (`filter.rs`), whose calls into libpcap (loaded with dlopen, through
+//! function pointers) stay beside the types they use.
 
 use std::io;
 use std::mem::{size_of, zeroed, MaybeUninit};

@@ -122,11 +122,7 @@ fn int(n: i64, out: &mut Vec<u8>) {
 
 /// Lowercase hex of `b`, two digits a byte (as [`crate::field::hex`]), unquoted.
 pub fn hex(b: &[u8], out: &mut Vec<u8>) {
-    let start = out.len();
-    out.resize(start + 2 * b.len(), 0);
-    for (pair, &x) in out[start..].chunks_exact_mut(2).zip(b) {
-        pair.copy_from_slice(&PAIRS[x as usize]);
-    }
+    crate::hex::encode_into(b, out);
 }
 
 /// Bytes as a JSON string of lowercase hex.

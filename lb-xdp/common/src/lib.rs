@@ -25,9 +25,23 @@ pub const FAMILY_V4: u8 = 4;
 pub const FAMILY_V6: u8 = 6;
 
 pub const PROTO_ICMP: u8 = 1;
+/// IPv4 in IP: GUE variant 0's proto for an inner IPv4 packet.
+pub const PROTO_IPIP: u8 = 4;
 pub const PROTO_TCP: u8 = 6;
 pub const PROTO_UDP: u8 = 17;
+/// IPv6 in IP: GUE variant 0's proto for an inner IPv6 packet.
+pub const PROTO_IPV6: u8 = 41;
+/// The IPv6 Fragment extension header's next-header value.
+pub const PROTO_IPV6_FRAGMENT: u8 = 44;
 pub const PROTO_ICMPV6: u8 = 58;
+
+/// ICMP type destination unreachable; with code [`ICMP_FRAG_NEEDED`], "fragmentation
+/// needed and DF set" (RFC 792, 1191).
+pub const ICMP_DEST_UNREACH: u8 = 3;
+/// ICMP destination unreachable code: fragmentation needed.
+pub const ICMP_FRAG_NEEDED: u8 = 4;
+/// ICMPv6 type packet too big (RFC 4443).
+pub const ICMPV6_PACKET_TOO_BIG: u8 = 2;
 
 /// An address of either family: IPv4 in the first 4 bytes, the rest zero.
 pub type Addr = [u8; 16];
@@ -136,32 +150,100 @@ impl FlowKey {
         let (a, b) = (self.words(), other.words());
         a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4]
     }
+
+    /// Writes the key to `dst` as five volatile word stores: kept in program order with a
+    /// volatile store that follows (the connection table's tag), and computed from
+    /// registers (a volatile copy of the whole struct first builds it on the stack, byte by
+    /// byte, on every path that might need it).
+    ///
+    /// # Safety
+    /// `dst` must be valid for writes of a `FlowKey` (40 bytes, 8-aligned).
+    #[inline(always)]
+    pub unsafe fn write_volatile_to(&self, dst: *mut FlowKey) {
+        let w = self.words();
+        let dst = dst as *mut u64;
+        // SAFETY: the caller's guarantee; the five words are the key's 40 bytes.
+        unsafe {
+            core::ptr::write_volatile(dst, w[0]);
+            core::ptr::write_volatile(dst.add(1), w[1]);
+            core::ptr::write_volatile(dst.add(2), w[2]);
+            core::ptr::write_volatile(dst.add(3), w[3]);
+            core::ptr::write_volatile(dst.add(4), w[4]);
+        }
+    }
 }
 
-/// The connection table: `FLOW_BUCKETS` buckets of `FLOW_WAYS` entries in an array map,
-/// bucket chosen by the flow hash. Lookups are inline loads (no helper call); a miss
-/// replaces the first entry of the bucket not used since the hand last passed (CLOCK, the
-/// approximation of LRU the kernel's LRU map makes too). Shared by all CPUs: an entry is
-/// trusted only when its tag holds the flow's hash, so a half-written entry reads as a miss.
-pub const FLOW_BUCKETS: u32 = 1 << 17;
-pub const FLOW_WAYS: usize = 4;
+/// log2 of the connection table's bucket count (see [`FlowBucket`]).
+pub const FLOW_BUCKETS_LOG2: u32 = 16;
+/// Buckets of the connection table (a power of two: the bucket is `hash & (FLOW_BUCKETS - 1)`).
+pub const FLOW_BUCKETS: u32 = 1 << FLOW_BUCKETS_LOG2;
+/// Ways per bucket: seven 8-byte tags and their seven reference bytes fill one cache line.
+pub const FLOW_WAYS: usize = 7;
 /// Flows the connection table holds.
 pub const MAX_FLOWS: u32 = FLOW_BUCKETS * FLOW_WAYS as u32;
+/// `FlowBucket::tags`: the flow hash in the high half, the backend number in the low half
+/// (0, never a backend, while the way is empty).
+pub const FLOW_TAG_HASH_SHIFT: u32 = 32;
+/// Flag for the `FLOWS` and `RING` array maps (the kernel's `BPF_F_MMAPABLE`): their values
+/// then start on a page boundary, so each 64-byte bucket or ring row is exactly one cache
+/// line (without it the kernel guarantees them only 8-byte alignment). Userspace never
+/// mmaps them.
+pub const MAP_F_LINE_ALIGNED: u32 = 1 << 10;
 
-#[repr(C, align(8))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct FlowEntry {
-    pub key: FlowKey,
-    /// Flow hash in the high half, backend number in the low half; written last.
-    pub tag: u64,
-    /// Set when used; cleared as the replacement hand passes.
-    pub referenced: u64,
-}
-
-#[repr(C)]
+/// The connection table, in two array maps so that a new flow costs one cache line:
+/// `FLOWS`, `FLOW_BUCKETS` buckets of one 64-byte line each (per way the tag and its
+/// reference mark), chosen by the flow hash's low bits; and `FLOW_KEYS`, the keys, read only
+/// when a tag holds the flow's hash (way `w` of bucket `b` at `b * FLOW_WAYS + w`).
+/// Lookups are inline loads (no helper call); a miss takes an empty way, else replaces the
+/// first way from the bucket's hand not used since the hand last passed (CLOCK, the
+/// approximation of LRU the kernel's LRU map makes too). Shared by all CPUs: the key is
+/// written first and the tag last, and a way counts only when its tag holds the flow's hash
+/// and its key the flow, so a half-written way reads as a miss.
+///
+/// One bucket: one cache line, all a new flow reads of the table.
+#[repr(C, align(64))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct FlowBucket {
-    pub ways: [FlowEntry; FLOW_WAYS],
+    /// Per way: flow hash << 32 | backend number; written last, in one store.
+    pub tags: [u64; FLOW_WAYS],
+    /// Per way: 1 when used since the replacement hand last passed.
+    pub referenced: [u8; FLOW_WAYS],
+    /// CLOCK's hand: the way the next replacement starts looking at.
+    pub hand: u8,
+}
+
+const _: () = assert!(core::mem::size_of::<FlowBucket>() == 64);
+
+/// The slot of the key of way `way` of bucket `bucket` in `FLOW_KEYS`.
+#[inline(always)]
+pub fn flow_key_index(bucket: u32, way: usize) -> u32 {
+    bucket * FLOW_WAYS as u32 + way as u32
+}
+
+/// Maglev slots per row of the `RING` map: 32 backend numbers of 2 bytes, one cache line.
+/// (An array map stores each value in a multiple of 8 bytes: one `u32` per entry took 8, a
+/// VIP's table 512 KiB; packed in rows it is 128 KiB, and a lookup one line of it.)
+pub const RING_ROW_SLOTS: u32 = 32;
+/// Rows of one VIP's Maglev table (the last one partly used).
+pub const RING_ROWS: u32 = RING_SIZE.div_ceil(RING_ROW_SLOTS);
+
+/// One row of a VIP's Maglev table: backend numbers (0: none), slot `s` of VIP `v` at row
+/// `v * RING_ROWS + s / RING_ROW_SLOTS`, column `s % RING_ROW_SLOTS` ([`ring_position`]).
+#[repr(C, align(64))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct RingRow {
+    /// Backend numbers.
+    pub slots: [u16; RING_ROW_SLOTS as usize],
+}
+
+// Backend numbers fit the ring's 16-bit slots.
+const _: () = assert!(MAX_BACKENDS <= 1 << 16);
+const _: () = assert!(core::mem::size_of::<RingRow>() == 64);
+
+/// Where Maglev slot `slot` of VIP `vip_num` lies in the `RING` map: (row, column).
+#[inline(always)]
+pub fn ring_position(vip_num: u32, slot: u32) -> (u32, usize) {
+    (vip_num * RING_ROWS + slot / RING_ROW_SLOTS, (slot % RING_ROW_SLOTS) as usize)
 }
 
 /// The director's configuration (map `CONFIG`, one entry).
@@ -331,6 +413,7 @@ mod pod {
     unsafe impl aya::Pod for FlowKey {}
     unsafe impl aya::Pod for VipSlot {}
     unsafe impl aya::Pod for FlowBucket {}
+    unsafe impl aya::Pod for RingRow {}
     unsafe impl aya::Pod for DirectorConfig {}
     unsafe impl aya::Pod for DecapConfig {}
     unsafe impl aya::Pod for Traffic {}

@@ -7,6 +7,7 @@ use lb_xdp::daemon::DirectorArgs;
 use lb_xdp::director::Director;
 use lb_xdp::faults::Fault;
 use lb_xdp::sys;
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "lb-xdp-faults", about = "lb-xdp's director with test-only fault switches (for reproducers)")]
@@ -27,10 +28,10 @@ enum Command {
     },
 }
 
-fn main() {
-    if let Err(err) = run(Cli::parse()) {
-        eprintln!("lb-xdp-faults: {}", sys::describe(&err));
-        std::process::exit(1);
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => craft::exit::error("lb-xdp-faults", sys::describe(&err)),
     }
 }
 

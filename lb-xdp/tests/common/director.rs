@@ -1,10 +1,10 @@
 //! lb-xdp's director run as users run it (`lb-xdp director --iface IF --mode native
-//! --config FILE`) inside a namespace a test created; stopped with SIGINT on drop (so it
-//! detaches and unpins), killed if it lingers, its config file removed.
+//! --config FILE`) inside a namespace a test created, started by `lb_xdp::runner`; stopped
+//! with SIGINT on drop (so it detaches and unpins), killed if it lingers, its config file
+//! removed.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use super::child::interrupt;
@@ -23,22 +23,10 @@ impl Director {
     pub fn start(ns: &Netns, iface: &str, config: &str) -> Director {
         let path = std::env::temp_dir().join(format!("lb-xdp-explain-{}-{iface}.ron", std::process::id()));
         std::fs::write(&path, config).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_lb-xdp"), "director", "--iface", iface, "--mode", "native", "--config"])
-            .arg(&path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn lb-xdp director");
-        let mut d = Director { child: Some(child), config: path, prog_id: 0 };
-        let child = d.child.as_mut().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-        if !line.contains("Ctrl-C to stop") {
-            let mut err = String::new();
-            let _ = child.stderr.as_mut().unwrap().read_to_string(&mut err);
-            panic!("lb-xdp director on {iface} did not start: {line}{err}");
-        }
+        let args = ["director", "--iface", iface, "--mode", "native", "--config", path.to_str().unwrap()];
+        let started = lb_xdp::runner::start_in_netns(&ns.name, std::path::Path::new(env!("CARGO_BIN_EXE_lb-xdp")), &args);
+        let mut d = Director { child: None, config: path, prog_id: 0 };
+        d.child = Some(started.unwrap_or_else(|e| panic!("lb-xdp director on {iface} {e}")).child);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let out = Command::new("ip").args(["-n", &ns.name, "-d", "link", "show", "dev", iface]).output().unwrap();

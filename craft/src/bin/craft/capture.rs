@@ -83,7 +83,7 @@ fn records(
     let mut number = 0;
     let notices = |reader: &mut pcap::Reader<_>| {
         for n in reader.take_notices() {
-            eprintln!("craft: {file}: {n}");
+            craft::exit::warning("craft", format_args!("{file}: {n}"));
         }
     };
     loop {

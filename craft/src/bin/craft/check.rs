@@ -71,7 +71,7 @@ pub(crate) fn run(a: CheckArgs) -> Result<ExitCode, String> {
         }
     }
     out.flush().map_err(io_err)?;
-    Ok(ExitCode::from(if found > 0 { 1 } else { 0 }))
+    Ok(ExitCode::from(if found > 0 { craft::exit::NEGATIVE } else { 0 }))
 }
 
 fn print_problems(out: &mut impl Write, label: &str, problems: &[Problem]) -> io::Result<()> {

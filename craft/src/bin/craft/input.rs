@@ -94,7 +94,8 @@ fn stdin_packets(input: &mut impl BufRead, mut f: impl FnMut(Vec<Packet>) -> Res
         match text::parse_expr(line.trim_end_matches(['\n', '\r'])) {
             Ok(pkts) => f(pkts)?,
             Err(e) => {
-                eprintln!("craft: stdin:{n}:{}: {}", e.col, e.msg);
+                // An error line per bad line, as fatal errors read; the other lines still run.
+                eprintln!("craft: error: stdin:{n}:{}: {}", e.col, e.msg);
                 bad += 1;
             }
         }
@@ -137,22 +138,13 @@ pub(crate) fn for_each_hex(args: &[String], mut f: impl FnMut(Vec<u8>) -> Result
     Ok(())
 }
 
-/// Hex digits, with optional spaces, colons, a 0x prefix, or scapy hexdump offsets stripped.
+/// Hex digits with spaces, tabs, colons or dashes between them and `0x` before any group
+/// (`craft::hex::decode`); errors name `what:column`.
 pub(crate) fn parse_hex(s: &str, what: &str) -> Result<Vec<u8>, String> {
-    let s = s.trim();
-    let s = s.strip_prefix("0x").unwrap_or(s);
-    let mut digits = Vec::with_capacity(s.len());
-    for (col, c) in s.chars().enumerate() {
-        match c {
-            ' ' | ':' | '\t' | '-' => {}
-            c if c.is_ascii_hexdigit() => digits.push(c.to_digit(16).unwrap() as u8),
-            c => return Err(format!("{what}:{}: '{c}' is not a hex digit", col + 1)),
-        }
-    }
-    if digits.len() % 2 == 1 {
-        return Err(format!("{what}: odd number of hex digits ({}): a byte is missing a digit", digits.len()));
-    }
-    Ok(digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
+    craft::hex::decode(s).map_err(|e| match e {
+        craft::hex::HexError::BadDigit { .. } => format!("{what}:{e}"),
+        craft::hex::HexError::OddDigits(_) => format!("{what}: {e}"),
+    })
 }
 
 #[cfg(test)]

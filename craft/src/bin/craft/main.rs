@@ -17,6 +17,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use craft::exit;
 use craft::packet::LayerKind;
 use craft::show::{ls, ls_all};
 
@@ -60,11 +61,8 @@ fn main() -> ExitCode {
         // of a process SIGPIPE ended, as tcpdump's would be.
         Err(e) if e == BROKEN_PIPE => ExitCode::from(128 + 13),
         // Ctrl-C during a run with a progress line (which caught it to clear the line).
-        Err(e) if e == progress::INTERRUPTED => ExitCode::from(128 + 2),
-        Err(e) => {
-            eprintln!("craft: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) if e == progress::INTERRUPTED => ExitCode::from(exit::INTERRUPTED),
+        Err(e) => exit::error("craft", e),
     }
 }
 

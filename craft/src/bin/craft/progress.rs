@@ -1,4 +1,4 @@
-//! The progress line of long runs (send, sniff -w, dissect / check of a capture): redrawn
+//! The progress line of long runs (send, sr, sniff -w, dissect / check of a capture): redrawn
 //! on stderr every 200 ms while the run lasts, and only when stderr is a terminal; never
 //! in pipes, and never over packets printed to the terminal.
 //!
@@ -12,7 +12,7 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use craft::live::{self, CancelFlag};
+use craft::live::CancelFlag;
 
 /// How often the line is redrawn (so a run shorter than this shows nothing).
 const EVERY: Duration = Duration::from_millis(200);
@@ -36,8 +36,10 @@ impl Sink {
         if out.is_terminal() {
             return Sink::Terminal;
         }
-        // SAFETY: fstat on an open descriptor, into a zeroed stat (plain old data).
+        // SAFETY: struct stat is plain old data: all zeroes is a valid value.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: stdout's descriptor stays open while `out` lives; fstat writes only into
+        // `st`, a live and writable stat.
         if unsafe { libc::fstat(out.as_raw_fd(), &mut st) } != 0 {
             return Sink::Pipe;
         }
@@ -114,7 +116,7 @@ impl Progress {
     /// the process, so the line is cleared; a second Ctrl-C kills as usual.
     pub(crate) fn catch_ctrl_c(mut self) -> Progress {
         if self.is_shown() {
-            self.cancel = Some(live::cancel_on_sigint(true));
+            self.cancel = Some(craft::signal::cancel_on_sigint(true));
         }
         self
     }

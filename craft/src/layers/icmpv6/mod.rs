@@ -1,9 +1,9 @@
 //! ICMPv6 (RFC 4443) and neighbor discovery (RFC 4861), one layer per scapy class:
 //! echo, the four error messages (each quoting an IPv6 packet), NS and NA with their
 //! link-layer address options (`nd`), RS, RA and redirect (`router`) with the other ND
-//! options (`ndopt`), MLDv1 and MLDv2 (`mld`), and `ICMPv6Unknown` for every other type.
-//! RFC 8335 extended echo (types 160/161) stays `ICMPv6Unknown`: scapy 2.8 has no layer
-//! for it.
+//! options (`ndopt`), MLDv1 and MLDv2 (`mld`), RFC 8335 extended echo with the RFC 4884
+//! extension structure it carries (`ext_echo`: craft's own names, scapy 2.8 has no class for
+//! it), and `ICMPv6Unknown` for every other type.
 //!
 //! The checksum (`cksum`) covers the IPv6 pseudo-header with next header 58; unlike UDP a
 //! computed 0 is sent as 0, and without an enclosing IPv6 layer it stays 0 (as scapy).
@@ -16,6 +16,7 @@ use crate::packet::LayerKind;
 
 mod echo;
 mod error;
+mod ext_echo;
 mod mld;
 mod nd;
 mod ndopt;
@@ -25,6 +26,10 @@ mod unknown;
 mod vectors;
 
 pub use echo::{Icmpv6EchoReply, Icmpv6EchoRequest};
+pub use ext_echo::{
+    classify_ext_object, IcmpExtHeader, IcmpExtInterfaceId, IcmpExtObject, Icmpv6ExtEchoReply, Icmpv6ExtEchoRequest, AFIS,
+    CLASS_INTERFACE_IDENTIFICATION, EXT_CLASSNUMS, EXT_ECHO_REPLY_CODES, EXT_ECHO_STATES, IDENT_CTYPES,
+};
 pub use error::{Icmpv6DestUnreach, Icmpv6PacketTooBig, Icmpv6ParamProblem, Icmpv6TimeExceeded};
 pub use mld::{Icmpv6MlDone, Icmpv6MlQuery, Icmpv6MlQuery2, Icmpv6MlReport, Icmpv6MlReport2, Icmpv6MldMultAddrRec};
 pub use nd::{Icmpv6NdNa, Icmpv6NdNs, Icmpv6NdOptDstLladdr, Icmpv6NdOptSrcLladdr};
@@ -123,6 +128,8 @@ pub fn classify(message: &[u8]) -> Next {
         136 => LayerKind::Icmpv6NdNa,
         137 => LayerKind::Icmpv6NdRedirect,
         143 => LayerKind::Icmpv6MlReport2,
+        160 => LayerKind::Icmpv6ExtEchoRequest,
+        161 => LayerKind::Icmpv6ExtEchoReply,
         _ => LayerKind::Icmpv6Unknown,
     })
 }
@@ -226,7 +233,7 @@ mod test_util {
     use crate::packet::{Layer, LayerKind, Packet};
 
     pub(super) fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        crate::hex::unhex(s)
     }
 
     pub(super) fn ipv6() -> Ipv6 {

@@ -64,9 +64,9 @@ mod tests {
         let Layer::Icmpv6Unknown(u) = &d.layers[1] else { panic!("{d:?}") };
         assert_eq!((u.r#type, &u.msgbody[..]), (200, &[0u8; 4][..]));
         assert_eq!(d.layers[1].summary(), "ICMPv6 Private Experimentation (type 200) code 0");
-        // RFC 8335 extended echo: scapy 2.8 has no layer for it either.
+        // RFC 8335 extended echo has craft's own layer (ext_echo.rs), though not scapy's.
         let probe = (ipv6() / Icmpv6Unknown::new().r#type(160).msgbody(hex("00010100"))).build();
-        assert_eq!(Packet::dissect(&probe, LayerKind::Ipv6).layers[1].kind(), LayerKind::Icmpv6Unknown);
+        assert_eq!(Packet::dissect(&probe, LayerKind::Ipv6).layers[1].kind(), LayerKind::Icmpv6ExtEchoRequest);
         assert_eq!(d.build(), b);
     }
 }

@@ -5,7 +5,7 @@ use crate::field::Value;
 use crate::packet::{LayerKind, Packet};
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    crate::hex::unhex(s)
 }
 
 /// A vector's JSON field value in craft's dynamic form.

@@ -11,7 +11,7 @@ use aya_ebpf::{
     maps::{Array, DevMap, PerCpuArray},
     programs::XdpContext,
 };
-use lb_xdp_common::{DecapConfig, DecapCounter as C, PROTO_UDP};
+use lb_xdp_common::{DecapConfig, DecapCounter as C, PROTO_IPIP, PROTO_IPV6, PROTO_UDP};
 use lb_xdp_ebpf::*;
 
 #[map]
@@ -39,20 +39,23 @@ pub fn pass(_ctx: XdpContext) -> u32 {
     XDP_PASS
 }
 
+/// GUE's first byte: the version in the top two bits, then the control bit (C), then the
+/// extension length in 32-bit words (hlen).
+const GUE_VERSION_SHIFT: u8 = 6;
+const GUE_CONTROL: u8 = 0x20;
+const GUE_HLEN_MASK: u8 = 0x1f;
+
 #[inline(always)]
 fn try_decap(ctx: &XdpContext) -> Result<(u32, C), C> {
     const PASS: Result<(u32, C), C> = Ok((XDP_PASS, C::Pass));
     let pkt = Packet::of(ctx);
     let Some(config) = DECAP_CONFIG.get(0) else { return PASS };
-    let Some(eth) = pkt.bytes::<ETH_LEN>(0) else { return PASS };
-    // SAFETY (all packet reads and writes here): `Packet::bytes` checked the range.
-    let eth = unsafe { &*eth };
-    let udp_at = match be16(eth, 12) {
+    let Some(eth) = pkt.get::<ETH_LEN>(0) else { return PASS };
+    let udp_at = match be16(eth, ETH_TYPE_AT) {
         ETH_P_IPV4 => {
-            let Some(ip) = pkt.bytes::<IPV4_LEN>(ETH_LEN) else { return PASS };
-            let ip = unsafe { &*ip };
+            let Some(ip) = pkt.get::<IPV4_LEN>(ETH_LEN) else { return PASS };
             // Fragments pass: the stack reassembles them.
-            if ip[9] != PROTO_UDP || ip[0] >> 4 != 4 || be16(ip, 6) & 0x3fff != 0 {
+            if ip[9] != PROTO_UDP || ip[0] >> 4 != 4 || be16(ip, 6) & IPV4_FRAGMENT_MASK != 0 {
                 return PASS;
             }
             let ihl = ((ip[0] & 0x0f) as usize) * 4;
@@ -62,8 +65,7 @@ fn try_decap(ctx: &XdpContext) -> Result<(u32, C), C> {
             ETH_LEN + ihl
         }
         ETH_P_IPV6 => {
-            let Some(ip) = pkt.bytes::<IPV6_LEN>(ETH_LEN) else { return PASS };
-            let ip = unsafe { &*ip };
+            let Some(ip) = pkt.get::<IPV6_LEN>(ETH_LEN) else { return PASS };
             if ip[6] != PROTO_UDP || ip[0] >> 4 != 6 {
                 return PASS;
             }
@@ -71,24 +73,24 @@ fn try_decap(ctx: &XdpContext) -> Result<(u32, C), C> {
         }
         _ => return PASS,
     };
-    let Some(udp) = pkt.bytes::<UDP_LEN>(udp_at) else { return PASS };
-    if be16(unsafe { &*udp }, 2) != config.gue_port {
+    let Some(udp) = pkt.get::<UDP_LEN>(udp_at) else { return PASS };
+    if be16(udp, 2) != config.gue_port {
         return PASS;
     }
     let gue_at = udp_at + UDP_LEN;
     // Both variants have at least 4 bytes here: the GUE header, or the inner IP header.
     // (A 1-byte check would also be compiled into a form the verifier can't follow.)
-    let gue = unsafe { &*pkt.bytes::<GUE_LEN>(gue_at).ok_or(C::Malformed)? };
+    let gue = pkt.get::<GUE_LEN>(gue_at).ok_or(C::Malformed)?;
     let first = gue[0];
-    let (inner_at, ipv6, reason) = match first >> 6 {
+    let (inner_at, ipv6, reason) = match first >> GUE_VERSION_SHIFT {
         0 => {
-            if first & 0x20 != 0 {
+            if first & GUE_CONTROL != 0 {
                 return Ok((XDP_PASS, C::Control));
             }
-            let hlen = ((first & 0x1f) as usize) * 4;
+            let hlen = ((first & GUE_HLEN_MASK) as usize) * 4;
             let ipv6 = match gue[1] {
-                4 => false,
-                41 => true,
+                PROTO_IPIP => false,
+                PROTO_IPV6 => true,
                 _ => return Err(C::Malformed),
             };
             (gue_at + GUE_LEN + hlen, ipv6, C::DecapV0)
@@ -103,29 +105,29 @@ fn try_decap(ctx: &XdpContext) -> Result<(u32, C), C> {
     };
     // The inner header must be there and of the announced version.
     let inner_first = if ipv6 {
-        unsafe { (*pkt.bytes::<IPV6_LEN>(inner_at).ok_or(C::Malformed)?)[0] }
+        pkt.get::<IPV6_LEN>(inner_at).ok_or(C::Malformed)?[0]
     } else {
-        unsafe { (*pkt.bytes::<IPV4_LEN>(inner_at).ok_or(C::Malformed)?)[0] }
+        pkt.get::<IPV4_LEN>(inner_at).ok_or(C::Malformed)?[0]
     };
     let inner_version = inner_first >> 4;
     if inner_version != if ipv6 { 6 } else { 4 } {
         return Err(C::Malformed);
     }
 
-    let mut macs = [0u8; 12];
-    macs.copy_from_slice(&eth[..12]);
+    let mut macs = [0u8; 2 * MAC_LEN];
+    macs.copy_from_slice(&eth[..2 * MAC_LEN]);
     let strip = (inner_at - ETH_LEN) as i32;
     // SAFETY: a helper call on this program's own context.
     if unsafe { bpf_xdp_adjust_head(ctx.ctx, strip) } != 0 {
         return Err(C::AdjustFailed);
     }
-    let pkt = Packet::of(ctx);
-    let eth = unsafe { &mut *pkt.bytes::<ETH_LEN>(0).ok_or(C::AdjustFailed)? };
-    eth[..12].copy_from_slice(&macs);
+    let mut pkt = Packet::of(ctx);
+    let eth = pkt.get_mut::<ETH_LEN>(0).ok_or(C::AdjustFailed)?;
+    eth[..2 * MAC_LEN].copy_from_slice(&macs);
     let ethertype = if ipv6 { ETH_P_IPV6 } else { ETH_P_IPV4 };
-    eth[12..14].copy_from_slice(&ethertype.to_be_bytes());
+    eth[ETH_TYPE_AT..].copy_from_slice(&ethertype.to_be_bytes());
     if config.redirect != 0 {
-        eth[..6].copy_from_slice(&config.redirect_mac);
+        eth[..MAC_LEN].copy_from_slice(&config.redirect_mac);
         count(&DECAP_COUNTERS, reason as u32);
         return Ok((DECAP_REDIRECT.redirect(0, 0).unwrap_or(XDP_ABORTED), C::Redirect));
     }

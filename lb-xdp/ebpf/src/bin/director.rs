@@ -22,10 +22,12 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use lb_xdp_common::{
-    flow_hash, outer_sport, ring_slot, Backend, DirectorConfig, DirectorCounter as C, FlowBucket,
-    FlowKey, Traffic, VipBackends, VipKey, VipMeta, VipSlot, FAMILY_V4, FAMILY_V6, FLOW_BUCKETS,
-    FLOW_WAYS, MAX_BACKENDS, MAX_VIPS, OUTER_TTL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP,
-    RING_SIZE, VIP_ADDRESS_MARK, VIP_PROBES, VIP_SLOTS,
+    flow_hash, flow_key_index, outer_sport, ring_position, ring_slot, Backend, DirectorConfig,
+    DirectorCounter as C, FlowBucket, FlowKey, RingRow, Traffic, VipBackends, VipKey, VipMeta,
+    VipSlot, FAMILY_V4, FAMILY_V6, FLOW_BUCKETS, FLOW_TAG_HASH_SHIFT, FLOW_WAYS,
+    ICMPV6_PACKET_TOO_BIG, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, MAP_F_LINE_ALIGNED, MAX_BACKENDS,
+    MAX_FLOWS, MAX_VIPS, OUTER_TTL, PROTO_ICMP, PROTO_ICMPV6, PROTO_IPIP, PROTO_IPV6,
+    PROTO_IPV6_FRAGMENT, PROTO_TCP, PROTO_UDP, RING_ROWS, VIP_ADDRESS_MARK, VIP_PROBES, VIP_SLOTS,
 };
 use lb_xdp_ebpf::*;
 
@@ -34,13 +36,15 @@ static CONFIG: Array<DirectorConfig> = Array::with_max_entries(1, 0);
 #[map]
 static VIPS: Array<VipSlot> = Array::with_max_entries(VIP_SLOTS, 0);
 #[map]
-static RING: Array<u32> = Array::with_max_entries(MAX_VIPS * RING_SIZE, 0);
+static RING: Array<RingRow> = Array::with_max_entries(MAX_VIPS * RING_ROWS, MAP_F_LINE_ALIGNED);
 #[map]
 static BACKENDS: Array<Backend> = Array::with_max_entries(MAX_BACKENDS, 0);
 #[map]
 static VIP_BACKENDS: Array<VipBackends> = Array::with_max_entries(MAX_VIPS, 0);
 #[map]
-static FLOWS: Array<FlowBucket> = Array::with_max_entries(FLOW_BUCKETS, 0);
+static FLOWS: Array<FlowBucket> = Array::with_max_entries(FLOW_BUCKETS, MAP_F_LINE_ALIGNED);
+#[map]
+static FLOW_KEYS: Array<FlowKey> = Array::with_max_entries(MAX_FLOWS, 0);
 #[map]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(C::COUNT, 0);
 #[map]
@@ -79,12 +83,10 @@ struct Parsed {
 #[inline(always)]
 fn try_director(ctx: &XdpContext) -> Result<u32, C> {
     let pkt = Packet::of(ctx);
-    let Some(eth) = pkt.bytes::<ETH_LEN>(0) else { return Ok(XDP_PASS) };
-    // SAFETY (all packet reads and writes here): `Packet::bytes` checked the range.
-    let ethertype = be16(unsafe { &*eth }, 12);
-    let parsed = match ethertype {
-        ETH_P_IPV4 => parse_v4(pkt),
-        ETH_P_IPV6 => parse_v6(pkt),
+    let Some(eth) = pkt.get::<ETH_LEN>(0) else { return Ok(XDP_PASS) };
+    let parsed = match be16(eth, ETH_TYPE_AT) {
+        ETH_P_IPV4 => parse_v4(&pkt),
+        ETH_P_IPV6 => parse_v6(&pkt),
         _ => None,
     };
     let Some(p) = parsed else { return Ok(XDP_PASS) };
@@ -141,53 +143,89 @@ fn find_vip(key: &VipKey) -> Option<VipMeta> {
 }
 
 /// The flow's backend (number and entry): the one the connection table remembers while it
-/// is active, else the VIP's Maglev table's choice, remembered from now on.
+/// is active, else the VIP's Maglev table's choice, remembered from now on. A new flow reads
+/// one line of the table (its bucket's tags) and one of the Maglev table; its key is only
+/// written.
 #[inline(always)]
 fn pick_backend(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C> {
-    let bucket = FLOWS.get_ptr_mut(hash & (FLOW_BUCKETS - 1)).ok_or(C::NoBackend)?;
+    let bucket_num = hash & (FLOW_BUCKETS - 1);
+    let bucket = FLOWS.get_ptr_mut(bucket_num).ok_or(C::NoBackend)?;
     // SAFETY: an array map value, valid for the program's run; racing writers on other
-    // CPUs can at worst make the tag disagree, which reads as a miss.
-    let ways = unsafe { &mut (*bucket).ways };
-    let tag_hash = (hash as u64) << 32;
+    // CPUs can at worst make a tag or key disagree, which reads as a miss.
+    let bucket: &mut FlowBucket = unsafe { &mut *bucket };
+    let tag_hash = (hash as u64) << FLOW_TAG_HASH_SHIFT;
     let mut victim = FLOW_WAYS;
-    for (i, entry) in ways.iter_mut().enumerate() {
-        if entry.tag & !0xffff_ffff == tag_hash && entry.key.same(flow) {
-            let num = entry.tag as u32;
-            if let Some(backend) = active_backend(num) {
-                if entry.referenced == 0 {
-                    entry.referenced = 1;
-                }
-                count(&COUNTERS, C::LruHit as u32);
-                return Ok((num, backend));
-            }
-            // Remembered for a backend since removed: re-hash, overwrite this entry.
-            victim = i;
-            break;
+    for way in 0..FLOW_WAYS {
+        let tag = bucket.tags[way];
+        if tag >> FLOW_TAG_HASH_SHIFT != hash as u64 {
+            continue;
         }
+        let Some(key) = FLOW_KEYS.get(flow_key_index(bucket_num, way)) else { break };
+        if !key.same(flow) {
+            continue;
+        }
+        let num = tag as u32;
+        if let Some(backend) = active_backend(num) {
+            // Written only when it changes: a hit leaves the shared line clean.
+            if bucket.referenced[way] == 0 {
+                bucket.referenced[way] = 1;
+            }
+            count(&COUNTERS, C::LruHit as u32);
+            return Ok((num, backend));
+        }
+        // Remembered for a backend since removed: re-hash, overwrite this way.
+        victim = way;
+        break;
     }
     count(&COUNTERS, C::LruMiss as u32);
-    let slot = vip_num * RING_SIZE + ring_slot(hash);
-    let num = *RING.get(slot).ok_or(C::NoBackend)?;
+    let (row, column) = ring_position(vip_num, ring_slot(hash));
+    let num = *RING.get(row).ok_or(C::NoBackend)?.slots.get(column).ok_or(C::NoBackend)? as u32;
     let backend = active_backend(num).ok_or(C::NoBackend)?;
     if victim == FLOW_WAYS {
-        // CLOCK: the first entry not used since the hand passed; clear marks on the way.
-        victim = (hash as usize >> 17) & (FLOW_WAYS - 1);
-        for (i, entry) in ways.iter_mut().enumerate() {
-            if entry.referenced == 0 {
-                victim = i;
-                break;
-            }
-            entry.referenced = 0;
+        victim = clock_victim(bucket);
+    }
+    if victim < FLOW_WAYS {
+        if let Some(key) = FLOW_KEYS.get_ptr_mut(flow_key_index(bucket_num, victim)) {
+            // Volatile, as the tag below: stores the compiler keeps in this order.
+            // SAFETY: an array map value, valid and aligned for the program's run.
+            unsafe { flow.write_volatile_to(key) };
+            bucket.referenced[victim] = 1;
+            // The tag last: until it is written, readers see a mismatch.
+            // SAFETY: a valid, aligned pointer into the map value.
+            unsafe { core::ptr::write_volatile(&mut bucket.tags[victim], tag_hash | num as u64) };
         }
     }
-    if let Some(entry) = ways.get_mut(victim) {
-        entry.key = *flow;
-        entry.referenced = 1;
-        // The tag last: until it is written, readers see a mismatch.
-        // SAFETY: a valid, aligned pointer into the map value.
-        unsafe { core::ptr::write_volatile(&mut entry.tag, tag_hash | num as u64) };
-    }
     Ok((num, backend))
+}
+
+/// The way a new flow takes: the first empty one, else CLOCK's choice: from the bucket's
+/// hand, the first way not used since the hand last passed, marks cleared on the way (after
+/// a full turn, the hand's own way). The hand then points past it. Indices stay in
+/// `0..FLOW_WAYS` by comparisons the verifier follows (a `%` it could not bound).
+#[inline(always)]
+fn clock_victim(bucket: &mut FlowBucket) -> usize {
+    for way in 0..FLOW_WAYS {
+        if bucket.tags[way] == 0 {
+            return way;
+        }
+    }
+    let mut hand = bucket.hand as usize;
+    if hand >= FLOW_WAYS {
+        hand = 0;
+    }
+    let mut victim = hand;
+    for _ in 0..FLOW_WAYS {
+        // (`get_mut`: no bounds-check panic path, which the verifier would refuse.)
+        let Some(referenced) = bucket.referenced.get_mut(hand) else { break };
+        if *referenced == 0 {
+            victim = hand;
+            break;
+        }
+        *referenced = 0;
+        hand = if hand + 1 >= FLOW_WAYS { 0 } else { hand + 1 };
+    }
+    bucket.hand = if victim + 1 >= FLOW_WAYS { 0 } else { victim as u8 + 1 };
+    victim
 }
 
 #[inline(always)]
@@ -207,8 +245,8 @@ fn add_traffic(map: &PerCpuArray<Traffic>, index: u32, bytes: u64) {
 }
 
 #[inline(always)]
-fn parse_v4(pkt: Packet) -> Option<Parsed> {
-    let ip = unsafe { &*pkt.bytes::<IPV4_LEN>(ETH_LEN)? };
+fn parse_v4(pkt: &Packet) -> Option<Parsed> {
+    let ip = pkt.get::<IPV4_LEN>(ETH_LEN)?;
     if ip[0] >> 4 != 4 {
         return None;
     }
@@ -219,7 +257,7 @@ fn parse_v4(pkt: Packet) -> Option<Parsed> {
     let mut flow = FlowKey { family: FAMILY_V4, proto: ip[9], ..FlowKey::default() };
     copy4(&mut flow.src, ip, 12);
     copy4(&mut flow.dst, ip, 16);
-    let fragment = be16(ip, 6) & 0x3fff != 0;
+    let fragment = be16(ip, 6) & IPV4_FRAGMENT_MASK != 0;
     let mut p = Parsed { flow, id: be16(ip, 4), tos: ip[1], fragment, cut: false };
     if fragment {
         count(&COUNTERS, C::Fragment as u32);
@@ -232,10 +270,10 @@ fn parse_v4(pkt: Packet) -> Option<Parsed> {
     match p.flow.proto {
         PROTO_TCP | PROTO_UDP => read_ports(pkt, l4, &mut p),
         PROTO_ICMP => {
-            let icmp = unsafe { &*pkt.bytes::<8>(l4)? };
+            let icmp = pkt.get::<ICMP_LEN>(l4)?;
             // Destination unreachable, fragmentation needed: about the quoted flow.
-            if icmp[0] == 3 && icmp[1] == 4 {
-                quoted_v4(pkt, l4 + 8, &mut p.flow)?;
+            if icmp[0] == ICMP_DEST_UNREACH && icmp[1] == ICMP_FRAG_NEEDED {
+                quoted_v4(pkt, l4 + ICMP_LEN, &mut p.flow)?;
                 count(&COUNTERS, C::IcmpTooBig as u32);
             }
         }
@@ -246,10 +284,9 @@ fn parse_v4(pkt: Packet) -> Option<Parsed> {
 
 /// The ports of the TCP/UDP header at `l4`, or the mark that it is cut short.
 #[inline(always)]
-fn read_ports(pkt: Packet, l4: usize, p: &mut Parsed) {
-    match pkt.bytes::<4>(l4) {
+fn read_ports(pkt: &Packet, l4: usize, p: &mut Parsed) {
+    match pkt.get::<PORTS_LEN>(l4) {
         Some(ports) => {
-            let ports = unsafe { &*ports };
             p.flow.sport = be16(ports, 0);
             p.flow.dport = be16(ports, 2);
         }
@@ -259,13 +296,13 @@ fn read_ports(pkt: Packet, l4: usize, p: &mut Parsed) {
 
 /// Turns the IPv4 packet quoted at `at` (sent by the VIP) into the flow it belongs to.
 #[inline(always)]
-fn quoted_v4(pkt: Packet, at: usize, flow: &mut FlowKey) -> Option<()> {
-    let ip = unsafe { &*pkt.bytes::<IPV4_LEN>(at)? };
+fn quoted_v4(pkt: &Packet, at: usize, flow: &mut FlowKey) -> Option<()> {
+    let ip = pkt.get::<IPV4_LEN>(at)?;
     let ihl = ((ip[0] & 0x0f) as usize) * 4;
     if ip[0] >> 4 != 4 || ihl < IPV4_LEN {
         return None;
     }
-    let ports = unsafe { &*pkt.bytes::<4>(at + ihl)? };
+    let ports = pkt.get::<PORTS_LEN>(at + ihl)?;
     flow.proto = ip[9];
     copy4(&mut flow.src, ip, 16);
     copy4(&mut flow.dst, ip, 12);
@@ -275,8 +312,8 @@ fn quoted_v4(pkt: Packet, at: usize, flow: &mut FlowKey) -> Option<()> {
 }
 
 #[inline(always)]
-fn parse_v6(pkt: Packet) -> Option<Parsed> {
-    let ip = unsafe { &*pkt.bytes::<IPV6_LEN>(ETH_LEN)? };
+fn parse_v6(pkt: &Packet) -> Option<Parsed> {
+    let ip = pkt.get::<IPV6_LEN>(ETH_LEN)?;
     if ip[0] >> 4 != 6 {
         return None;
     }
@@ -288,17 +325,17 @@ fn parse_v6(pkt: Packet) -> Option<Parsed> {
     let l4 = ETH_LEN + IPV6_LEN;
     match p.flow.proto {
         PROTO_TCP | PROTO_UDP => read_ports(pkt, l4, &mut p),
-        44 => {
-            let frag = unsafe { &*pkt.bytes::<8>(l4)? };
+        PROTO_IPV6_FRAGMENT => {
+            let frag = pkt.get::<IPV6_FRAG_LEN>(l4)?;
             p.flow.proto = frag[0];
             p.fragment = true;
             count(&COUNTERS, C::Fragment as u32);
         }
         PROTO_ICMPV6 => {
-            let icmp = unsafe { &*pkt.bytes::<8>(l4)? };
+            let icmp = pkt.get::<ICMP_LEN>(l4)?;
             // Packet too big: about the quoted flow.
-            if icmp[0] == 2 {
-                quoted_v6(pkt, l4 + 8, &mut p.flow)?;
+            if icmp[0] == ICMPV6_PACKET_TOO_BIG {
+                quoted_v6(pkt, l4 + ICMP_LEN, &mut p.flow)?;
                 count(&COUNTERS, C::IcmpTooBig as u32);
             }
         }
@@ -308,9 +345,9 @@ fn parse_v6(pkt: Packet) -> Option<Parsed> {
 }
 
 #[inline(always)]
-fn quoted_v6(pkt: Packet, at: usize, flow: &mut FlowKey) -> Option<()> {
-    let ip = unsafe { &*pkt.bytes::<IPV6_LEN>(at)? };
-    let ports = unsafe { &*pkt.bytes::<4>(at + IPV6_LEN)? };
+fn quoted_v6(pkt: &Packet, at: usize, flow: &mut FlowKey) -> Option<()> {
+    let ip = pkt.get::<IPV6_LEN>(at)?;
+    let ports = pkt.get::<PORTS_LEN>(at + IPV6_LEN)?;
     if ip[0] >> 4 != 6 {
         return None;
     }
@@ -354,26 +391,26 @@ fn encapsulate(ctx: &XdpContext, config: &DirectorConfig, backend: &Backend, p: 
     if unsafe { bpf_xdp_adjust_head(ctx.ctx, delta) } != 0 {
         return Err(C::NoHeadroom);
     }
-    let pkt = Packet::of(ctx);
+    let mut pkt = Packet::of(ctx);
     let udp_len = (UDP_LEN + gue_len + inner_len) as u16;
-    let inner_proto = if p.flow.family == FAMILY_V4 { 4u8 } else { 41u8 };
+    let inner_proto = if p.flow.family == FAMILY_V4 { PROTO_IPIP } else { PROTO_IPV6 };
     let ethertype = if backend.family == FAMILY_V4 { ETH_P_IPV4 } else { ETH_P_IPV6 };
 
-    let eth = unsafe { &mut *pkt.bytes::<ETH_LEN>(0).ok_or(C::NoHeadroom)? };
-    eth[..6].copy_from_slice(&config.next_hop_mac);
-    eth[6..12].copy_from_slice(&config.src_mac);
-    eth[12..14].copy_from_slice(&ethertype.to_be_bytes());
+    let eth = pkt.get_mut::<ETH_LEN>(0).ok_or(C::NoHeadroom)?;
+    eth[..MAC_LEN].copy_from_slice(&config.next_hop_mac);
+    eth[MAC_LEN..ETH_TYPE_AT].copy_from_slice(&config.src_mac);
+    eth[ETH_TYPE_AT..].copy_from_slice(&ethertype.to_be_bytes());
 
     let l4 = if backend.family == FAMILY_V4 {
-        let ip = unsafe { &mut *pkt.bytes::<IPV4_LEN>(ETH_LEN).ok_or(C::NoHeadroom)? };
+        let ip = pkt.get_mut::<IPV4_LEN>(ETH_LEN).ok_or(C::NoHeadroom)?;
         write_ipv4(ip, &config.src_v4, &backend.addr, IPV4_LEN as u16 + udp_len, p.id, p.tos);
         ETH_LEN + IPV4_LEN
     } else {
-        let ip = unsafe { &mut *pkt.bytes::<IPV6_LEN>(ETH_LEN).ok_or(C::NoHeadroom)? };
+        let ip = pkt.get_mut::<IPV6_LEN>(ETH_LEN).ok_or(C::NoHeadroom)?;
         write_ipv6(ip, &config.src_v6, &backend.addr, udp_len, hash, p.tos);
         ETH_LEN + IPV6_LEN
     };
-    let udp = unsafe { &mut *pkt.bytes::<{ UDP_LEN + GUE_LEN }>(l4).ok_or(C::NoHeadroom)? };
+    let udp = pkt.get_mut::<{ UDP_LEN + GUE_LEN }>(l4).ok_or(C::NoHeadroom)?;
     udp[0..2].copy_from_slice(&outer_sport(hash).to_be_bytes());
     udp[2..4].copy_from_slice(&config.gue_port.to_be_bytes());
     udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
@@ -398,7 +435,7 @@ fn write_ipv4(ip: &mut [u8; IPV4_LEN], src: &[u8; 4], dst: &[u8; 16], total_len:
     ip[2..4].copy_from_slice(&total_len.to_be_bytes());
     ip[4..6].copy_from_slice(&id.to_be_bytes());
     // Don't fragment: the inner packet's sender does PMTU discovery through the VIP.
-    ip[6] = 0x40;
+    ip[6] = IPV4_DF;
     ip[7] = 0;
     ip[8] = OUTER_TTL;
     ip[9] = PROTO_UDP;
@@ -411,7 +448,7 @@ fn write_ipv4(ip: &mut [u8; IPV4_LEN], src: &[u8; 4], dst: &[u8; 16], total_len:
         faults::csum_not_zeroed(ip, word);
         return;
     }
-    let mut sum = (0x4500 | tos as u32) + total_len as u32 + id as u32 + 0x4000
+    let mut sum = (0x4500 | tos as u32) + total_len as u32 + id as u32 + ((IPV4_DF as u32) << 8)
         + ((OUTER_TTL as u32) << 8 | PROTO_UDP as u32)
         + word(src, 0) + word(src, 2) + word(dst, 0) + word(dst, 2);
     sum = (sum & 0xffff) + (sum >> 16);

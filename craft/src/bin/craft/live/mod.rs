@@ -53,12 +53,12 @@ pub enum ReportFormat {
 /// From now on the first Ctrl-C sets the flag returned (the live call stops and returns what
 /// it has) instead of killing the process; a second Ctrl-C kills it as usual.
 fn cancel_on_sigint() -> CancelFlag {
-    craft::live::cancel_on_sigint(true)
+    craft::signal::cancel_on_sigint(true)
 }
 
 /// 130 (128 + SIGINT, as shells report it) when Ctrl-C stopped the call, else `code`.
 fn exit_code(cancel: &CancelFlag, code: u8) -> ExitCode {
-    ExitCode::from(if cancel.is_cancelled() { 130 } else { code })
+    ExitCode::from(if cancel.is_cancelled() { craft::exit::INTERRUPTED } else { code })
 }
 
 /// How fast packets leave: `--rate` or `--interval` (send and sr).
@@ -109,7 +109,7 @@ fn layer2<'a>(pkts: &[Packet], iface: Option<&'a str>) -> Result<Option<&'a str>
 
 fn warn(warnings: &[String]) {
     for w in warnings {
-        eprintln!("craft: warning: {w}");
+        craft::exit::warning("craft", w);
     }
 }
 
@@ -123,11 +123,11 @@ fn start_explainer(a: &ExplainArgs) -> Result<Option<Explainer>, String> {
     match Explainer::start(ExplainOpts { wait, trace: a.trace, ..ExplainOpts::default() }) {
         Ok(ex) => Ok(Some(ex)),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            eprintln!("craft: --explain needs root (CAP_BPF and CAP_PERFMON): sending without it");
+            craft::exit::warning("craft", "--explain needs root (CAP_BPF and CAP_PERFMON): sending without it");
             Ok(None)
         }
         Err(e) => {
-            eprintln!("craft: --explain: {e}: sending without it");
+            craft::exit::warning("craft", format_args!("--explain: {e}: sending without it"));
             Ok(None)
         }
     }

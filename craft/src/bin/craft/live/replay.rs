@@ -54,7 +54,7 @@ impl PacketInput {
                 Ok(())
             })?;
             if let Some(link) = stripped {
-                eprintln!("craft: warning: {file}: frames start with {link}: sent without it, as IP packets (routed)");
+                craft::exit::warning("craft", format_args!("{file}: frames start with {link}: sent without it, as IP packets (routed)"));
             }
             loaded.ts_ns = Some(ts);
         } else if !self.hex.is_empty() {

@@ -57,7 +57,16 @@ pub fn sniff(out: &mut impl Write, a: SniffArgs) -> Result<ExitCode, String> {
         Dir::Both => Direction::Both,
     };
     let cancel = cancel_on_sigint();
-    let opts = SniffOpts { count: a.count, timeout, filter: a.filter.clone(), direction, cancel: Some(cancel.clone()), ..SniffOpts::default() };
+    let cx = a.dissect.cx();
+    let opts = SniffOpts {
+        count: a.count,
+        timeout,
+        filter: a.filter.clone(),
+        direction,
+        cancel: Some(cancel.clone()),
+        dissect: cx.clone(),
+        ..SniffOpts::default()
+    };
     let mut sniffer = Sniffer::new(&a.iface, opts).map_err(|e| e.to_string())?;
     let path = a.write.as_deref().unwrap_or("");
     let mut writer = match &a.write {
@@ -73,7 +82,6 @@ pub fn sniff(out: &mut impl Write, a: SniffArgs) -> Result<ExitCode, String> {
     let mut buf = Vec::new();
     let mut seen = 0u64;
     let mut pkt = Packet::new();
-    let cx = a.dissect.cx();
     let mut o = Out::new(&mut *out, a.format, true).flush_each(true);
     // With -w, the frames written so far (stdout going to a file: see progress::shown).
     let to = path.to_string();
