@@ -1,19 +1,22 @@
 //! lb-xdp for the live tests: its binary, and an instance in a test's namespace stopped with
 //! SIGINT (so it detaches and unpins) when dropped, panics included.
 //!
-//! Started with `nsenter --net=` rather than `ip netns exec`: the latter gives the command a
-//! mount namespace of its own with a fresh /sys, so lb-xdp would pin its maps in a bpffs
-//! that this process (and craft::explain::counters) cannot see.
+//! Started by lb-xdp's own runner (lb-xdp/src/runner.rs, included as a file as fixtures
+//! does: depending on the lb-xdp crate would need the eBPF toolchain): `nsenter --net=`
+//! rather than `ip netns exec`, whose fresh /sys would hide lb-xdp's pins from this process
+//! (and craft::explain::counters).
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use super::child::interrupt;
 use super::netns::Netns;
+
+#[path = "../../../lb-xdp/src/runner.rs"]
+mod runner;
 
 /// lb-xdp's binary: $LB_XDP_BIN, else target/{debug,release}/lb-xdp (`cargo test
 /// --workspace` builds it; `cargo build -p lb-xdp` otherwise). When missing: panic under
@@ -49,26 +52,9 @@ impl LbXdp {
     /// Start it and wait for its "Ctrl-C to stop" line (attached, maps pinned); panics
     /// with what it printed if it exits instead.
     pub fn start(bin: &std::path::Path, ns: &Netns, args: &[&str]) -> LbXdp {
-        let mut child = Command::new("nsenter")
-            .arg(format!("--net=/var/run/netns/{}", ns.name))
-            .arg("--")
-            .arg(bin)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn lb-xdp (nsenter, util-linux)");
-        let mut banner = String::new();
-        // lb-xdp prints its line once attached, or exits with an error (end of file).
-        let _ = BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut banner);
-        if !banner.contains("Ctrl-C to stop") {
-            let _ = child.kill();
-            let _ = child.wait();
-            let mut err = String::new();
-            let _ = child.stderr.as_mut().unwrap().read_to_string(&mut err);
-            panic!("lb-xdp {} did not start: {banner}{err}", args.join(" "));
-        }
-        LbXdp { child: Some(child), banner }
+        let started = runner::start_in_netns(&ns.name, bin, args)
+            .unwrap_or_else(|e| panic!("lb-xdp {} {e}", args.join(" ")));
+        LbXdp { child: Some(started.child), banner: started.line }
     }
 }
 
