@@ -5,6 +5,7 @@ use std::ops::Div;
 
 use smallvec::SmallVec;
 
+use crate::bind::{Bind, Lower};
 use crate::field::{FieldInfo, Value};
 use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Span, Truncated, WriteCx};
 use crate::layers::*;
@@ -79,15 +80,26 @@ macro_rules! registry {
             pub fn malformed(self, data: &[u8]) -> Option<String> {
                 match self { $( LayerKind::$V => <$T as Proto>::malformed(data), )* }
             }
-            /// The Ether/Dot1Q type value that announces this layer.
+            /// The Ether/Dot1Q type value that announces this layer when building.
             pub fn ethertype(self) -> Option<u16> {
-                match self { $( LayerKind::$V => <$T as Proto>::ETHERTYPE, )* }
+                match self { $( LayerKind::$V => const { build_value::<$T>(Lower::EtherType) }.map(|v| v as u16), )* }
             }
-            /// The IP protocol / IPv6 next-header value that announces this layer.
+            /// The IP protocol / IPv6 next-header value that announces this layer when building.
             pub fn ip_proto(self) -> Option<u8> {
-                match self { $( LayerKind::$V => <$T as Proto>::IP_PROTO, )* }
+                match self { $( LayerKind::$V => const { build_value::<$T>(Lower::IpProto) }.map(|v| v as u8), )* }
+            }
+            /// The UDP destination port that announces this layer when building.
+            pub fn udp_dport(self) -> Option<u16> {
+                match self { $( LayerKind::$V => const { build_value::<$T>(Lower::UdpDport) }.map(|v| v as u16), )* }
+            }
+            /// The BSD loopback address family that announces this layer when building.
+            pub fn loopback_af(self) -> Option<u32> {
+                match self { $( LayerKind::$V => const { build_value::<$T>(Lower::LoopbackAf) }, )* }
             }
         }
+
+        /// Every layer's bindings (see [`crate::bind`]), in registry order.
+        pub(crate) const LAYER_BINDS: &[(LayerKind, &[Bind])] = &[$( (LayerKind::$V, <$T as Proto>::BINDS), )*];
 
         impl Layer {
             pub fn kind(&self) -> LayerKind {
@@ -280,6 +292,11 @@ fn write_layer<T: Proto>(l: &T, seg: &mut [u8], hlen: usize, next: Option<&Layer
     let cx = WriteCx { payload_len: payload.len(), payload, next, pseudo };
     l.write(hdr, &cx);
     l.finish(seg, pseudo);
+}
+
+/// The value a layer's bindings build into `lower`'s field.
+const fn build_value<T: Proto>(lower: Lower) -> Option<u32> {
+    crate::bind::build_value(T::BINDS, lower)
 }
 
 /// The field an old name stands for.

@@ -250,7 +250,7 @@ impl Proto for Icmp {
         (field == "code").then(|| code_names(self.r#type))
     }
 
-    const IP_PROTO: Option<u8> = Some(1);
+    const BINDS: &'static [crate::bind::Bind] = &[crate::bind::Bind::ip_proto(1).named("icmp")];
 
     fn header_len(&self) -> usize {
         4 + self.rest_len()

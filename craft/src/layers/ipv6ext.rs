@@ -8,7 +8,8 @@ use crate::checksum;
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
 use crate::layer;
-use crate::layers::ip::{auto_proto, next_for_ip_proto, IP_PROTOS};
+use crate::bind::Bind;
+use crate::layers::ip::{auto_proto, IP_PROTOS};
 use crate::layers::ipv6::NO_NEXT_HEADER;
 
 /// Next-header values announcing each extension header.
@@ -115,7 +116,7 @@ impl Proto for HopByHop {
         outer
     }
 
-    const IP_PROTO: Option<u8> = Some(PROTO_HOP_BY_HOP);
+    const BINDS: &'static [Bind] = &[Bind::ip_proto(PROTO_HOP_BY_HOP).named("hopopt")];
 
     fn header_len(&self) -> usize {
         2 + self.options.len() + self.trailing_pad()
@@ -136,7 +137,7 @@ impl Proto for HopByHop {
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
         let (nh, len, options, hlen) = dissect_options_header(data)?;
         let layer = HopByHop { nh: Some(nh), len: Some(len), autopad: 1, options };
-        Ok(Decoded { layer, hlen, total_len: None, next: next_for_ip_proto(nh) })
+        Ok(Decoded { layer, hlen, total_len: None, next: crate::bind::ip_next(nh) })
     }
 
     fn summary(&self) -> String {
@@ -150,7 +151,7 @@ impl Proto for HopByHop {
 
 impl Proto for DestOpt {
     const EXTENDS_PSEUDO: bool = true;
-    const IP_PROTO: Option<u8> = Some(PROTO_DEST_OPT);
+    const BINDS: &'static [Bind] = &[Bind::ip_proto(PROTO_DEST_OPT).named("ipv6_opts")];
 
     fn header_len(&self) -> usize {
         2 + self.options.len() + self.trailing_pad()
@@ -170,7 +171,7 @@ impl Proto for DestOpt {
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
         let (nh, len, options, hlen) = dissect_options_header(data)?;
         let layer = DestOpt { nh: Some(nh), len: Some(len), autopad: 1, options };
-        Ok(Decoded { layer, hlen, total_len: None, next: next_for_ip_proto(nh) })
+        Ok(Decoded { layer, hlen, total_len: None, next: crate::bind::ip_next(nh) })
     }
 
     fn summary(&self) -> String {
@@ -214,7 +215,7 @@ impl Routing {
 
 impl Proto for Routing {
     const EXTENDS_PSEUDO: bool = true;
-    const IP_PROTO: Option<u8> = Some(PROTO_ROUTING);
+    const BINDS: &'static [Bind] = &[Bind::ip_proto(PROTO_ROUTING).named("ipv6_route")];
 
     fn header_len(&self) -> usize {
         8 + 16 * self.addresses.len()
@@ -253,7 +254,7 @@ impl Proto for Routing {
             reserved: u32::from_be_bytes(h[4..8].try_into().unwrap()),
             addresses,
         };
-        Ok(Decoded { layer, hlen, total_len: None, next: next_for_ip_proto(h[0]) })
+        Ok(Decoded { layer, hlen, total_len: None, next: crate::bind::ip_next(h[0]) })
     }
 
     fn summary(&self) -> String {
@@ -310,7 +311,7 @@ impl Proto for Fragment {
         outer
     }
 
-    const IP_PROTO: Option<u8> = Some(PROTO_FRAGMENT);
+    const BINDS: &'static [Bind] = &[Bind::ip_proto(PROTO_FRAGMENT).named("ipv6_frag")];
 
     fn header_len(&self) -> usize {
         8
@@ -336,7 +337,7 @@ impl Proto for Fragment {
             id: u32::from_be_bytes(h[4..8].try_into().unwrap()),
         };
         // Like scapy: a later fragment's payload is not a header.
-        let next = if layer.offset != 0 { Next::Raw } else { next_for_ip_proto(h[0]) };
+        let next = if layer.offset != 0 { Next::Raw } else { crate::bind::ip_next(h[0]) };
         Ok(Decoded { layer, hlen: 8, total_len: None, next })
     }
 

@@ -338,7 +338,7 @@ impl Tcp {
 }
 
 impl Proto for Tcp {
-    const IP_PROTO: Option<u8> = Some(6);
+    const BINDS: &'static [crate::bind::Bind] = &[crate::bind::Bind::ip_proto(6).named("tcp")];
     const USES_PSEUDO: bool = true;
     const WRITES_ALL: bool = true;
 
