@@ -206,13 +206,15 @@ fn enum_names(names: &[(u64, &str)]) -> String {
     names.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
 }
 
-/// Parses flag letters ("SA") or names joined by '+' ("DF+MF") into bits.
+/// Parses flag letters ("SA") or names joined by '+' ("DF+MF") into bits. Single letters
+/// may be joined by '+' too ("A+D"), as scapy takes them for a FlagsField whose names are
+/// a list (VXLAN's gpflags).
 pub fn parse_flags(s: &str, letters: &[&str]) -> Result<u64, String> {
     let bit = |t: &str| match letters.iter().position(|l| *l == t) {
         Some(i) => Ok(1u64 << i),
         None => Err(format!("unknown flag '{t}' in '{s}' (flags: {})", letters.join(" "))),
     };
-    if letters.iter().any(|l| l.len() > 1) {
+    if letters.iter().any(|l| l.len() > 1) || s.contains('+') {
         s.split(['+', ' ', '|']).filter(|t| !t.is_empty()).try_fold(0, |bits, t| Ok(bits | bit(t)?))
     } else {
         s.char_indices().try_fold(0, |bits, (i, c)| Ok(bits | bit(&s[i..i + c.len_utf8()])?))
@@ -502,6 +504,8 @@ mod tests {
         assert_eq!(parse_flags("SA", TCP).unwrap(), 0x12);
         assert_eq!(flags_str(0x12, TCP), "SA");
         assert!(parse_flags("SX", TCP).is_err());
+        assert_eq!(parse_flags("S+A", TCP).unwrap(), 0x12);
+        assert!(parse_flags("S+", TCP).is_ok() && parse_flags("SA+F", TCP).is_err());
         const IP: &[&str] = &["MF", "DF", "evil"];
         assert_eq!(parse_flags("DF+MF", IP).unwrap(), 3);
         assert_eq!(flags_str(2, IP), "DF");

@@ -235,6 +235,7 @@ registry! {
     Udp(Udp) ["UDPerror"],
     Tcp(Tcp) ["TCPerror"],
     Gue(Gue),
+    Vxlan(Vxlan),
     Raw(Raw),
     Padding(Padding),
 }
