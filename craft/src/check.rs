@@ -124,19 +124,9 @@ fn offsets(p: &Packet) -> Vec<usize> {
 
 /// The index of the first layer quoted by an ICMP or ICMPv6 error, if any.
 fn quote_start(p: &Packet) -> Option<usize> {
-    p.layers.iter().position(is_error_message).map(|i| i + 1)
+    p.layers.iter().position(Layer::is_icmp_error).map(|i| i + 1)
 }
 
-fn is_error_message(l: &Layer) -> bool {
-    match l {
-        Layer::Icmp(i) => matches!(i.r#type, 3 | 4 | 5 | 11 | 12),
-        Layer::Icmpv6DestUnreach(_)
-        | Layer::Icmpv6PacketTooBig(_)
-        | Layer::Icmpv6TimeExceeded(_)
-        | Layer::Icmpv6ParamProblem(_) => true,
-        _ => false,
-    }
-}
 
 /// The derived fields of a layer (see [`crate::field::FieldInfo::derived`]): lengths, then
 /// header lengths, checksums and counts, each in declaration order.

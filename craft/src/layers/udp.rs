@@ -6,6 +6,9 @@ use crate::layer::{Decoded, DissectCx, Proto, Truncated, WriteCx};
 use crate::layer;
 use crate::packet::Layer;
 
+/// IP protocol number of UDP.
+pub const PROTO_UDP: u8 = 17;
+
 layer! {
     /// UDP header: 8 bytes.
     Udp: "UDP", "UDP" {
@@ -30,7 +33,7 @@ impl Udp {
 }
 
 impl Proto for Udp {
-    const BINDS: &'static [crate::bind::Bind] = &[crate::bind::Bind::ip_proto(17).named("udp")];
+    const BINDS: &'static [crate::bind::Bind] = &[crate::bind::Bind::ip_proto(PROTO_UDP).named("udp")];
     const USES_PSEUDO: bool = true;
     const WRITES_ALL: bool = true;
 
@@ -50,7 +53,7 @@ impl Proto for Udp {
             (None, None) => 0,
             (None, Some(p)) => {
                 let fields = self.sport as u64 + dport as u64 + len as u64;
-                let pseudo = p.sum(17, 8 + cx.payload_len) as u64;
+                let pseudo = p.sum(PROTO_UDP, 8 + cx.payload_len) as u64;
                 // 0 means "no checksum": a computed 0 is sent as 0xffff.
                 match checksum::fold(fields + checksum::partial(cx.payload) + pseudo) {
                     0 => 0xffff,
