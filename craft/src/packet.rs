@@ -82,15 +82,15 @@ macro_rules! registry {
             }
             /// The Ether/Dot1Q type value that announces this layer when building.
             pub fn ethertype(self) -> Option<u16> {
-                match self { $( LayerKind::$V => const { build_value::<$T>(Lower::EtherType) }.map(|v| v as u16), )* }
+                match self { $( LayerKind::$V => const { narrow16(build_value::<$T>(Lower::EtherType)) }, )* }
             }
             /// The IP protocol / IPv6 next-header value that announces this layer when building.
             pub fn ip_proto(self) -> Option<u8> {
-                match self { $( LayerKind::$V => const { build_value::<$T>(Lower::IpProto) }.map(|v| v as u8), )* }
+                match self { $( LayerKind::$V => const { narrow8(build_value::<$T>(Lower::IpProto)) }, )* }
             }
             /// The UDP destination port that announces this layer when building.
             pub fn udp_dport(self) -> Option<u16> {
-                match self { $( LayerKind::$V => const { build_value::<$T>(Lower::UdpDport) }.map(|v| v as u16), )* }
+                match self { $( LayerKind::$V => const { narrow16(build_value::<$T>(Lower::UdpDport)) }, )* }
             }
             /// The BSD loopback address family that announces this layer when building.
             pub fn loopback_af(self) -> Option<u32> {
@@ -298,6 +298,23 @@ fn write_layer<T: Proto>(l: &T, seg: &mut [u8], hlen: usize, next: Option<&Layer
 /// The value a layer's bindings build into `lower`'s field.
 const fn build_value<T: Proto>(lower: Lower) -> Option<u32> {
     crate::bind::build_value(T::BINDS, lower)
+}
+
+/// A 16-bit binding value, at compile time: each `LayerKind` method is then a table of
+/// `Option<u16>` (the values were declared with their width, see [`Bind`]).
+const fn narrow16(v: Option<u32>) -> Option<u16> {
+    match v {
+        Some(v) => Some(v as u16),
+        None => None,
+    }
+}
+
+/// [`narrow16`] for 8-bit values.
+const fn narrow8(v: Option<u32>) -> Option<u8> {
+    match v {
+        Some(v) => Some(v as u8),
+        None => None,
+    }
 }
 
 /// The field an old name stands for.
