@@ -22,6 +22,17 @@ pub trait Fields: Default {
     /// (`"name":value,...`, no braces), in declaration order: what
     /// [`crate::text::write_json`] writes, without a [`Value`] per field.
     fn write_json_fields(&self, out: &mut Vec<u8>, present: &dyn Fn(&str) -> bool);
+    /// The metadata fields ([`FieldInfo::metadata`]): the dissector's notes about the bytes,
+    /// not on the wire, each a layer's name or nothing (Raw's `truncated`).
+    const METADATA: &'static [FieldInfo] = &[];
+    /// A metadata field's value.
+    fn metadata(&self, _name: &str) -> Option<&'static str> {
+        None
+    }
+    /// Sets a metadata field; false when the layer has no such field.
+    fn set_metadata(&mut self, _name: &str, _value: Option<&'static str>) -> bool {
+        false
+    }
 }
 
 /// What a layer's `write` needs to know about its surroundings. Layers are written from
@@ -308,6 +319,9 @@ pub fn unknown_field(layer: &str, name: &str, fields: &[FieldInfo]) -> String {
 ///     }
 /// }
 /// ```
+/// A `metadata { truncated, malformed }` block after the fields declares metadata fields
+/// (`Option<&'static str>`, a layer's name): the dissector's notes, not on the wire, which
+/// show, JSON, RON and the expression parser handle apart from the fields.
 /// A field named like a Rust keyword takes its scapy name in parentheses:
 /// `r#type("type"): Option<u16> = None`. Options in brackets call `FieldInfo`'s
 /// const builders: `bits(4)`, `fmt(...)`.
@@ -321,20 +335,20 @@ macro_rules! layer {
                 $f:ident $(($fname:literal))? : $ty:ty $([ $($opt:ident ( $optv:expr )),* ])? = $def:expr
             ),* $(,)?
         }
-        $(extra {
-            $( $(#[doc = $xdoc:literal])* $xf:ident : $xty:ty = $xdef:expr ),* $(,)?
+        $(metadata {
+            $( $(#[doc = $xdoc:literal])* $xf:ident ),* $(,)?
         })?
     ) => {
         $(#[doc = $ldoc])*
         #[derive(Clone, Debug, PartialEq)]
         pub struct $S {
             $( $(#[doc = $doc])* pub $f: $ty, )*
-            $($( $(#[doc = $xdoc])* pub $xf: $xty, )*)?
+            $($( $(#[doc = $xdoc])* pub $xf: Option<&'static str>, )*)?
         }
 
         impl Default for $S {
             fn default() -> Self {
-                $S { $( $f: $def, )* $($( $xf: $xdef, )*)? }
+                $S { $( $f: $def, )* $($( $xf: None, )*)? }
             }
         }
 
@@ -399,6 +413,27 @@ macro_rules! layer {
                 )*
                 let _ = sep;
             }
+
+            $(
+                const METADATA: &'static [$crate::field::FieldInfo] = &[$(
+                    $crate::field::FieldInfo::new(stringify!($xf), "layer name", true, concat!($($xdoc),*)).metadata(true)
+                ),*];
+
+                fn metadata(&self, name: &str) -> Option<&'static str> {
+                    match name {
+                        $( stringify!($xf) => self.$xf, )*
+                        _ => None,
+                    }
+                }
+
+                fn set_metadata(&mut self, name: &str, value: Option<&'static str>) -> bool {
+                    match name {
+                        $( stringify!($xf) => self.$xf = value, )*
+                        _ => return false,
+                    }
+                    true
+                }
+            )?
         }
     };
     (@name $f:ident $fname:literal) => { $fname };

@@ -46,6 +46,10 @@ macro_rules! registry {
             pub fn fields(self) -> &'static [FieldInfo] {
                 match self { $( LayerKind::$V => <$T as Fields>::FIELDS, )* }
             }
+            /// The metadata fields (see [`FieldInfo::metadata`]): none but Raw's.
+            pub fn metadata_fields(self) -> &'static [FieldInfo] {
+                match self { $( LayerKind::$V => <$T as Fields>::METADATA, )* }
+            }
             /// The field a name stands for: itself, or the field an old alias names.
             pub fn field_name(self, name: &str) -> &str {
                 match self { $( LayerKind::$V => alias::<$T>(name), )* }
@@ -148,6 +152,14 @@ macro_rules! registry {
             }
             pub fn get(&self, name: &str) -> Option<Value> {
                 match self { $( Layer::$V(l) => l.get(name), )* }
+            }
+            /// A metadata field's value (see [`FieldInfo::metadata`]).
+            pub fn metadata(&self, name: &str) -> Option<&'static str> {
+                match self { $( Layer::$V(l) => l.metadata(name), )* }
+            }
+            /// Sets a metadata field; false when the layer has none of that name.
+            pub fn set_metadata(&mut self, name: &str, value: Option<&'static str>) -> bool {
+                match self { $( Layer::$V(l) => l.set_metadata(name, value), )* }
             }
             /// The present fields as JSON object members (see [`Fields::write_json_fields`]).
             pub fn write_json_fields(&self, out: &mut Vec<u8>) {
@@ -343,6 +355,13 @@ impl From<Vec<u8>> for Layer {
 impl From<&str> for Layer {
     fn from(s: &str) -> Layer {
         Layer::Raw(Raw::new().load(s.as_bytes()))
+    }
+}
+
+impl Layer {
+    /// The metadata fields that are set, in declaration order: (field, layer name).
+    pub fn notes(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.kind().metadata_fields().iter().filter_map(|f| Some((f.name, self.metadata(f.name)?)))
     }
 }
 

@@ -41,14 +41,10 @@ fn layer(l: &Layer, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"fields\":{");
     l.write_json_fields(out);
     out.push(b'}');
-    if let Layer::Raw(raw) = l {
-        for (k, mark) in [("truncated", raw.truncated), ("malformed", raw.malformed)] {
-            if let Some(name) = mark {
-                out.push(b',');
-                key(k, out);
-                string(name, out);
-            }
-        }
+    for (note, name) in l.notes() {
+        out.push(b',');
+        key(note, out);
+        string(name, out);
     }
     out.push(b'}');
 }
