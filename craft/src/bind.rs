@@ -46,12 +46,15 @@ pub enum Dissect {
 /// One binding: `lower`'s field holding `value` announces the declaring layer.
 #[derive(Clone, Copy, Debug)]
 pub struct Bind {
+    /// The lower layer's field.
     pub lower: Lower,
+    /// Its value (an EtherType, a protocol number, a port, an address family).
     pub value: u32,
     /// scapy's name for the value in the lower layer's field; "" for none.
     pub name: &'static str,
     /// Whether building writes it (the layer's first such binding for `lower` counts).
     pub build: bool,
+    /// How dissect goes on after the lower layer.
     pub dissect: Dissect,
 }
 
@@ -364,9 +367,11 @@ pub fn udp_defaults() -> impl Iterator<Item = UdpBind> {
 /// A UDP port binding as dissect uses it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UdpBind {
+    /// The port.
     pub port: u16,
     /// The source port rather than the destination port.
     pub sport: bool,
+    /// The layer the datagram's payload is dissected as.
     pub kind: LayerKind,
 }
 
@@ -406,6 +411,28 @@ mod tests {
         assert!(matches!(ip_next(47), Next::Raw));
         assert_eq!(kind(loopback_next(30)), Some(LayerKind::Ipv6));
         assert_eq!(kind(loopback_next(7)), None);
+    }
+
+    /// The registry's UDP ports, run-time ones before them; dport before sport.
+    #[test]
+    fn udp_port_bindings() {
+        use crate::layer::DissectCx;
+        let mut cx = DissectCx::default();
+        assert_eq!(kind(cx.udp_next(1000, 6080)), Some(LayerKind::Gue));
+        assert_eq!(kind(cx.udp_next(1000, 4789)), Some(LayerKind::Vxlan));
+        assert_eq!(kind(cx.udp_next(4789, 1000)), Some(LayerKind::Vxlan));
+        // 6080 only as the destination, as scapy's bind_layers(UDP, GUE, dport=6080).
+        assert_eq!(kind(cx.udp_next(6080, 1000)), None);
+        // Same filter bit as 4789 (4789 % 1024 == 693), no binding.
+        assert_eq!(kind(cx.udp_next(1000, 693)), None);
+        cx.gue_port(4789);
+        cx.gue_port(4789);
+        assert_eq!(kind(cx.udp_next(1000, 4789)), Some(LayerKind::Gue));
+        assert_eq!(cx.udp_ports(LayerKind::Gue).collect::<Vec<_>>(), [4789, 6080]);
+        // The source port binding still names VXLAN when the destination is not bound.
+        assert_eq!(kind(cx.udp_next(4789, 1000)), Some(LayerKind::Vxlan));
+        cx.bind_udp_port(9, LayerKind::Vxlan);
+        assert_eq!(kind(cx.udp_next(1000, 9)), Some(LayerKind::Vxlan));
     }
 
     #[test]

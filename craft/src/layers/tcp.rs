@@ -249,15 +249,23 @@ impl crate::field::IntoField<TcpOptions> for Vec<TcpOption> {
 pub struct TcpFlags(pub u16);
 
 impl TcpFlags {
-    /// Each flag's bit, in [`TCP_FLAGS`]' order.
+    /// FIN (`F`); the bits follow [`TCP_FLAGS`]' order.
     pub const FIN: TcpFlags = TcpFlags(1 << 0);
+    /// SYN (`S`).
     pub const SYN: TcpFlags = TcpFlags(1 << 1);
+    /// RST (`R`).
     pub const RST: TcpFlags = TcpFlags(1 << 2);
+    /// PSH (`P`).
     pub const PSH: TcpFlags = TcpFlags(1 << 3);
+    /// ACK (`A`).
     pub const ACK: TcpFlags = TcpFlags(1 << 4);
+    /// URG (`U`).
     pub const URG: TcpFlags = TcpFlags(1 << 5);
+    /// ECE (`E`).
     pub const ECE: TcpFlags = TcpFlags(1 << 6);
+    /// CWR (`C`).
     pub const CWR: TcpFlags = TcpFlags(1 << 7);
+    /// NS (`N`, the ECN nonce).
     pub const NS: TcpFlags = TcpFlags(1 << 8);
 
     /// Whether `flag` is set.
