@@ -354,14 +354,42 @@ pub fn loopback_next(af: u32) -> Next {
     find(LOOPBACK_NEXT, af)
 }
 
-/// The UDP port bindings of the registry, as [`crate::layer::DissectCx`] starts with them:
-/// (port, is it the source port, layer), destination ports first.
-pub fn udp_defaults() -> impl Iterator<Item = UdpBind> {
-    let layer = |(port, next): &(u32, Next), sport| match next {
-        Next::Layer(kind) => Some(UdpBind { port: *port as u16, sport, kind: *kind }),
-        _ => None,
-    };
-    UDP_DPORT_NEXT.iter().filter_map(move |b| layer(b, false)).chain(UDP_SPORT_NEXT.iter().filter_map(move |b| layer(b, true)))
+/// The UDP port bindings of the registry, as [`crate::layer::DissectCx`] starts with them,
+/// destination ports first. Made at compile time: a default `DissectCx` allocates nothing.
+pub const UDP_DEFAULTS: &[UdpBind] = &{
+    const N: usize = UDP_DPORT_NEXT.len() + UDP_SPORT_NEXT.len();
+    udp_defaults::<N>()
+};
+
+const fn udp_defaults<const N: usize>() -> [UdpBind; N] {
+    let mut out = [UdpBind { port: 0, sport: false, kind: LayerKind::Raw }; N];
+    let mut i = 0;
+    while i < N {
+        let (list, j, sport) = if i < UDP_DPORT_NEXT.len() {
+            (UDP_DPORT_NEXT, i, false)
+        } else {
+            (UDP_SPORT_NEXT, i - UDP_DPORT_NEXT.len(), true)
+        };
+        let kind = match list[j].1 {
+            Next::Layer(kind) => kind,
+            _ => panic!("a UDP port binding dissects as its layer (no dissect_as)"),
+        };
+        out[i] = UdpBind { port: list[j].0 as u16, sport, kind };
+        i += 1;
+    }
+    out
+}
+
+/// The [`crate::layer::DissectCx`] filter of these ports: bit `port % 1024` set for each.
+pub const fn udp_filter(binds: &[UdpBind]) -> [u64; 16] {
+    let mut f = [0u64; 16];
+    let mut i = 0;
+    while i < binds.len() {
+        let p = binds[i].port as usize % 1024;
+        f[p / 64] |= 1 << (p % 64);
+        i += 1;
+    }
+    f
 }
 
 /// A UDP port binding as dissect uses it.
