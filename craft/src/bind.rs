@@ -421,10 +421,28 @@ mod tests {
             ETHER_TYPES,
             [(0x0800, "IPv4"), (0x0806, "ARP"), (0x8100, "n_802_1Q"), (0x86dd, "IPv6"), (0x88a8, "n_802_1AD"), (0x9000, "LOOP")]
         );
-        assert!(IP_PROTOS.windows(2).all(|w| w[0].0 < w[1].0));
-        for (n, name) in [(1, "icmp"), (6, "tcp"), (17, "udp"), (47, "gre"), (58, "ipv6_icmp"), (41, "ipv6"), (4, "ipencap")] {
-            assert!(IP_PROTOS.contains(&(n, name)), "{n} {name}");
-        }
+        // The table the layers' bindings replaced, value for value.
+        assert_eq!(
+            IP_PROTOS,
+            [
+                (0, "hopopt"),
+                (1, "icmp"),
+                (2, "igmp"),
+                (4, "ipencap"),
+                (6, "tcp"),
+                (17, "udp"),
+                (41, "ipv6"),
+                (43, "ipv6_route"),
+                (44, "ipv6_frag"),
+                (47, "gre"),
+                (50, "esp"),
+                (51, "ah"),
+                (58, "ipv6_icmp"),
+                (59, "ipv6_nonxt"),
+                (60, "ipv6_opts"),
+                (132, "sctp"),
+            ]
+        );
         assert_eq!(LOOPBACK_TYPES.iter().filter(|(_, n)| *n == "IPv6").count(), 3);
     }
 
