@@ -21,13 +21,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use smallvec::SmallVec;
 
-use crate::layers::{icmp, Arp, Icmp, Tcp, Udp};
+use crate::layers::icmp::PROTO_ICMP;
+use crate::layers::icmpv6::PROTO_ICMPV6;
+use crate::layers::tcp::PROTO_TCP;
+use crate::layers::udp::PROTO_UDP;
+use crate::layers::{Arp, Icmp, Tcp, TcpFlags, Udp};
 use crate::packet::{Layer, LayerKind, Packet};
-
-const PROTO_ICMP: u8 = 1;
-const PROTO_TCP: u8 = 6;
-const PROTO_UDP: u8 = 17;
-const PROTO_ICMPV6: u8 = 58;
 
 const ARP_WHO_HAS: u16 = 1;
 const ARP_IS_AT: u16 = 2;
@@ -35,11 +34,6 @@ const ARP_IS_AT: u16 = 2;
 /// ICMP (request, reply) types whose reply repeats the request's id and seq: scapy's list,
 /// less 33..36 (IPv6 where-are-you / here-I-am) whose id and seq craft does not dissect.
 const ICMP_PAIRS: &[(u8, u8)] = &[(8, 0), (13, 14), (15, 16), (17, 18), (37, 38)];
-
-const TCP_FIN: u16 = 0x01;
-const TCP_SYN: u16 = 0x02;
-const TCP_RST: u16 = 0x04;
-const TCP_ACK: u16 = 0x10;
 
 /// How far a reply's seq may be from the request's ack: scapy's slack, which tolerates
 /// peers that count a SYN or FIN differently.
@@ -215,24 +209,10 @@ fn remote_of(dst: IpAddr) -> Option<IpAddr> {
     Some(dst).filter(|a| !is_group(*a))
 }
 
-/// An ICMP or ICMPv6 error: the layers after it quote the packet that caused it.
-fn is_icmp_error(l: &Layer) -> bool {
-    match l {
-        Layer::Icmp(i) => icmp::is_error(i.r#type),
-        _ => matches!(
-            l,
-            Layer::Icmpv6DestUnreach(_)
-                | Layer::Icmpv6PacketTooBig(_)
-                | Layer::Icmpv6TimeExceeded(_)
-                | Layer::Icmpv6ParamProblem(_)
-        ),
-    }
-}
-
 /// The packet an ICMP error quotes: `Some(None)` for an error whose quote is unusable.
 fn quoted_packet<'a>(ip: &IpView<'a>) -> Option<Option<IpView<'a>>> {
     let (first, quote) = ip.upper.split_first()?;
-    is_icmp_error(first).then(|| ip_view(quote))
+    first.is_icmp_error().then(|| ip_view(quote))
 }
 
 /// Source and destination ports of a TCP or UDP header, also read from the first 4 bytes
@@ -249,8 +229,8 @@ fn ports(upper: &[Layer]) -> Option<(u16, u16)> {
     }
 }
 
-fn tcp_flag(t: &Tcp, flag: u16) -> bool {
-    t.flags.0 & flag != 0
+fn tcp_flag(t: &Tcp, flag: TcpFlags) -> bool {
+    t.flags.has(flag)
 }
 
 /// Payload bytes after an upper-layer header (trailing padding is not payload).
@@ -316,10 +296,10 @@ fn upper_answers(reply: &IpView, request: &IpView) -> bool {
 /// bare SYN, whose peer seq is unknown); the reply's ack within what the request sent
 /// (unless a bare RST, whose ack is meaningless).
 fn tcp_answers(reply: &Tcp, request: &Tcp, request_payload: usize) -> bool {
-    if tcp_flag(request, TCP_RST) {
+    if tcp_flag(request, TcpFlags::RST) {
         return false;
     }
-    if tcp_flag(reply, TCP_SYN) && !(tcp_flag(reply, TCP_ACK) && tcp_flag(request, TCP_SYN)) {
+    if tcp_flag(reply, TcpFlags::SYN) && !(tcp_flag(reply, TcpFlags::ACK) && tcp_flag(request, TcpFlags::SYN)) {
         return false;
     }
     reply.sport == request.dport
@@ -329,19 +309,19 @@ fn tcp_answers(reply: &Tcp, request: &Tcp, request_payload: usize) -> bool {
 }
 
 fn reply_seq_fits(reply: &Tcp, request: &Tcp) -> bool {
-    let bare_syn = tcp_flag(request, TCP_SYN) && !tcp_flag(request, TCP_ACK);
+    let bare_syn = tcp_flag(request, TcpFlags::SYN) && !tcp_flag(request, TcpFlags::ACK);
     bare_syn || seq_distance(reply.seq, request.ack) <= TCP_SEQ_SLACK
 }
 
 /// The reply acknowledges at most everything the request sent: its payload, plus one
 /// for a SYN and one for a FIN.
 fn reply_ack_fits(reply: &Tcp, request: &Tcp, request_payload: usize) -> bool {
-    if tcp_flag(reply, TCP_RST) && !tcp_flag(reply, TCP_ACK) {
+    if tcp_flag(reply, TcpFlags::RST) && !tcp_flag(reply, TcpFlags::ACK) {
         return true;
     }
     let sent = request_payload as u64
-        + u64::from(tcp_flag(request, TCP_SYN))
-        + u64::from(tcp_flag(request, TCP_FIN));
+        + u64::from(tcp_flag(request, TcpFlags::SYN))
+        + u64::from(tcp_flag(request, TcpFlags::FIN));
     u64::from(reply.ack.wrapping_sub(request.seq)) <= sent
 }
 
@@ -378,7 +358,7 @@ fn quoted_upper_is_request(quote: &IpView, request: &IpView) -> bool {
     }
     let quoted = quote.upper.first();
     match request.upper.first() {
-        Some(Layer::Tcp(q)) if tcp_flag(q, TCP_RST) => false,
+        Some(Layer::Tcp(q)) if tcp_flag(q, TcpFlags::RST) => false,
         Some(Layer::Tcp(_) | Layer::Udp(_)) => {
             let quoted_ports = ports(quote.upper);
             quoted_ports.is_some() && quoted_ports == ports(request.upper)
@@ -411,7 +391,7 @@ fn request_flow(ip: &IpView) -> Option<Flow> {
         return Some(Flow::Any);
     }
     match ip.upper.first()? {
-        Layer::Tcp(t) if tcp_flag(t, TCP_RST) => None,
+        Layer::Tcp(t) if tcp_flag(t, TcpFlags::RST) => None,
         Layer::Icmp(i) => is_icmp_request(i).then_some(Flow::Echo { id: i.id, seq: i.seq }),
         Layer::Icmpv6EchoRequest(e) => Some(Flow::Echo { id: e.id, seq: e.seq }),
         Layer::Icmpv6ExtEchoRequest(e) => Some(Flow::Echo { id: e.id, seq: e.seq.into() }),

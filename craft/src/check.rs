@@ -8,13 +8,10 @@
 
 use std::fmt;
 
-use crate::field::Value;
+use crate::field::{Derived, Value};
 use crate::layer::DissectCx;
 use crate::packet::{Layer, LayerKind, Packet};
 
-/// Derived fields whose value can be recomputed from the rest of the packet.
-const DERIVED: &[&str] =
-    &["len", "plen", "ihl", "dataofs", "hlen", "chksum", "cksum", "records_number", "sources_number", "auxdata_len"];
 
 /// One inconsistency.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,16 +62,17 @@ fn check_inner(bytes: &[u8], start: LayerKind, cx: &DissectCx, cut: bool) -> Vec
         let in_quote = quoted_from.is_some_and(|q| i >= q);
         let mut msgs = Vec::new();
         layer.check(&bytes[offsets[i].min(bytes.len())..], cx, &mut msgs);
-        for field in DERIVED {
+        for (field, derived) in derived_fields(layer.kind()) {
+            let ip_header_checksum = layer.kind() == LayerKind::Ip && derived == Derived::Checksum;
             // A quoted packet is cut short on purpose: only its IP header checksum holds.
-            if in_quote && !(layer.kind() == LayerKind::Ip && *field == "chksum") {
+            if in_quote && !ip_header_checksum {
                 continue;
             }
             // A frame the capture cut: only the IPv4 header checksum covers bytes all present.
-            if cut && !(layer.kind() == LayerKind::Ip && *field == "chksum") && !matches!(*field, "ihl" | "dataofs" | "hlen") {
+            if cut && !ip_header_checksum && derived != Derived::HeaderLength {
                 continue;
             }
-            if let Some(m) = check_derived(&pkt, i, field, bytes.len() - offsets[i].min(bytes.len()), cx) {
+            if let Some(m) = check_derived(&pkt, i, field, derived, bytes.len() - offsets[i].min(bytes.len()), cx) {
                 msgs.push(m);
             }
         }
@@ -126,28 +124,27 @@ fn offsets(p: &Packet) -> Vec<usize> {
 
 /// The index of the first layer quoted by an ICMP or ICMPv6 error, if any.
 fn quote_start(p: &Packet) -> Option<usize> {
-    p.layers.iter().position(is_error_message).map(|i| i + 1)
+    p.layers.iter().position(Layer::is_icmp_error).map(|i| i + 1)
 }
 
-fn is_error_message(l: &Layer) -> bool {
-    match l {
-        Layer::Icmp(i) => matches!(i.r#type, 3 | 4 | 5 | 11 | 12),
-        Layer::Icmpv6DestUnreach(_)
-        | Layer::Icmpv6PacketTooBig(_)
-        | Layer::Icmpv6TimeExceeded(_)
-        | Layer::Icmpv6ParamProblem(_) => true,
-        _ => false,
-    }
+
+/// The derived fields of a layer (see [`crate::field::FieldInfo::derived`]): lengths, then
+/// header lengths, checksums and counts, each in declaration order.
+fn derived_fields(kind: LayerKind) -> impl Iterator<Item = (&'static str, Derived)> {
+    let fields = kind.fields();
+    [Derived::Length, Derived::HeaderLength, Derived::Checksum, Derived::Count]
+        .into_iter()
+        .flat_map(move |d| fields.iter().filter(move |f| f.derived == Some(d)).map(move |f| (f.name, d)))
 }
 
 /// Compares a derived field with the value the builder computes for it.
-fn check_derived(p: &Packet, i: usize, field: &str, bytes_here: usize, cx: &DissectCx) -> Option<String> {
+fn check_derived(p: &Packet, i: usize, field: &str, derived: Derived, bytes_here: usize, cx: &DissectCx) -> Option<String> {
     let layer = &p.layers[i];
-    let info = layer.kind().fields().iter().find(|f| f.name == field && f.auto)?;
+    let info = layer.kind().fields().iter().find(|f| f.name == field)?;
     let present = layer.get(field).filter(|v| *v != Value::None)?;
     // IP len 0 and IPv6 plen 0 (TSO/GSO captures, jumbograms): the layer's own check
     // explains them.
-    if matches!(layer.kind(), LayerKind::Ip | LayerKind::Ipv6) && matches!(field, "len" | "plen") && present == Value::Int(0) {
+    if matches!(layer.kind(), LayerKind::Ip | LayerKind::Ipv6) && derived == Derived::Length && present == Value::Int(0) {
         return None;
     }
     let mut auto = p.clone();
@@ -159,7 +156,7 @@ fn check_derived(p: &Packet, i: usize, field: &str, bytes_here: usize, cx: &Diss
         return None;
     }
     let name = layer.kind().name();
-    if field == "chksum" || field == "cksum" {
+    if derived == Derived::Checksum {
         // UDP over IPv4 may carry no checksum at all.
         if layer.kind() == LayerKind::Udp && present == Value::Int(0) && !over_ipv6(p, i) {
             return None;
@@ -170,10 +167,10 @@ fn check_derived(p: &Packet, i: usize, field: &str, bytes_here: usize, cx: &Diss
         return Some(format!("{name} {field} is {}, should be {}", info.show(&present), info.show(&computed)));
     };
     let lengths = matches!(layer.kind(), LayerKind::Ip | LayerKind::Ipv6 | LayerKind::Udp);
-    let detail = match field {
+    let detail = match derived {
         _ if !lengths => String::new(),
-        "len" | "plen" if have > want => format!(" ({} bytes missing: {bytes_here} present)", have - want),
-        "len" | "plen" => format!(" ({} bytes of payload past it)", want - have),
+        Derived::Length if have > want => format!(" ({} bytes missing: {bytes_here} present)", have - want),
+        Derived::Length => format!(" ({} bytes of payload past it)", want - have),
         _ => String::new(),
     };
     Some(format!("{name} {field} is {have}, should be {want}{detail}"))

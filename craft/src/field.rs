@@ -135,6 +135,56 @@ pub enum Fmt {
     Flags(&'static [&'static str]),
 }
 
+/// What a derived field is: an auto field whose value follows from the rest of the packet,
+/// which `craft check` recomputes and compares (in this order: lengths first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Derived {
+    /// A length of the header and payload, or of the payload (IP `len`, IPv6 `plen`).
+    Length,
+    /// The header's own length (IP `ihl`, TCP `dataofs`, GUE `hlen`).
+    HeaderLength,
+    /// A checksum (`chksum`, `cksum`).
+    Checksum,
+    /// A number of items that follow (MLDv2 `records_number`).
+    Count,
+}
+
+/// The derived fields by the names scapy gives them: the default of
+/// [`FieldInfo::derived`] for an auto field (a layer declares otherwise with
+/// `[derived(..)]`). Auto fields named otherwise (Ether `type`, UDP `dport`, VXLAN `flags`)
+/// select or announce rather than follow from the bytes.
+const DERIVED_NAMES: &[(&str, Derived)] = &[
+    ("len", Derived::Length),
+    ("plen", Derived::Length),
+    ("ihl", Derived::HeaderLength),
+    ("dataofs", Derived::HeaderLength),
+    ("hlen", Derived::HeaderLength),
+    ("chksum", Derived::Checksum),
+    ("cksum", Derived::Checksum),
+    ("records_number", Derived::Count),
+    ("sources_number", Derived::Count),
+    ("auxdata_len", Derived::Count),
+];
+
+const fn derived_by_name(name: &str) -> Option<Derived> {
+    let mut i = 0;
+    while i < DERIVED_NAMES.len() {
+        let (n, d) = DERIVED_NAMES[i];
+        if n.len() == name.len() {
+            let (a, b) = (n.as_bytes(), name.as_bytes());
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return Some(d);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Static description of one field of a layer: drives ls, show, set by name.
 #[derive(Clone, Copy, Debug)]
 pub struct FieldInfo {
@@ -147,12 +197,30 @@ pub struct FieldInfo {
     pub fmt: Fmt,
     /// True when the default is None: computed at build time unless set.
     pub auto: bool,
+    /// For an auto field computed from the rest of the packet (a length, a checksum):
+    /// which kind. `craft check` recomputes these and reports the ones that differ.
+    pub derived: Option<Derived>,
+    /// Not on the wire: the dissector's notes about the bytes (Raw's `truncated`). Shown
+    /// apart from the fields (see [`crate::show`], [`crate::text`]).
+    pub metadata: bool,
     pub doc: &'static str,
 }
 
 impl FieldInfo {
     pub const fn new(name: &'static str, kind: &'static str, auto: bool, doc: &'static str) -> Self {
-        FieldInfo { name, kind, bits: 0, fmt: Fmt::Dec, auto, doc }
+        let derived = if auto { derived_by_name(name) } else { None };
+        FieldInfo { name, kind, bits: 0, fmt: Fmt::Dec, auto, derived, metadata: false, doc }
+    }
+    /// Declares what the field derives from (or, with None, that it does not), whatever
+    /// its name says.
+    pub const fn derived(mut self, derived: Option<Derived>) -> Self {
+        self.derived = derived;
+        self
+    }
+    /// Declares the field metadata: not on the wire (see [`FieldInfo::metadata`]).
+    pub const fn metadata(mut self, metadata: bool) -> Self {
+        self.metadata = metadata;
+        self
     }
     pub const fn bits(mut self, bits: u8) -> Self {
         self.bits = bits;
@@ -200,13 +268,15 @@ fn enum_names(names: &[(u64, &str)]) -> String {
     names.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
 }
 
-/// Parses flag letters ("SA") or names joined by '+' ("DF+MF") into bits.
+/// Parses flag letters ("SA") or names joined by '+' ("DF+MF") into bits. Single letters
+/// may be joined by '+' too ("A+D"), as scapy takes them for a FlagsField whose names are
+/// a list (VXLAN's gpflags).
 pub fn parse_flags(s: &str, letters: &[&str]) -> Result<u64, String> {
     let bit = |t: &str| match letters.iter().position(|l| *l == t) {
         Some(i) => Ok(1u64 << i),
         None => Err(format!("unknown flag '{t}' in '{s}' (flags: {})", letters.join(" "))),
     };
-    if letters.iter().any(|l| l.len() > 1) {
+    if letters.iter().any(|l| l.len() > 1) || s.contains('+') {
         s.split(['+', ' ', '|']).filter(|t| !t.is_empty()).try_fold(0, |bits, t| Ok(bits | bit(t)?))
     } else {
         s.char_indices().try_fold(0, |bits, (i, c)| Ok(bits | bit(&s[i..i + c.len_utf8()])?))
@@ -496,9 +566,19 @@ mod tests {
         assert_eq!(parse_flags("SA", TCP).unwrap(), 0x12);
         assert_eq!(flags_str(0x12, TCP), "SA");
         assert!(parse_flags("SX", TCP).is_err());
+        assert_eq!(parse_flags("S+A", TCP).unwrap(), 0x12);
+        assert!(parse_flags("S+", TCP).is_ok() && parse_flags("SA+F", TCP).is_err());
         const IP: &[&str] = &["MF", "DF", "evil"];
         assert_eq!(parse_flags("DF+MF", IP).unwrap(), 3);
         assert_eq!(flags_str(2, IP), "DF");
+    }
+
+    #[test]
+    fn derived_follows_scapy_names_unless_declared() {
+        assert_eq!(FieldInfo::new("chksum", "short", true, "").derived, Some(Derived::Checksum));
+        assert_eq!(FieldInfo::new("chksum", "short", false, "").derived, None);
+        assert_eq!(FieldInfo::new("lens", "short", true, "").derived, None);
+        assert_eq!(FieldInfo::new("len", "short", true, "").derived(None).derived, None);
     }
 
     #[test]

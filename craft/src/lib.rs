@@ -11,6 +11,7 @@
 //! ```
 
 pub mod answers;
+pub mod bind;
 pub mod check;
 pub mod checksum;
 pub mod exit;

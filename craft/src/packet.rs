@@ -5,6 +5,7 @@ use std::ops::Div;
 
 use smallvec::SmallVec;
 
+use crate::bind::{Bind, Lower};
 use crate::field::{FieldInfo, Value};
 use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Span, Truncated, WriteCx};
 use crate::layers::*;
@@ -45,6 +46,10 @@ macro_rules! registry {
             pub fn fields(self) -> &'static [FieldInfo] {
                 match self { $( LayerKind::$V => <$T as Fields>::FIELDS, )* }
             }
+            /// The metadata fields (see [`FieldInfo::metadata`]): none but Raw's.
+            pub fn metadata_fields(self) -> &'static [FieldInfo] {
+                match self { $( LayerKind::$V => <$T as Fields>::METADATA, )* }
+            }
             /// The field a name stands for: itself, or the field an old alias names.
             pub fn field_name(self, name: &str) -> &str {
                 match self { $( LayerKind::$V => alias::<$T>(name), )* }
@@ -79,15 +84,26 @@ macro_rules! registry {
             pub fn malformed(self, data: &[u8]) -> Option<String> {
                 match self { $( LayerKind::$V => <$T as Proto>::malformed(data), )* }
             }
-            /// The Ether/Dot1Q type value that announces this layer.
+            /// The Ether/Dot1Q type value that announces this layer when building.
             pub fn ethertype(self) -> Option<u16> {
-                match self { $( LayerKind::$V => <$T as Proto>::ETHERTYPE, )* }
+                match self { $( LayerKind::$V => const { narrow16(build_value::<$T>(Lower::EtherType)) }, )* }
             }
-            /// The IP protocol / IPv6 next-header value that announces this layer.
+            /// The IP protocol / IPv6 next-header value that announces this layer when building.
             pub fn ip_proto(self) -> Option<u8> {
-                match self { $( LayerKind::$V => <$T as Proto>::IP_PROTO, )* }
+                match self { $( LayerKind::$V => const { narrow8(build_value::<$T>(Lower::IpProto)) }, )* }
+            }
+            /// The UDP destination port that announces this layer when building.
+            pub fn udp_dport(self) -> Option<u16> {
+                match self { $( LayerKind::$V => const { narrow16(build_value::<$T>(Lower::UdpDport)) }, )* }
+            }
+            /// The BSD loopback address family that announces this layer when building.
+            pub fn loopback_af(self) -> Option<u32> {
+                match self { $( LayerKind::$V => const { build_value::<$T>(Lower::LoopbackAf) }, )* }
             }
         }
+
+        /// Every layer's bindings (see [`crate::bind`]), in registry order.
+        pub(crate) const LAYER_BINDS: &[(LayerKind, &[Bind])] = &[$( (LayerKind::$V, <$T as Proto>::BINDS), )*];
 
         impl Layer {
             pub fn kind(&self) -> LayerKind {
@@ -136,6 +152,14 @@ macro_rules! registry {
             }
             pub fn get(&self, name: &str) -> Option<Value> {
                 match self { $( Layer::$V(l) => l.get(name), )* }
+            }
+            /// A metadata field's value (see [`FieldInfo::metadata`]).
+            pub fn metadata(&self, name: &str) -> Option<&'static str> {
+                match self { $( Layer::$V(l) => l.metadata(name), )* }
+            }
+            /// Sets a metadata field; false when the layer has none of that name.
+            pub fn set_metadata(&mut self, name: &str, value: Option<&'static str>) -> bool {
+                match self { $( Layer::$V(l) => l.set_metadata(name, value), )* }
             }
             /// The present fields as JSON object members (see [`Fields::write_json_fields`]).
             pub fn write_json_fields(&self, out: &mut Vec<u8>) {
@@ -228,6 +252,7 @@ registry! {
     Udp(Udp) ["UDPerror"],
     Tcp(Tcp) ["TCPerror"],
     Gue(Gue),
+    Vxlan(Vxlan),
     Raw(Raw),
     Padding(Padding),
 }
@@ -287,6 +312,28 @@ fn write_layer<T: Proto>(l: &T, seg: &mut [u8], hlen: usize, next: Option<&Layer
     l.finish(seg, pseudo);
 }
 
+/// The value a layer's bindings build into `lower`'s field.
+const fn build_value<T: Proto>(lower: Lower) -> Option<u32> {
+    crate::bind::build_value(T::BINDS, lower)
+}
+
+/// A 16-bit binding value, at compile time: each `LayerKind` method is then a table of
+/// `Option<u16>` (the values were declared with their width, see [`Bind`]).
+const fn narrow16(v: Option<u32>) -> Option<u16> {
+    match v {
+        Some(v) => Some(v as u16),
+        None => None,
+    }
+}
+
+/// [`narrow16`] for 8-bit values.
+const fn narrow8(v: Option<u32>) -> Option<u8> {
+    match v {
+        Some(v) => Some(v as u8),
+        None => None,
+    }
+}
+
 /// The field an old name stands for.
 fn alias<T: Proto>(name: &str) -> &str {
     T::ALIASES.iter().find(|(old, _)| *old == name).map_or(name, |(_, new)| new)
@@ -313,6 +360,13 @@ impl From<Vec<u8>> for Layer {
 impl From<&str> for Layer {
     fn from(s: &str) -> Layer {
         Layer::Raw(Raw::new().load(s.as_bytes()))
+    }
+}
+
+impl Layer {
+    /// The metadata fields that are set, in declaration order: (field, layer name).
+    pub fn notes(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.kind().metadata_fields().iter().filter_map(|f| Some((f.name, self.metadata(f.name)?)))
     }
 }
 

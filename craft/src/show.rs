@@ -84,13 +84,9 @@ fn show_layer(s: &mut String, l: &Layer, depth: usize, value: impl Fn(&FieldInfo
         };
         let _ = writeln!(s, "{indent}{:<10}= {}", f.name, value(f, &v));
     }
-    if let Layer::Raw(r) = l {
-        if let Some(what) = r.truncated {
-            let _ = writeln!(s, "{indent}(truncated {what} header)");
-        }
-        if let Some(what) = r.malformed {
-            let _ = writeln!(s, "{indent}(malformed {what} header)");
-        }
+    // The dissector's notes: "(truncated TCP header)".
+    for (note, what) in l.notes() {
+        let _ = writeln!(s, "{indent}({note} {what} header)");
     }
 }
 

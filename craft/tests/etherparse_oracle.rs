@@ -674,7 +674,7 @@ fn craft_reads_what_etherparse_reads() {
     let seed = std::env::var("ORACLE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_c4af_7001);
     let frames: usize = std::env::var("ORACLE_FRAMES").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000);
     let mut r = Rng(seed);
-    let cx = DissectCx { gue_ports: Default::default() };
+    let cx = DissectCx::without_udp_binds();
     let (mut compared, mut strict_ok, mut lax_ok, mut fields) = (0usize, 0usize, 0usize, 0usize);
     let mut failures = Vec::new();
     for _ in 0..frames {

@@ -43,7 +43,7 @@ fn sniffer_decodes_gue_on_the_ports_of_its_dissect_cx() {
             ..SniffOpts::default()
         };
         let mut cx = DissectCx::default();
-        cx.gue_ports.push(GUE_PORT);
+        cx.gue_port(GUE_PORT);
         let with_port = Sniffer::new(&dev_b, opts(cx));
         let without = Sniffer::new(&dev_b, opts(DissectCx::default()));
         ready_tx.send(()).unwrap();

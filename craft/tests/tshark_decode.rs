@@ -513,3 +513,49 @@ fn extended_echo_fields_equal_tsharks() {
     }
     assert!(compared >= 120, "only {compared} fields compared");
 }
+
+/// VXLAN (RFC 7348, and the Group Policy extension) on the ports tshark decodes as VXLAN
+/// (4789, either direction): craft finds the same layers and the same header fields.
+#[test]
+fn vxlan_fields_equal_tsharks() {
+    if !have_tshark() {
+        return;
+    }
+    let inner = || {
+        Ether::new().src("02:00:00:00:00:01").dst("02:00:00:00:00:02")
+            / Ip::new().src("1.1.1.1").dst("2.2.2.2")
+            / Udp::new().sport(1).dport(2)
+    };
+    let outer = |sport: u16, dport: Option<u16>| {
+        let udp = Udp::new().sport(sport);
+        eth("02:00:00:00:00:03") / Ip::new().src("10.0.0.1").dst("10.0.0.2") / dport.map_or(udp.clone(), |d| udp.dport(d))
+    };
+    let frames: Vec<Vec<u8>> = [
+        outer(40000, None) / Vxlan::new().flags(0x08).vni(0x123456) / inner(),
+        outer(40000, Some(4789)) / Vxlan::new().flags(0x88).gpflags(0x08).gpid(0x1234).vni(7) / inner(),
+        outer(4789, Some(40000)) / Vxlan::new().flags(0x08).vni(0xffffff).reserved2(0x5a) / inner(),
+    ]
+    .iter()
+    .map(Packet::build)
+    .collect();
+    let file = write_pcap("vxlan.pcap", &frames);
+    let fields = ["frame.protocols", "vxlan.flags", "vxlan.vni", "vxlan.gbp", "vxlan.reserved8", "ip.src"];
+    let decoded = tshark(&file, &fields, "a");
+    assert_eq!(decoded.len(), frames.len());
+    for (i, (frame, t)) in frames.iter().zip(&decoded).enumerate() {
+        let p = Packet::dissect(frame, K::Ether);
+        assert_eq!(kinds(&p), [K::Ether, K::Ip, K::Udp, K::Vxlan, K::Ether, K::Ip, K::Udp], "frame {i}");
+        assert!(t["frame.protocols"].ends_with("udp:vxlan:eth:ethertype:ip:udp"), "frame {i}: {t:?}");
+        let Layer::Vxlan(v) = &p.layers[3] else { panic!() };
+        let flags = v.flags.unwrap();
+        // tshark's flags are 16 bits: VXLAN's flags byte, then the Group Policy flags.
+        let second = if flags & 0x80 != 0 { v.gpflags } else { 0 };
+        assert_eq!(t["vxlan.flags"], format!("{:#06x}", u16::from_be_bytes([flags, second])), "frame {i}");
+        assert_eq!(t["vxlan.vni"], v.vni.to_string(), "frame {i}");
+        assert_eq!(t["vxlan.gbp"], v.gpid.to_string(), "frame {i}");
+        assert_eq!(t["vxlan.reserved8"], v.reserved2.to_string(), "frame {i}");
+        assert_eq!(t["ip.src"], "10.0.0.1,1.1.1.1", "frame {i}");
+        assert!(check_bytes(frame, K::Ether, &DissectCx::default()).is_empty(), "frame {i}");
+        assert_eq!(p.build(), *frame, "frame {i}: bytes kept");
+    }
+}

@@ -104,13 +104,6 @@ fn scapy_default(kind: LayerKind, name: &str) -> Option<Value> {
     Some(Value::Int(v))
 }
 
-fn is_icmpv6_error(k: LayerKind) -> bool {
-    matches!(
-        k,
-        LayerKind::Icmpv6DestUnreach | LayerKind::Icmpv6PacketTooBig | LayerKind::Icmpv6TimeExceeded | LayerKind::Icmpv6ParamProblem
-    )
-}
-
 fn icmp_type(l: &Layer) -> i64 {
     match l.get("type") {
         Some(Value::Int(t)) => t,
@@ -139,14 +132,7 @@ impl<'a> View<'a> {
     /// Whether scapy's dissector would make layer `i` an error class (`IPerror`): it is
     /// inside an ICMP or ICMPv6 error message.
     fn in_error(&self, i: usize) -> bool {
-        self.dissected(i)
-            && (0..i).any(|j| {
-                let l = self.layer(j);
-                match l.kind() {
-                    LayerKind::Icmp => matches!(icmp_type(l), 3 | 4 | 5 | 11 | 12),
-                    k => is_icmpv6_error(k),
-                }
-            })
+        self.dissected(i) && (0..i).any(|j| self.layer(j).is_icmp_error())
     }
 
     /// scapy's class name of layer `i`.

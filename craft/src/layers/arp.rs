@@ -34,7 +34,7 @@ layer! {
 }
 
 impl Proto for Arp {
-    const ETHERTYPE: Option<u16> = Some(0x0806);
+    const BINDS: &'static [crate::bind::Bind] = &[crate::bind::Bind::ether_type(0x0806).named("ARP")];
 
     fn header_len(&self) -> usize {
         28

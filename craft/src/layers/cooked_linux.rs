@@ -8,7 +8,7 @@
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Span, Truncated, WriteCx};
 use crate::layer;
-use crate::layers::ether::{auto_type, next_for_ethertype, ETHER_TYPES};
+use crate::layers::ether::{auto_type, ETHER_TYPES};
 
 /// Packet types (the kernel's PACKET_* values), as scapy names them.
 pub const COOKED_LINUX_PACKET_TYPES: &[(u64, &str)] = &[
@@ -66,7 +66,7 @@ pub fn next_for_proto(proto: u16, lladdrtype: u16) -> Next {
     if lladdrtype == ARPHRD_NETLINK {
         Next::Raw
     } else {
-        next_for_ethertype(proto)
+        crate::bind::ether_next(proto)
     }
 }
 

@@ -3,7 +3,8 @@
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Proto, Truncated, WriteCx};
 use crate::layer;
-use crate::layers::ether::{auto_type, next_for_ethertype, ETHER_TYPES};
+use crate::bind::Bind;
+use crate::layers::ether::{auto_type, ETHER_TYPES};
 
 layer! {
     /// 802.1Q tag: 4 bytes after the Ether header.
@@ -20,7 +21,11 @@ layer! {
 }
 
 impl Proto for Dot1Q {
-    const ETHERTYPE: Option<u16> = Some(0x8100);
+    const BINDS: &'static [Bind] = &[
+        Bind::ether_type(0x8100).named("n_802_1Q"),
+        // QinQ's outer tag (802.1ad): read as a Dot1Q, built only when set.
+        Bind::ether_type(0x88a8).named("n_802_1AD").dissect_only(),
+    ];
     const ALIASES: &'static [(&'static str, &'static str)] = &[("id", "dei")];
 
     fn header_len(&self) -> usize {
@@ -38,7 +43,7 @@ impl Proto for Dot1Q {
         let tci = u16::from_be_bytes([h[0], h[1]]);
         let ty = u16::from_be_bytes([h[2], h[3]]);
         let tag = Dot1Q { prio: (tci >> 13) as u8, dei: ((tci >> 12) & 1) as u8, vlan: tci & 0xfff, r#type: Some(ty) };
-        Ok(Decoded { layer: tag, hlen: 4, total_len: None, next: next_for_ethertype(ty) })
+        Ok(Decoded { layer: tag, hlen: 4, total_len: None, next: crate::bind::ether_next(ty) })
     }
 
     fn summary(&self) -> String {

@@ -1,19 +1,15 @@
 //! Ethernet II (scapy `Ether`).
 
 use crate::field::{Fmt, Mac};
-use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
+use crate::bind::Bind;
+use crate::layer::{Decoded, DissectCx, Proto, Truncated, WriteCx};
 use crate::layer;
-use crate::packet::LayerKind;
 
-/// EtherType names, as scapy shows them.
-pub const ETHER_TYPES: &[(u64, &str)] = &[
-    (0x0800, "IPv4"),
-    (0x0806, "ARP"),
-    (0x8100, "n_802_1Q"),
-    (0x88a8, "n_802_1AD"),
-    (0x86dd, "IPv6"),
-    (0x9000, "LOOP"),
-];
+/// EtherType names, as scapy shows them: from the layers' bindings (see [`crate::bind`]).
+pub const ETHER_TYPES: &[(u64, &str)] = crate::bind::ETHER_TYPES;
+
+/// EtherType names scapy shows for which craft has no layer.
+pub const UNBOUND: &[Bind] = &[Bind::ether_type(0x9000).named("LOOP").name_only()];
 
 /// scapy's Ether type when nothing follows: 0x9000 (LOOP).
 pub const DEFAULT_TYPE: u16 = 0x9000;
@@ -27,17 +23,6 @@ layer! {
         src: Option<Mac> = None,
         /// EtherType. Auto: announces the next layer (0x0800 for IP), 0x9000 otherwise.
         r#type("type"): Option<u16> [fmt(Fmt::Enum(ETHER_TYPES))] = None,
-    }
-}
-
-/// The layer an EtherType announces.
-pub fn next_for_ethertype(t: u16) -> Next {
-    match t {
-        0x0800 => Next::Layer(LayerKind::Ip),
-        0x86dd => Next::Layer(LayerKind::Ipv6),
-        0x0806 => Next::Layer(LayerKind::Arp),
-        0x8100 | 0x88a8 => Next::Layer(LayerKind::Dot1Q),
-        _ => Next::Raw,
     }
 }
 
@@ -73,7 +58,7 @@ impl Proto for Ether {
             },
             hlen: 14,
             total_len: None,
-            next: next_for_ethertype(ty),
+            next: crate::bind::ether_next(ty),
         })
     }
 
@@ -95,7 +80,7 @@ impl Proto for Ether {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::{Layer, Packet};
+    use crate::packet::{Layer, LayerKind, Packet};
 
     #[test]
     fn defaults_match_scapy() {

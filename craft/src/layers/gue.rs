@@ -8,7 +8,8 @@
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
-use crate::layers::ip::{auto_proto, next_for_ip_proto, IP_PROTOS};
+use crate::bind::Bind;
+use crate::layers::ip::{auto_proto, IP_PROTOS};
 use crate::packet::LayerKind;
 
 /// The UDP port that announces GUE unless configured otherwise.
@@ -39,6 +40,8 @@ impl Gue {
 }
 
 impl Proto for Gue {
+    const BINDS: &'static [Bind] = &[Bind::udp_dport(GUE_PORT)];
+
     fn header_len(&self) -> usize {
         if self.headerless() {
             0
@@ -80,7 +83,7 @@ impl Proto for Gue {
             flags: u16::from_be_bytes([h[2], h[3]]),
             data: data.get(4..end).ok_or(Truncated)?.to_vec(),
         };
-        let next = if gue.ver == 0 && gue.c == 0 { next_for_ip_proto(h[1]) } else { Next::Raw };
+        let next = if gue.ver == 0 && gue.c == 0 { crate::bind::ip_next(h[1]) } else { Next::Raw };
         Ok(Decoded { layer: gue, hlen: end, total_len: None, next })
     }
 

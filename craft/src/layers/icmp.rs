@@ -7,7 +7,10 @@ use crate::checksum;
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Truncated, WriteCx};
 use crate::layer;
-use crate::packet::LayerKind;
+use crate::packet::{Layer, LayerKind};
+
+/// IP protocol number of ICMP.
+pub const PROTO_ICMP: u8 = 1;
 
 pub const ECHO_REPLY: u8 = 0;
 pub const DEST_UNREACH: u8 = 3;
@@ -118,6 +121,22 @@ fn is_address_mask(t: u8) -> bool {
 /// Error types: their payload quotes the IP packet that caused them.
 pub fn is_error(t: u8) -> bool {
     matches!(t, DEST_UNREACH | SOURCE_QUENCH | REDIRECT | TIME_EXCEEDED | PARAMETER_PROBLEM)
+}
+
+impl Layer {
+    /// Whether this is an ICMP or ICMPv6 error message: the layers after it quote the
+    /// packet that caused it (sr matches on the quote; check judges only its IP header
+    /// checksum). The one predicate for both families.
+    pub fn is_icmp_error(&self) -> bool {
+        match self {
+            Layer::Icmp(i) => is_error(i.r#type),
+            Layer::Icmpv6DestUnreach(_)
+            | Layer::Icmpv6PacketTooBig(_)
+            | Layer::Icmpv6TimeExceeded(_)
+            | Layer::Icmpv6ParamProblem(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// How wide `unused` is for a type: scapy's MultipleTypeField (a short for 11 and 12, an int
@@ -250,7 +269,7 @@ impl Proto for Icmp {
         (field == "code").then(|| code_names(self.r#type))
     }
 
-    const IP_PROTO: Option<u8> = Some(1);
+    const BINDS: &'static [crate::bind::Bind] = &[crate::bind::Bind::ip_proto(PROTO_ICMP).named("icmp")];
 
     fn header_len(&self) -> usize {
         4 + self.rest_len()

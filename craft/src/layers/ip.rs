@@ -2,30 +2,23 @@
 
 use std::net::Ipv4Addr;
 
+use crate::bind::Bind;
 use crate::checksum;
 use crate::field::{FieldType, Fmt, IntoField, Value};
 use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Span, Truncated, WriteCx};
 use crate::layer;
-use crate::packet::LayerKind;
 
-/// IP protocol names, as scapy shows them.
-pub const IP_PROTOS: &[(u64, &str)] = &[
-    (0, "hopopt"),
-    (1, "icmp"),
-    (2, "igmp"),
-    (4, "ipencap"),
-    (6, "tcp"),
-    (17, "udp"),
-    (41, "ipv6"),
-    (43, "ipv6_route"),
-    (44, "ipv6_frag"),
-    (47, "gre"),
-    (50, "esp"),
-    (51, "ah"),
-    (58, "ipv6_icmp"),
-    (59, "ipv6_nonxt"),
-    (60, "ipv6_opts"),
-    (132, "sctp"),
+/// IP protocol names, as scapy shows them: from the layers' bindings (see [`crate::bind`]).
+pub const IP_PROTOS: &[(u64, &str)] = crate::bind::IP_PROTOS;
+
+/// IP protocol names scapy shows for which craft has no layer.
+pub const UNBOUND: &[Bind] = &[
+    Bind::ip_proto(2).named("igmp").name_only(),
+    Bind::ip_proto(47).named("gre").name_only(),
+    Bind::ip_proto(50).named("esp").name_only(),
+    Bind::ip_proto(51).named("ah").name_only(),
+    Bind::ip_proto(59).named("ipv6_nonxt").name_only(),
+    Bind::ip_proto(132).named("sctp").name_only(),
 ];
 
 /// IP flag names, bit 0 first (scapy's order).
@@ -112,23 +105,6 @@ impl IntoField<IpOptions> for Vec<u8> {
     fn into_field(self) -> IpOptions {
         IpOptions(self)
     }
-}
-
-/// The layer an IP protocol number (or IPv6 next header) announces.
-pub fn next_for_ip_proto(p: u8) -> Next {
-    Next::Layer(match p {
-        1 => LayerKind::Icmp,
-        4 => LayerKind::Ip,
-        6 => LayerKind::Tcp,
-        17 => LayerKind::Udp,
-        41 => LayerKind::Ipv6,
-        0 => LayerKind::HopByHop,
-        43 => LayerKind::Routing,
-        44 => LayerKind::Fragment,
-        60 => LayerKind::DestOpt,
-        58 => return crate::layers::icmpv6::NEXT,
-        _ => return Next::Raw,
-    })
 }
 
 /// The protocol number for what follows: the user's value, else the next layer's.
@@ -235,14 +211,17 @@ impl Ip {
             self.options.set_from(options);
         }
         // Like scapy: a later fragment's payload is not a header.
-        let next = if self.frag != 0 { Next::Raw } else { next_for_ip_proto(h[9]) };
+        let next = if self.frag != 0 { Next::Raw } else { crate::bind::ip_next(h[9]) };
         Some(Ok(Span { hlen, total_len: Some(len as usize), next }))
     }
 }
 
 impl Proto for Ip {
-    const ETHERTYPE: Option<u16> = Some(0x0800);
-    const IP_PROTO: Option<u8> = Some(4);
+    const BINDS: &'static [Bind] = &[
+        Bind::ether_type(0x0800).named("IPv4"),
+        Bind::ip_proto(4).named("ipencap"),
+        Bind::loopback_af(crate::layers::loopback::AF_INET).named("IPv4"),
+    ];
     const WRITES_ALL: bool = true;
 
     #[inline]
@@ -451,7 +430,7 @@ pub mod opt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::{Layer, Packet};
+    use crate::packet::{Layer, LayerKind, Packet};
 
     fn ip() -> Ip {
         Ip::new().src("172.17.2.1").dst("172.17.2.2")

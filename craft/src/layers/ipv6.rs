@@ -13,7 +13,8 @@ use crate::checksum;
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Proto, Pseudo, Truncated, WriteCx};
 use crate::layer;
-use crate::layers::ip::{auto_proto, next_for_ip_proto, IP_PROTOS};
+use crate::bind::Bind;
+use crate::layers::ip::{auto_proto, IP_PROTOS};
 
 /// scapy's hop limit when nothing asks for another.
 pub const DEFAULT_HOP_LIMIT: u8 = 64;
@@ -111,8 +112,14 @@ impl Ipv6 {
 }
 
 impl Proto for Ipv6 {
-    const ETHERTYPE: Option<u16> = Some(0x86dd);
-    const IP_PROTO: Option<u8> = Some(41);
+    const BINDS: &'static [Bind] = &[
+        Bind::ether_type(0x86dd).named("IPv6"),
+        Bind::ip_proto(41).named("ipv6"),
+        // AF_INET6 is 24 on NetBSD/OpenBSD (what craft writes), 28 FreeBSD, 30 macOS.
+        Bind::loopback_af(crate::layers::loopback::AF_INET6_BSD).named("IPv6"),
+        Bind::loopback_af(28).named("IPv6").dissect_only(),
+        Bind::loopback_af(30).named("IPv6").dissect_only(),
+    ];
 
     fn header_len(&self) -> usize {
         40
@@ -157,7 +164,7 @@ impl Proto for Ipv6 {
             dst: <[u8; 16]>::try_from(&h[24..40]).unwrap().into(),
         };
         let total_len = if plen == 0 { zero_plen_total(h[6], &data[40..]) } else { Some(40 + plen as usize) };
-        Ok(Decoded { layer: ip, hlen: 40, total_len, next: next_for_ip_proto(h[6]) })
+        Ok(Decoded { layer: ip, hlen: 40, total_len, next: crate::bind::ip_next(h[6]) })
     }
 
     fn summary(&self) -> String {

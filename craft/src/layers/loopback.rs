@@ -7,20 +7,19 @@
 //! 0xffff is taken byte-swapped). AF_INET (2) binds to IP; AF_INET6, which each BSD numbers
 //! differently (24 NetBSD/OpenBSD, 28 FreeBSD, 30 macOS), to IPv6.
 
+use crate::bind::Bind;
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
-use crate::packet::{Layer, LayerKind};
 
-/// Address families, as scapy names them.
-pub const LOOPBACK_TYPES: &[(u64, &str)] = &[
-    (2, "IPv4"),
-    (7, "OSI"),
-    (0x10, "Appletalk"),
-    (0x17, "Netware IPX/SPX"),
-    (0x18, "IPv6"),
-    (0x1c, "IPv6"),
-    (0x1e, "IPv6"),
+/// Address families, as scapy names them: from the layers' bindings (see [`crate::bind`]).
+pub const LOOPBACK_TYPES: &[(u64, &str)] = crate::bind::LOOPBACK_TYPES;
+
+/// Address family names scapy shows for which craft has no layer.
+pub const UNBOUND: &[Bind] = &[
+    Bind::loopback_af(7).named("OSI").name_only(),
+    Bind::loopback_af(0x10).named("Appletalk").name_only(),
+    Bind::loopback_af(0x17).named("Netware IPX/SPX").name_only(),
 ];
 
 /// AF_INET, the same on every BSD.
@@ -31,19 +30,12 @@ pub const AF_INET6_BSD: u32 = 24;
 
 /// The layer an address family announces.
 pub fn next_for_af(af: u32) -> Next {
-    match af {
-        AF_INET => Next::Layer(LayerKind::Ip),
-        24 | 28 | 30 => Next::Layer(LayerKind::Ipv6),
-        _ => Next::Raw,
-    }
+    crate::bind::loopback_next(af)
 }
 
 /// The address family for what follows: the user's value, else the next layer's.
 pub fn auto_af(set: Option<u32>, cx: &WriteCx) -> u32 {
-    set.unwrap_or(match cx.next {
-        Some(Layer::Ipv6(_)) => AF_INET6_BSD,
-        _ => AF_INET,
-    })
+    set.unwrap_or_else(|| cx.next.and_then(|n| n.kind().loopback_af()).unwrap_or(AF_INET))
 }
 
 layer! {
@@ -79,7 +71,7 @@ impl Proto for Loopback {
 mod tests {
     use super::*;
     use crate::layers::{ip::Ip, ipv6::Ipv6};
-    use crate::packet::Packet;
+    use crate::packet::{Layer, LayerKind, Packet};
 
     /// scapy 2.8: bytes(Loopback()/IP(src='1.1.1.1', dst='2.2.2.2')) starts 02000000.
     #[test]

@@ -1,4 +1,31 @@
 //! One module per protocol.
+//!
+//! # Adding a layer
+//!
+//! A layer is one file here plus one line in the registry; [`vxlan`] is an example.
+//!
+//! 1. The file, `layers/NAME.rs`:
+//!    - a [`layer!`](crate::layer!) declaration: scapy's class name and long name, then
+//!      each field in scapy's order with its scapy name, type, default and doc. An
+//!      `Option` field is auto (computed when building unless set); lengths, checksums and
+//!      counts named as scapy names them are *derived* (`craft check` recomputes them, see
+//!      [`FieldInfo::derived`](crate::field::FieldInfo::derived)); `[bits(N)]`,
+//!      `[fmt(Fmt::Hex | Fmt::Enum(..) | Fmt::Flags(..))]` as scapy shows them;
+//!    - `impl Proto`: its bindings (`const BINDS`, scapy's `bind_layers` lines with this
+//!      layer on top: `Bind::ether_type(0x0800).named("IPv4")`, `Bind::ip_proto(..)`,
+//!      `Bind::udp_dport(..)`, see [`crate::bind`]): they give the value written into
+//!      the layer below when building, the dissect dispatch to this layer and the name
+//!      shown; then `header_len`, `write`, `dissect` (cut-short input is `Err(Truncated)`,
+//!      never a panic), and where needed `summary`, `present` (scapy's
+//!      ConditionalField), `check`;
+//!    - its tests, beside the code: bytes as scapy 2.8 builds them, a round trip,
+//!      cut-short input.
+//! 2. `pub mod NAME;` and `pub use` below, and one line `Kind(Type)` in the registry
+//!    (`registry!` in `packet.rs`).
+//! 3. scapy vectors: a `gen_NAME` section in `fixtures/scapy/gen_vectors.py` (build and
+//!    dissect, at least each binding and each conditional field), regenerated with
+//!    `python3 fixtures/scapy/gen_vectors.py`; `craft/tests/scapy_vectors.rs` checks them.
+//! 4. The layer's doc says where it differs from scapy.
 
 pub mod arp;
 pub mod cooked_linux;
@@ -16,6 +43,7 @@ pub mod loopback_openbsd;
 pub mod raw;
 pub mod tcp;
 pub mod udp;
+pub mod vxlan;
 
 pub use arp::Arp;
 pub use cooked_linux::CookedLinux;
@@ -42,3 +70,4 @@ pub use loopback_openbsd::LoopbackOpenBSD;
 pub use raw::{Padding, Raw};
 pub use tcp::{Tcp, TcpFlags, TcpOption, TcpOptions};
 pub use udp::Udp;
+pub use vxlan::Vxlan;

@@ -9,14 +9,14 @@ layer! {
         /// The bytes.
         load: Vec<u8> = Vec::new(),
     }
-    extra {
+    metadata {
         /// Set by the dissector when these bytes are a header cut short: the layer's name.
-        truncated: Option<&'static str> = None,
+        truncated,
         /// Set by the dissector when these bytes were announced as a layer they cannot be
         /// (an IPv4 ihl below 5, an IP version that contradicts the EtherType): the layer's
         /// name. As tshark, the bytes are not decoded; `craft check` names the cause
         /// ([`crate::packet::LayerKind::malformed`]).
-        malformed: Option<&'static str> = None,
+        malformed,
     }
 }
 

@@ -5,6 +5,9 @@ use crate::field::{FieldType, Fmt, Value};
 use crate::layer::{Decoded, DissectCx, Next, Proto, Span, Truncated, WriteCx};
 use crate::layer;
 
+/// IP protocol number of TCP.
+pub const PROTO_TCP: u8 = 6;
+
 /// TCP flag letters, bit 0 first (scapy's order).
 pub const TCP_FLAGS: &[&str] = &["F", "S", "R", "P", "A", "U", "E", "C", "N"];
 
@@ -245,6 +248,32 @@ impl crate::field::IntoField<TcpOptions> for Vec<TcpOption> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpFlags(pub u16);
 
+impl TcpFlags {
+    /// FIN (`F`); the bits follow [`TCP_FLAGS`]' order.
+    pub const FIN: TcpFlags = TcpFlags(1 << 0);
+    /// SYN (`S`).
+    pub const SYN: TcpFlags = TcpFlags(1 << 1);
+    /// RST (`R`).
+    pub const RST: TcpFlags = TcpFlags(1 << 2);
+    /// PSH (`P`).
+    pub const PSH: TcpFlags = TcpFlags(1 << 3);
+    /// ACK (`A`).
+    pub const ACK: TcpFlags = TcpFlags(1 << 4);
+    /// URG (`U`).
+    pub const URG: TcpFlags = TcpFlags(1 << 5);
+    /// ECE (`E`).
+    pub const ECE: TcpFlags = TcpFlags(1 << 6);
+    /// CWR (`C`).
+    pub const CWR: TcpFlags = TcpFlags(1 << 7);
+    /// NS (`N`, the ECN nonce).
+    pub const NS: TcpFlags = TcpFlags(1 << 8);
+
+    /// Whether `flag` is set.
+    pub fn has(self, flag: TcpFlags) -> bool {
+        self.0 & flag.0 != 0
+    }
+}
+
 impl FieldType for TcpFlags {
     const KIND: &'static str = "flags";
     fn from_value(v: &Value) -> Result<Self, String> {
@@ -338,7 +367,7 @@ impl Tcp {
 }
 
 impl Proto for Tcp {
-    const IP_PROTO: Option<u8> = Some(6);
+    const BINDS: &'static [crate::bind::Bind] = &[crate::bind::Bind::ip_proto(PROTO_TCP).named("tcp")];
     const USES_PSEUDO: bool = true;
     const WRITES_ALL: bool = true;
 
@@ -376,7 +405,7 @@ impl Proto for Tcp {
                 let fields = checksum::word64(w0) + checksum::word64(w1) + self.urgptr as u64;
                 let options = if opts.is_empty() { 0 } else { checksum::partial(opts) };
                 let seg_len = 20 + opts.len() + cx.payload_len;
-                checksum::fold(fields + options + checksum::partial(cx.payload) + p.sum(6, seg_len) as u64)
+                checksum::fold(fields + options + checksum::partial(cx.payload) + p.sum(PROTO_TCP, seg_len) as u64)
             }
         };
         h[16..20].copy_from_slice(&((ck as u32) << 16 | self.urgptr as u32).to_be_bytes());
@@ -417,6 +446,16 @@ impl Proto for Tcp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The named bits are the letters' bits.
+    #[test]
+    fn flag_consts_follow_the_letters() {
+        let named = [TcpFlags::FIN, TcpFlags::SYN, TcpFlags::RST, TcpFlags::PSH, TcpFlags::ACK, TcpFlags::URG, TcpFlags::ECE, TcpFlags::CWR, TcpFlags::NS];
+        for (flag, letter) in named.iter().zip(TCP_FLAGS) {
+            assert_eq!(u64::from(flag.0), crate::field::parse_flags(letter, TCP_FLAGS).unwrap(), "{letter}");
+        }
+        assert!(TcpFlags(0x12).has(TcpFlags::ACK) && !TcpFlags(0x12).has(TcpFlags::RST));
+    }
     use crate::layers::ip::Ip;
     use crate::packet::{Layer, LayerKind, Packet};
 

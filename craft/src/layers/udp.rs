@@ -2,16 +2,20 @@
 
 use crate::checksum;
 use crate::field::Fmt;
-use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Proto, Truncated, WriteCx};
 use crate::layer;
-use crate::packet::{Layer, LayerKind};
+use crate::packet::Layer;
+
+/// IP protocol number of UDP.
+pub const PROTO_UDP: u8 = 17;
 
 layer! {
     /// UDP header: 8 bytes.
     Udp: "UDP", "UDP" {
         /// Source port.
         sport: u16 = 53,
-        /// Destination port. Auto: 6080 when GUE follows, else 53 (scapy's default).
+        /// Destination port. Auto: the port bound to the next layer (6080 for GUE), else 53
+        /// (scapy's default).
         dport: Option<u16> = None,
         /// Length of header and payload. Auto: computed; 0 over 65535 bytes (RFC 2675 jumbograms).
         len: Option<u16> = None,
@@ -24,15 +28,12 @@ layer! {
 impl Udp {
     /// The destination port as built.
     pub fn dport_for(&self, next: Option<&Layer>) -> u16 {
-        self.dport.unwrap_or(match next {
-            Some(Layer::Gue(_)) => crate::layers::gue::GUE_PORT,
-            _ => 53,
-        })
+        self.dport.unwrap_or_else(|| next.and_then(|n| n.kind().udp_dport()).unwrap_or(53))
     }
 }
 
 impl Proto for Udp {
-    const IP_PROTO: Option<u8> = Some(17);
+    const BINDS: &'static [crate::bind::Bind] = &[crate::bind::Bind::ip_proto(PROTO_UDP).named("udp")];
     const USES_PSEUDO: bool = true;
     const WRITES_ALL: bool = true;
 
@@ -52,7 +53,7 @@ impl Proto for Udp {
             (None, None) => 0,
             (None, Some(p)) => {
                 let fields = self.sport as u64 + dport as u64 + len as u64;
-                let pseudo = p.sum(17, 8 + cx.payload_len) as u64;
+                let pseudo = p.sum(PROTO_UDP, 8 + cx.payload_len) as u64;
                 // 0 means "no checksum": a computed 0 is sent as 0xffff.
                 match checksum::fold(fields + checksum::partial(cx.payload) + pseudo) {
                     0 => 0xffff,
@@ -71,7 +72,7 @@ impl Proto for Udp {
         let h = data.get(..8).ok_or(Truncated)?;
         let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
         let udp = Udp { sport: word(0), dport: Some(word(2)), len: Some(word(4)), chksum: Some(word(6)) };
-        let next = if cx.gue_ports.contains(&word(2)) { Next::Layer(LayerKind::Gue) } else { Next::Raw };
+        let next = cx.udp_next(word(0), word(2));
         Ok(Decoded { total_len: Some(word(4) as usize), layer: udp, hlen: 8, next })
     }
 

@@ -4,7 +4,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::field::Value;
+use crate::field::{FieldInfo, Value};
 use crate::layer::unknown_field;
 use crate::layers::Raw;
 use crate::packet::{Layer, LayerKind, Packet};
@@ -106,8 +106,8 @@ fn set_fields(set: &mut PacketSet, index: usize, kind: LayerKind, fields: &[Fiel
             return Err(TextError::at(arg.name_pos, format!("{label} is given twice")));
         }
         let layer = &mut set.base.layers[index];
-        if kind == LayerKind::Raw && matches!(arg.name.as_str(), "truncated" | "malformed") {
-            set_mark(layer, &arg.name, &arg.value, &label)?;
+        if let Some(note) = kind.metadata_fields().iter().find(|f| f.name == arg.name) {
+            set_note(layer, note, &arg.value, &label)?;
             continue;
         }
         let name = kind.field_name(&arg.name);
@@ -156,28 +156,19 @@ fn set_fields(set: &mut PacketSet, index: usize, kind: LayerKind, fields: &[Fiel
     Ok(())
 }
 
-/// `Raw(truncated="TCP")`: the dissector's mark that these bytes are a cut-short header;
-/// `Raw(malformed="IP")`: that they cannot be the layer announced.
-fn set_mark(layer: &mut Layer, which: &str, value: &Node, label: &str) -> Result<(), TextError> {
-    let mark = match &value.lit {
+/// A metadata field (see [`crate::field::FieldInfo::metadata`]): `Raw(truncated="TCP")`,
+/// the dissector's note that these bytes are a cut-short TCP header; the value is a layer's
+/// name or None.
+fn set_note(layer: &mut Layer, note: &FieldInfo, value: &Node, label: &str) -> Result<(), TextError> {
+    let name = match &value.lit {
         Lit::None => None,
         Lit::Str(name) => match LayerKind::from_name(name) {
             Some(k) => Some(k.name()),
             None => return Err(TextError::at(value.pos, format!("{label}: '{name}' is not a layer name"))),
         },
-        _ => {
-            let what = if which == "malformed" { "announced" } else { "that was cut short" };
-            let msg = format!("{label}: expected the name of the layer {what}, such as \"TCP\"");
-            return Err(TextError::at(value.pos, msg));
-        }
+        _ => return Err(TextError::at(value.pos, format!("{label}: expected a layer name, such as \"TCP\""))),
     };
-    if let Layer::Raw(raw) = layer {
-        if which == "malformed" {
-            raw.malformed = mark;
-        } else {
-            raw.truncated = mark;
-        }
-    }
+    layer.set_metadata(note.name, name);
     Ok(())
 }
 
@@ -573,7 +564,7 @@ mod tests {
         let Layer::Raw(r) = &p[0].layers[0] else { panic!() };
         assert_eq!(r.truncated, Some("IP"));
         assert_eq!(err("Raw(truncated='Nope')"), "1:15: Raw field 'truncated': 'Nope' is not a layer name");
-        assert_eq!(err("Raw(truncated=3)"), "1:15: Raw field 'truncated': expected the name of the layer that was cut short, such as \"TCP\"");
+        assert_eq!(err("Raw(truncated=3)"), "1:15: Raw field 'truncated': expected a layer name, such as \"TCP\"");
     }
 
     #[test]

@@ -27,13 +27,8 @@ fn layer_json(l: &Layer) -> Json {
     let mut obj = Map::new();
     obj.insert("name".into(), json!(l.kind().name()));
     obj.insert("fields".into(), Json::Object(fields));
-    if let Layer::Raw(raw) = l {
-        if let Some(t) = raw.truncated {
-            obj.insert("truncated".into(), json!(t));
-        }
-        if let Some(t) = raw.malformed {
-            obj.insert("malformed".into(), json!(t));
-        }
+    for (note, name) in l.notes() {
+        obj.insert(note.into(), json!(name));
     }
     Json::Object(obj)
 }

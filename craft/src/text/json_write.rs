@@ -9,18 +9,7 @@ use std::net::Ipv4Addr;
 use crate::field::Value;
 use crate::packet::{Layer, Packet};
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// The two lowercase hex digits of every byte.
-const PAIRS: [[u8; 2]; 256] = {
-    let mut t = [[0u8; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = [HEX[i >> 4], HEX[i & 15]];
-        i += 1;
-    }
-    t
-};
+use crate::hex::PAIRS;
 
 /// Appends the packet as [`super::to_json`] gives it, serialized: a list of layers
 /// `{"name":..,"fields":{..}}`, with `"truncated"` / `"malformed"` on a Raw so marked.
@@ -41,14 +30,10 @@ fn layer(l: &Layer, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"fields\":{");
     l.write_json_fields(out);
     out.push(b'}');
-    if let Layer::Raw(raw) = l {
-        for (k, mark) in [("truncated", raw.truncated), ("malformed", raw.malformed)] {
-            if let Some(name) = mark {
-                out.push(b',');
-                key(k, out);
-                string(name, out);
-            }
-        }
+    for (note, name) in l.notes() {
+        out.push(b',');
+        key(note, out);
+        string(name, out);
     }
     out.push(b'}');
 }

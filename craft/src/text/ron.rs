@@ -190,13 +190,8 @@ pub fn to_ron_item(p: &Packet) -> String {
 fn ron_layer(l: &Layer) -> String {
     let mut args: Vec<String> =
         changed_fields(l).iter().map(|(f, v)| format!("{}: {}", f.name, ron_field_value(f, v))).collect();
-    if let Layer::Raw(raw) = l {
-        if let Some(t) = raw.truncated {
-            args.push(format!("truncated: {}", ron_str(t)));
-        }
-        if let Some(t) = raw.malformed {
-            args.push(format!("malformed: {}", ron_str(t)));
-        }
+    for (note, name) in l.notes() {
+        args.push(format!("{note}: {}", ron_str(name)));
     }
     format!("{}({})", l.kind().name(), args.join(", "))
 }

@@ -30,7 +30,7 @@ impl Start {
 /// How received or read bytes are dissected.
 #[derive(Args, Clone, Default)]
 pub(crate) struct DissectOpts {
-    /// Decode UDP port PORT as GUE too (besides 6080, either port of the datagram);
+    /// Decode UDP destination port PORT as GUE too (besides 6080);
     /// repeatable: `--gue-port 9886 --gue-port 19523`.
     #[arg(long = "gue-port", value_name = "PORT")]
     gue_port: Vec<u16>,
@@ -40,9 +40,7 @@ impl DissectOpts {
     pub(crate) fn cx(&self) -> DissectCx {
         let mut cx = DissectCx::default();
         for &port in &self.gue_port {
-            if !cx.gue_ports.contains(&port) {
-                cx.gue_ports.push(port);
-            }
+            cx.gue_port(port);
         }
         cx
     }
@@ -179,6 +177,8 @@ mod tests {
     #[test]
     fn gue_ports_add_to_the_default() {
         let o = DissectOpts { gue_port: vec![9886, 6080, 9886] };
-        assert_eq!(o.cx().gue_ports.as_slice(), [6080, 9886]);
+        let mut gue: Vec<u16> = o.cx().udp_ports(LayerKind::Gue).collect();
+        gue.sort();
+        assert_eq!(gue, [6080, 9886]);
     }
 }

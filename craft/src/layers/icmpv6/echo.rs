@@ -1,6 +1,6 @@
 //! Echo request and reply.
 
-use super::{be16, finish_checksum, head, write_head, ICMPV6_TYPES, PROTO_ICMPV6};
+use super::{be16, finish_checksum, head, write_head, ICMPV6_TYPES};
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
 use crate::layer;
@@ -45,7 +45,7 @@ layer! {
 macro_rules! echo_proto {
     ($S:ident, $what:literal) => {
         impl Proto for $S {
-            const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+            const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
 
             fn header_len(&self) -> usize {

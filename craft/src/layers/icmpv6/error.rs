@@ -3,7 +3,7 @@
 
 use super::{
     be16, be32, check_quote, code_name, finish_checksum, head, write_head, DEST_UNREACH_CODES, ICMPV6_TYPES,
-    IPV6_MIN_MTU, PARAM_PROBLEM_CODES, PROTO_ICMPV6, TIME_EXCEEDED_CODES,
+    IPV6_MIN_MTU, PARAM_PROBLEM_CODES, TIME_EXCEEDED_CODES,
 };
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
@@ -46,7 +46,7 @@ layer! {
 macro_rules! length_error_proto {
     ($S:ident, $what:literal, $codes:ident) => {
         impl Proto for $S {
-            const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+            const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
 
             fn header_len(&self) -> usize {
@@ -120,7 +120,7 @@ layer! {
 macro_rules! word_error_proto {
     ($S:ident, $field:ident, $what:literal) => {
         impl Proto for $S {
-            const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+            const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
 
             fn header_len(&self) -> usize {

@@ -21,7 +21,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::{be16, be32, finish_checksum, head, write_head, PROTO_ICMPV6};
+use super::{be16, be32, finish_checksum, head, write_head};
 use crate::checksum;
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Truncated, WriteCx};
@@ -187,7 +187,7 @@ fn write_ext_head(hdr: &mut [u8], kind: u8, code: u8, cksum: Option<u16>, id: u1
 }
 
 impl Proto for Icmpv6ExtEchoRequest {
-    const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
     const WRITES_ALL: bool = true;
 
@@ -278,7 +278,7 @@ impl Icmpv6ExtEchoReply {
 }
 
 impl Proto for Icmpv6ExtEchoReply {
-    const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
     const WRITES_ALL: bool = true;
 

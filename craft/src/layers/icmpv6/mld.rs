@@ -13,7 +13,7 @@
 
 use std::net::Ipv6Addr;
 
-use super::{addr, be16, finish_checksum, head, write_head, ICMPV6_TYPES, PROTO_ICMPV6};
+use super::{addr, be16, finish_checksum, head, write_head, ICMPV6_TYPES};
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
 use crate::layer;
@@ -51,7 +51,7 @@ macro_rules! mldv1 {
         }
 
         impl Proto for $S {
-            const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+            const BINDS: &'static [crate::bind::Bind] = super::BINDS;
             const USES_PSEUDO: bool = true;
 
             fn header_len(&self) -> usize {
@@ -216,7 +216,7 @@ fn write_sources(out: &mut [u8], sources: &[Ipv6Addr]) {
 }
 
 impl Proto for Icmpv6MlQuery2 {
-    const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {
@@ -271,7 +271,7 @@ impl Proto for Icmpv6MlQuery2 {
 }
 
 impl Proto for Icmpv6MlReport2 {
-    const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {

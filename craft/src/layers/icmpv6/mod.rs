@@ -40,6 +40,10 @@ pub use unknown::Icmpv6Unknown;
 /// IPv6 next header for ICMPv6.
 pub const PROTO_ICMPV6: u8 = 58;
 
+/// The binding of every ICMPv6 layer: `IPv6(nh=58)`, dissected by the message type
+/// (scapy's `icmp6typescls`, [`NEXT`]).
+pub(crate) const BINDS: &[crate::bind::Bind] = &[crate::bind::Bind::ip_proto(PROTO_ICMPV6).named("ipv6_icmp").dissect_as(NEXT)];
+
 /// Message types by scapy's names (`icmp6types`).
 pub const ICMPV6_TYPES: &[(u64, &str)] = &[
     (1, "Destination unreachable"),

@@ -4,7 +4,6 @@ use std::net::Ipv6Addr;
 
 use super::{
     addr, be16, be32, check_nd_code, classify_nd_option, finish_checksum, head, write_head, ICMPV6_TYPES,
-    PROTO_ICMPV6,
 };
 use crate::field::{Fmt, Mac};
 use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
@@ -64,7 +63,7 @@ impl Icmpv6NdNa {
 }
 
 impl Proto for Icmpv6NdNs {
-    const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {
@@ -101,7 +100,7 @@ impl Proto for Icmpv6NdNs {
 }
 
 impl Proto for Icmpv6NdNa {
-    const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {

@@ -3,7 +3,7 @@
 
 use std::net::Ipv6Addr;
 
-use super::{addr, be16, be32, check_nd_code, classify_nd_option, finish_checksum, head, write_head, ICMPV6_TYPES, PROTO_ICMPV6};
+use super::{addr, be16, be32, check_nd_code, classify_nd_option, finish_checksum, head, write_head, ICMPV6_TYPES};
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
 use crate::layer;
@@ -96,7 +96,7 @@ impl Icmpv6NdRa {
 }
 
 impl Proto for Icmpv6NdRs {
-    const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {
@@ -128,7 +128,7 @@ impl Proto for Icmpv6NdRs {
 }
 
 impl Proto for Icmpv6NdRa {
-    const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {
@@ -188,7 +188,7 @@ impl Proto for Icmpv6NdRa {
 }
 
 impl Proto for Icmpv6NdRedirect {
-    const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {

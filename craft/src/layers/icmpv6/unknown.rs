@@ -1,6 +1,6 @@
 //! `ICMPv6Unknown`, for every type without a layer of its own.
 
-use super::{be16, finish_checksum, head, write_head, ICMPV6_TYPES, PROTO_ICMPV6};
+use super::{be16, finish_checksum, head, write_head, ICMPV6_TYPES};
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
 use crate::layer;
@@ -20,7 +20,7 @@ layer! {
 }
 
 impl Proto for Icmpv6Unknown {
-    const IP_PROTO: Option<u8> = Some(PROTO_ICMPV6);
+    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
     const USES_PSEUDO: bool = true;
 
     fn header_len(&self) -> usize {
