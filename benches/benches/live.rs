@@ -116,12 +116,7 @@ fn loops(lab: &Lab, frame: &[u8]) {
     let refs: Vec<&[u8]> = vec![frame; 1024];
     let batch_rate = best_rate(|| {
         let t0 = Instant::now();
-        let mut sent = 0;
-        while sent < RATE_FRAMES {
-            let n = (RATE_FRAMES - sent).min(refs.len());
-            sock.send_batch(&refs[..n]).expect("send_batch");
-            sent += n;
-        }
+        send_in_batches(&sock, &refs, RATE_FRAMES);
         t0.elapsed()
     });
     println!(
@@ -242,12 +237,7 @@ fn sniff_completeness(lab: &Lab, sock: &PacketSocket, refs: &[&[u8]], rcvbuf: us
     });
     assert!(ready_rx.recv().unwrap_or(false), "sniffer did not start");
     let t0 = Instant::now();
-    let mut sent = 0;
-    while sent < SNIFF_N {
-        let n = (SNIFF_N - sent).min(refs.len());
-        sock.send_batch(&refs[..n]).expect("send_batch");
-        sent += n;
-    }
+    send_in_batches(sock, refs, SNIFF_N);
     let took = t0.elapsed();
     let res = sniffer.join().expect("sniffer thread");
     let veth_drops = rx_dropped(&lab.ns_b, &lab.dev_b) - drops_before;
@@ -309,12 +299,7 @@ fn pnet_side_by_side(lab: &Lab, frame: &[u8]) {
     let refs: Vec<&[u8]> = vec![frame; 1024];
     let batch_rate = best_rate(|| {
         let t0 = Instant::now();
-        let mut sent = 0;
-        while sent < RATE_FRAMES {
-            let n = (RATE_FRAMES - sent).min(refs.len());
-            sock.send_batch(&refs[..n]).expect("send_batch");
-            sent += n;
-        }
+        send_in_batches(&sock, &refs, RATE_FRAMES);
         t0.elapsed()
     });
     drop(sock);
@@ -400,12 +385,7 @@ fn receive_run(lab: &Lab, sock: &PacketSocket, refs: &[&[u8]], who: Receiver) {
     });
     ready_rx.recv().expect("receiver did not start");
     let t0 = Instant::now();
-    let mut sent = 0;
-    while sent < SNIFF_N {
-        let k = (SNIFF_N - sent).min(refs.len());
-        sock.send_batch(&refs[..k]).expect("send_batch");
-        sent += k;
-    }
+    send_in_batches(sock, refs, SNIFF_N);
     let took = t0.elapsed();
     let (got, span) = receiver.join().expect("receiver thread");
     let rate = span.filter(|d| !d.is_zero()).map_or(0.0, |d| got as f64 / d.as_secs_f64());
@@ -419,4 +399,14 @@ fn receive_run(lab: &Lab, sock: &PacketSocket, refs: &[&[u8]], who: Receiver) {
         100.0 * got as f64 / SNIFF_N as f64,
         SNIFF_N as f64 / took.as_secs_f64()
     );
+}
+
+/// Sends `n` frames from `refs` (one sendmmsg per `refs.len()` frames at the most).
+fn send_in_batches(sock: &PacketSocket, refs: &[&[u8]], n: usize) {
+    let mut sent = 0;
+    while sent < n {
+        let k = (n - sent).min(refs.len());
+        sock.send_batch(&refs[..k]).expect("send_batch");
+        sent += k;
+    }
 }
