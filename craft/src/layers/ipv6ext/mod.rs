@@ -302,7 +302,7 @@ impl Proto for Routing {
                  (kept as `trailer`; scapy reads them as payload)"
             ));
         }
-        if self.trailer.len() % 8 != 0 {
+        if !self.trailer.len().is_multiple_of(8) {
             out.push(format!(
                 "IPv6 routing trailer is {} bytes, not a multiple of 8: the header does not end on an 8-byte unit",
                 self.trailer.len()
