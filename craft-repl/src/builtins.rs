@@ -59,6 +59,8 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("wrpcap", "wrpcap(filename, pkts, linktype=None)"),
     ("load", "load(filename) -> packet or list: a RON packet file"),
     ("save", "save(pkt_or_list, filename): write a RON packet file"),
+    ("bind_layers", "bind_layers(lower, upper, dport=None, sport=None): dissect UDP port dport (or sport) as upper; UDP ports only"),
+    ("split_layers", "split_layers(lower, upper, dport=None, sport=None): remove a UDP port binding (all of upper's without a port)"),
     ("check", "check(pkt) -> list of str: craft's consistency check (wrong lengths, checksums, ...)"),
     ("send", "send(pkts, iface=None, count=1, inter=0, verbose=None, return_packets=False, explain=False, explain_wait=1, trace=False)"),
     ("sendp", "sendp(pkts, iface=None, count=1, inter=0, verbose=None, return_packets=False, explain=False, explain_wait=1, trace=False)"),
@@ -79,7 +81,7 @@ pub const NAMES: &[&str] = &[
     "print", "len", "range", "list", "tuple", "dict", "set", "sorted", "reversed", "sum", "min", "max", "abs", "any", "all",
     "enumerate", "zip", "map", "filter", "repr", "hex", "oct", "bin", "chr", "ord", "round", "divmod", "isinstance", "type",
     "format", "dir", "help", "exit", "quit", "raw", "bytes_hex", "hexdump", "linehexdump", "ls", "lsc", "checksum", "rdpcap",
-    "wrpcap", "load", "save", "check", "send", "sendp", "sr", "sr1", "srp", "srp1", "srloop", "sniff", "AsyncSniffer", "int", "str", "bytes",
+    "wrpcap", "load", "save", "bind_layers", "split_layers", "check", "send", "sendp", "sr", "sr1", "srp", "srp1", "srloop", "sniff", "AsyncSniffer", "int", "str", "bytes",
     "float", "bool", "bytearray", "conf",
 ];
 
@@ -137,7 +139,8 @@ pub fn to_bytes(v: &Val, pos: Pos, func: &str) -> R<Vec<u8>> {
 }
 
 pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
-    if !matches!(name, "print" | "dict") && !TYPES.contains(&name) {
+    // bind_layers/split_layers name what they do not take themselves (scapy takes any field).
+    if !matches!(name, "print" | "dict" | "bind_layers" | "split_layers") && !TYPES.contains(&name) {
         check_keywords(name, &args)?;
     }
     let at = args.at;
@@ -441,6 +444,8 @@ pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
             let b = to_bytes(one(&args, name)?, p0, name)?;
             Val::Int(craft::checksum::checksum(&b) as i128)
         }
+        "bind_layers" => crate::binds::bind_layers(me, &args)?,
+        "split_layers" => crate::binds::split_layers(me, &args)?,
         "check" => {
             let p = match one(&args, name)? {
                 Val::Packet(p) => p.to_pkt(),
@@ -454,7 +459,7 @@ pub fn call(me: &mut Interp, name: &str, args: Args) -> R<Val> {
         {
             return err(at, format!("{name}() is not allowed in this session"));
         }
-        "rdpcap" => rdpcap(&args)?,
+        "rdpcap" => rdpcap(me, &args)?,
         "wrpcap" => {
             wrpcap(me, &args)?;
             Val::None
@@ -584,7 +589,7 @@ fn path_arg(args: &Args, n: usize, name: &str, func: &str) -> R<String> {
     }
 }
 
-fn rdpcap(args: &Args) -> R<Val> {
+fn rdpcap(me: &Interp, args: &Args) -> R<Val> {
     let path = path_arg(args, 0, "filename", "rdpcap")?;
     let at = arg_pos(args, 0, "filename");
     let count = arg(args, 1, "count").and_then(Val::as_int).unwrap_or(-1);
@@ -594,7 +599,7 @@ fn rdpcap(args: &Args) -> R<Val> {
     while count < 0 || (out.len() as i128) < count {
         match reader.next_record() {
             Ok(Some(rec)) => {
-                let mut p = Pkt::dissect(rec.data, rec.first_layer());
+                let mut p = Pkt::dissect_with(rec.data, rec.first_layer(), &me.conf.dissect);
                 p.time = Some(rec.ts_ns as f64 / 1e9);
                 out.push(Val::packet(p));
             }

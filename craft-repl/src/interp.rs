@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::rc::Rc;
 
-use craft::layer::closest;
+use craft::layer::{closest, DissectCx};
 use craft::packet::LayerKind;
 use craft::text::python::*;
 use craft::text::{Pos, TextError};
@@ -45,13 +45,15 @@ pub struct Conf {
     pub verb: i128,
     pub check_ip_addr: bool,
     pub color: bool,
-    /// Extra UDP ports dissected as GUE.
-    pub gue_ports: Vec<u16>,
+    /// How every dissection of the session reads UDP payloads (`IP(b"...")`, rdpcap,
+    /// sniff, sr answers, show2): the registry's port bindings and those `bind_layers`
+    /// added (`split_layers` removed).
+    pub dissect: DissectCx,
 }
 
 impl Default for Conf {
     fn default() -> Conf {
-        Conf { iface: None, verb: 2, check_ip_addr: true, color: false, gue_ports: Vec::new() }
+        Conf { iface: None, verb: 2, check_ip_addr: true, color: false, dissect: DissectCx::default() }
     }
 }
 

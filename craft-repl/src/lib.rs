@@ -2,11 +2,12 @@
 //!
 //! The grammar is the library's (`craft::text::python`); this crate evaluates it:
 //! values ([`value`]), the interpreter ([`interp`]) with its operators ([`ops`]),
-//! attributes ([`attrs`]), methods ([`methods`]), built-ins ([`builtins`]), packets
+//! attributes ([`attrs`]), methods ([`methods`]), built-ins ([`builtins`], [`binds`]), packets
 //! ([`packets`], [`pkt`]), the live functions ([`live`], [`sniffer`]), scapy's text forms of packets
 //! ([`scapy_text`]), and the session and terminal ([`session`], [`terminal`]).
 
 pub mod attrs;
+pub mod binds;
 pub mod builtins;
 pub mod complete;
 pub mod format;

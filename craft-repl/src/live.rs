@@ -509,7 +509,8 @@ fn sr_args(me: &Interp, args: &Args, func: &str, one: bool) -> R<SrArgs> {
     let filter = filter_arg(args, func)?;
     let verb = verbosity(me, args, func)?;
     let check_ip_addr = me.conf.check_ip_addr;
-    Ok(SrArgs { opts: SrOpts { timeout, retry, multi, inter, filter, cancel: cancel_flag(), check_ip_addr, ..SrOpts::default() }, verb })
+    let dissect = me.conf.dissect.clone();
+    Ok(SrArgs { opts: SrOpts { timeout, retry, multi, inter, filter, cancel: cancel_flag(), check_ip_addr, dissect, ..SrOpts::default() }, verb })
 }
 
 /// sr, srp, sr1, srp1: send, collect the answers, print scapy's progress lines.
@@ -599,7 +600,14 @@ fn srloop(me: &mut Interp, args: &Args) -> R<Val> {
     let iface = iface_arg(args, func)?.map(|(name, _)| name);
     let packets: Vec<Packet> = pkts.iter().map(|p| p.packet.clone()).collect();
     let cancel = cancel_flag();
-    let opts = SrOpts { timeout, filter, cancel: cancel.clone(), check_ip_addr: me.conf.check_ip_addr, ..SrOpts::default() };
+    let opts = SrOpts {
+        timeout,
+        filter,
+        cancel: cancel.clone(),
+        check_ip_addr: me.conf.check_ip_addr,
+        dissect: me.conf.dissect.clone(),
+        ..SrOpts::default()
+    };
     let (mut ans, mut unans) = (Vec::new(), Vec::new());
     let (mut n, mut r) = (0usize, 0usize);
     let mut round = 0usize;
@@ -721,7 +729,7 @@ impl SniffArgs {
 /// how many it was given so far. True when the capture is done (`count` reached, or
 /// stop_filter said so).
 pub(crate) fn on_frame(me: &mut Interp, a: &SniffArgs, frame: &[u8], ts_ns: u64, kept: &mut dyn FnMut(Option<Val>) -> usize) -> R<bool> {
-    let mut pkt = Pkt::dissect(frame, LayerKind::Ether);
+    let mut pkt = Pkt::dissect_with(frame, LayerKind::Ether, &me.conf.dissect);
     pkt.time = ns_to_secs(ts_ns);
     let v = Val::packet(pkt);
     if let Some((f, pos)) = &a.lfilter {

@@ -74,7 +74,7 @@ fn packet_method(me: &mut Interp, p: &PktRef, name: &str, args: Args) -> R<Val> 
     Ok(match name {
         "summary" => Val::str(scapy_text::summary(&pkt)),
         "show" | "show2" => {
-            let text = if name == "show" { scapy_text::show(&pkt, color) } else { scapy_text::show2(&pkt, color) };
+            let text = if name == "show" { scapy_text::show(&pkt, color) } else { scapy_text::show2_with(&pkt, color, &me.conf.dissect) };
             if arg(&args, 0, "dump").is_some_and(Val::truthy) {
                 return Ok(Val::str(text));
             }

@@ -14,15 +14,15 @@ use crate::value::{PktRef, Val};
 pub const MAX_SET: usize = craft::text::MAX_PACKETS;
 
 /// `IP(dst="10.0.0.1", ttl=3)`, or `IP(b"...")` to dissect bytes.
-pub fn construct(_me: &mut Interp, kind: LayerKind, args: Args) -> R<Val> {
+pub fn construct(me: &mut Interp, kind: LayerKind, args: Args) -> R<Val> {
     if args.pos.len() > 1 {
         return err(args.pos[1].1, format!("{}() takes at most one positional argument: the bytes to dissect", kind.name()));
     }
     let mut pkt = match args.pos.first() {
         None => Pkt::fresh(Packet::from(kind.new_layer())),
-        Some((Val::Bytes(b), _)) => Pkt::dissect(b, kind),
-        Some((Val::Str(s), _)) => Pkt::dissect(s.as_bytes(), kind),
-        Some((Val::Packet(p), _)) => Pkt::dissect(&p.to_pkt().packet.build(), kind),
+        Some((Val::Bytes(b), _)) => Pkt::dissect_with(b, kind, &me.conf.dissect),
+        Some((Val::Str(s), _)) => Pkt::dissect_with(s.as_bytes(), kind, &me.conf.dissect),
+        Some((Val::Packet(p), _)) => Pkt::dissect_with(&p.to_pkt().packet.build(), kind, &me.conf.dissect),
         Some((other, pos)) => {
             let msg = format!(
                 "{}() takes bytes to dissect as its positional argument, not {}; set fields by name: {}(field=value)",

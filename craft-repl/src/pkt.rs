@@ -42,9 +42,15 @@ impl Pkt {
         Pkt { packet, given, sets: Vec::new(), time: None }
     }
 
-    /// Dissects `bytes` as `kind`, as `IP(b"...")` does.
+    /// Dissects `bytes` as `kind` with the default bindings (a session uses
+    /// [`Pkt::dissect_with`] and its `conf.dissect`).
     pub fn dissect(bytes: &[u8], kind: LayerKind) -> Pkt {
         Pkt::dissected(Packet::dissect(bytes, kind))
+    }
+
+    /// Dissects `bytes` as `kind` with `cx`'s bindings, as `IP(b"...")` does.
+    pub fn dissect_with(bytes: &[u8], kind: LayerKind, cx: &craft::layer::DissectCx) -> Pkt {
+        Pkt::dissected(Packet::dissect_with(bytes, kind, cx))
     }
 
     /// Whether field `name` of layer `i` was given.

@@ -16,6 +16,7 @@ mod names;
 use std::fmt::Write;
 
 use craft::field::Value;
+use craft::layer::DissectCx;
 use craft::packet::LayerKind;
 
 use crate::pkt::Pkt;
@@ -142,12 +143,25 @@ pub fn show(p: &Pkt, color: bool) -> String {
 
 /// scapy's `show2()`: `show()` of the packet as its bytes dissect, auto fields computed.
 pub fn show2(p: &Pkt, color: bool) -> String {
-    show(&resolved(p), color)
+    show2_with(p, color, &DissectCx::default())
+}
+
+/// [`show2`] with `cx`'s bindings (a session's `conf.dissect`).
+pub fn show2_with(p: &Pkt, color: bool, cx: &DissectCx) -> String {
+    show(&resolved_with(p, cx), color)
 }
 
 /// The packet as built and dissected back (scapy's `p.__class__(raw(p))`).
 pub fn resolved(p: &Pkt) -> Pkt {
-    Pkt::dissected(p.packet.resolved())
+    resolved_with(p, &DissectCx::default())
+}
+
+/// [`resolved`] with `cx`'s bindings.
+pub fn resolved_with(p: &Pkt, cx: &DissectCx) -> Pkt {
+    match p.packet.layers.first() {
+        Some(first) => Pkt::dissect_with(&p.packet.build(), first.kind(), cx),
+        None => Pkt::dissected(craft::packet::Packet::new()),
+    }
 }
 
 fn show_view(v: &View, t: &Theme) -> String {

@@ -249,6 +249,38 @@ fn sniff_captures_while_traffic_flows() {
 }
 
 #[test]
+fn bind_layers_applies_to_sniffed_frames() {
+    if !privileged("bind_layers_applies_to_sniffed_frames") {
+        return;
+    }
+    let lab = lab_ab();
+    let veth = &lab.veth.a;
+    // GUE in UDP to port 9886 (not a GUE port by default), from B to A, one every 0.1 s.
+    let sender = format!("send(IP(dst='{IP_A}')/UDP(sport=4000, dport=9886)/GUE(proto=17)/UDP(sport=1, dport=2), count=80, inter=0.1, verbose=0)");
+    let mut gue_sender = spawn_repl(&lab.b, &[], Stdio::piped());
+    {
+        let mut stdin = gue_sender.child().stdin.take().expect("stdin");
+        stdin.write_all(format!("{sender}\n").as_bytes()).expect("write");
+    }
+    let sniff = format!("sniff(iface='{veth}', count=1, timeout=5, lfilter=lambda p: UDP in p and p[UDP].dport == 9886)");
+    let lines = [
+        format!("x = {sniff}"),
+        "print('before', len(x), GUE in x[0])".to_string(),
+        "bind_layers(UDP, GUE, dport=9886)".to_string(),
+        format!("y = {sniff}"),
+        "print('after', len(y), GUE in y[0], y[0][GUE].proto)".to_string(),
+        "split_layers(UDP, GUE, dport=9886)".to_string(),
+        format!("z = {sniff}"),
+        "print('split', len(z), GUE in z[0])".to_string(),
+    ];
+    let out = repl_in(&lab.a, &lines, Duration::from_secs(30));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", both(&out));
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), ["before 1 False", "after 1 True 17", "split 1 False"], "{}", both(&out));
+    drop(gue_sender);
+}
+
+#[test]
 fn ctrl_c_stops_sniff_and_sr_and_the_session_goes_on() {
     if !privileged("ctrl_c_stops_sniff_and_sr_and_the_session_goes_on") {
         return;

@@ -481,6 +481,34 @@ mod tests {
         assert_eq!(kind(cx.udp_next(1000, 9)), Some(LayerKind::Vxlan));
     }
 
+    /// scapy's bind_layers/split_layers order: appended after the bindings there, removed
+    /// wherever they are, the registry's too.
+    #[test]
+    fn udp_bindings_appended_and_removed() {
+        use crate::layer::DissectCx;
+        let mut cx = DissectCx::default();
+        let gue = |port, sport| UdpBind { port, sport, kind: LayerKind::Gue };
+        assert!(cx.append_udp_bind(gue(9886, false)));
+        assert!(!cx.append_udp_bind(gue(9886, false)));
+        assert!(cx.append_udp_bind(gue(7000, true)));
+        assert_eq!(kind(cx.udp_next(1000, 9886)), Some(LayerKind::Gue));
+        assert_eq!(kind(cx.udp_next(7000, 1000)), Some(LayerKind::Gue));
+        assert_eq!(kind(cx.udp_next(1000, 7000)), None);
+        // Appended: VXLAN's registry binding of 4789 is tried first.
+        assert!(cx.append_udp_bind(gue(4789, false)));
+        assert_eq!(kind(cx.udp_next(1000, 4789)), Some(LayerKind::Vxlan));
+        assert_eq!(cx.remove_udp_bind(4789, false, LayerKind::Vxlan), 1);
+        assert_eq!(kind(cx.udp_next(1000, 4789)), Some(LayerKind::Gue));
+        assert_eq!(cx.remove_udp_bind(4789, false, LayerKind::Vxlan), 0);
+        assert_eq!(cx.remove_udp_bind(9886, false, LayerKind::Gue), 1);
+        assert_eq!(cx.remove_udp_bind(7000, true, LayerKind::Gue), 1);
+        assert_eq!(kind(cx.udp_next(1000, 9886)), None);
+        assert_eq!(kind(cx.udp_next(7000, 1000)), None);
+        // The default ones are untouched.
+        assert_eq!(kind(cx.udp_next(1000, 6080)), Some(LayerKind::Gue));
+        assert_eq!(DissectCx::default().udp_binds().len(), crate::bind::UDP_DEFAULTS.len());
+    }
+
     #[test]
     fn build_values_come_from_the_bindings() {
         assert_eq!(LayerKind::Ip.ethertype(), Some(0x0800));

@@ -148,6 +148,34 @@ impl DissectCx {
         }
     }
 
+    /// Adds `bind` after every binding already there, as scapy's `bind_layers(UDP, kind,
+    /// dport=port)` (or `sport=port`) appends to UDP's payload guesses: a port already
+    /// bound keeps its layer, a new port is tried like any other. Binding the same port,
+    /// direction and layer again changes nothing; false then.
+    pub fn append_udp_bind(&mut self, bind: UdpBind) -> bool {
+        if self.udp_binds.contains(&bind) {
+            return false;
+        }
+        self.udp_binds.to_mut().push(bind);
+        let p = bind.port as usize % 1024;
+        self.udp_filter[p / 64] |= 1 << (p % 64);
+        true
+    }
+
+    /// Removes the bindings of UDP port `port` (source port if `sport`) to `kind`, as
+    /// scapy's `split_layers(UDP, kind, dport=port)`, the registry's included: how many
+    /// were removed (0 or 1).
+    pub fn remove_udp_bind(&mut self, port: u16, sport: bool, kind: LayerKind) -> usize {
+        let b = UdpBind { port, sport, kind };
+        let before = self.udp_binds.len();
+        if !self.udp_binds.contains(&b) {
+            return 0;
+        }
+        self.udp_binds.to_mut().retain(|x| *x != b);
+        self.udp_filter = crate::bind::udp_filter(&self.udp_binds);
+        before - self.udp_binds.len()
+    }
+
     /// Dissects UDP destination port `port` as GUE (besides 6080).
     pub fn gue_port(&mut self, port: u16) {
         self.bind_udp_port(port, LayerKind::Gue);

@@ -19,9 +19,6 @@
 //!   cut inside craft's fixed part (craft: Raw marked truncated, as scapy), bytes after an
 //!   IPv6 fragment header with a non-zero offset (craft: Raw, as scapy; etherparse reads
 //!   headers there), headers craft does not know (AH);
-//! - what craft does not decode yet: EtherType 0x9100 (old QinQ), ARP with other sizes
-//!   than 6/4;
-//! - a craft bug: a routing header with an odd `len` (see `compare`);
 //! - an etherparse bug: its lax parse's IPv6 extensions are not walked (see `lax`).
 //!
 //! Deterministic: a fixed seed (ORACLE_SEED overrides it, ORACLE_FRAMES the number of base
@@ -130,7 +127,11 @@ fn ipv6_ext(r: &mut Rng) -> Layer {
     match r.below(4) {
         0 => HopByHop::new().options(opts).into(),
         1 => DestOpt::new().options(opts).into(),
-        2 => Routing::new().r#type(r.u8() % 4).addresses(vec![ipv6(r)]).into(),
+        2 => {
+            let rt = Routing::new().r#type(r.u8() % 4).addresses(vec![ipv6(r)]);
+            // An odd len: the header's last 8 bytes are not a whole address.
+            if r.chance(30) { rt.trailer(r.bytes(8)).into() } else { rt.into() }
+        }
         _ => {
             let f = Fragment::new().id(r.u32());
             if r.chance(20) { f.offset(r.u16() & 0x1fff).m(r.u8() & 1).into() } else { f.into() }
@@ -201,7 +202,13 @@ fn frame(r: &mut Rng) -> Vec<u8> {
     let net: Packet = match r.below(10) {
         0 => {
             let a = Arp::new().op(1 + r.u16() % 2).hwsrc(mac(r)).psrc(Ipv4Addr::from(r.u32())).hwdst(Mac(mac(r))).pdst(Ipv4Addr::from(r.u32()));
-            pkt(a)
+            if r.chance(25) {
+                // Other address sizes (etherparse reads hwlen/plen up to 255 each).
+                let (hl, pl) = (r.u8() % 17, r.u8() % 17);
+                pkt(a.hwlen(hl).plen(pl).addrs(r.bytes(2 * (hl as usize + pl as usize))))
+            } else {
+                pkt(a)
+            }
         }
         1..=3 => {
             let mut ip = Ipv6::new().tc(r.u8()).fl(r.u32() & 0xfffff).hlim(r.u8()).src(ipv6(r)).dst(ipv6(r));
@@ -235,6 +242,10 @@ fn frame(r: &mut Rng) -> Vec<u8> {
             pkt(ip) / transport(r, false)
         }
     };
+    if vlan.is_some() && r.chance(20) {
+        // The old QinQ tag's EtherType.
+        eth = eth.r#type(0x9100);
+    }
     if r.chance(3) {
         eth = eth.r#type(r.u16());
     }
@@ -529,6 +540,16 @@ fn ours(l: &Layer, field: &str) -> Option<Vec<u8>> {
         // etherparse reads DF and MF, not the reserved bit.
         (Layer::Ip(ip), "flags") => n(ip.flags & 3),
         (Layer::Ipv6(ip), "src") => ip.src?.octets().to_vec(),
+        // Other sizes than 6/4: the addresses as bytes.
+        (Layer::Arp(a), "hwsrc" | "psrc" | "hwdst" | "pdst") if a.other_addrs().is_some() => {
+            let [hwsrc, psrc, hwdst, pdst] = a.other_addrs()?;
+            match field {
+                "hwsrc" => hwsrc.to_vec(),
+                "psrc" => psrc.to_vec(),
+                "hwdst" => hwdst.to_vec(),
+                _ => pdst.to_vec(),
+            }
+        }
         (Layer::Arp(a), "hwsrc") => a.hwsrc?.0.to_vec(),
         (Layer::Arp(a), "psrc") => a.psrc?.octets().to_vec(),
         (Layer::Arp(a), "hwdst") => a.hwdst.0.to_vec(),
@@ -569,16 +590,6 @@ fn compare(frame: &[u8], p: &Packet, theirs: &Theirs, parser: &str, fields_compa
     }
     let mut i = 0;
     for (name, fields) in &theirs.headers {
-        // A craft bug, reported with issue #12's oracle (layers/ipv6ext.rs): a routing
-        // header with an odd `len` (8 * (len + 1) bytes: not a whole number of addresses
-        // after its 8 fixed bytes) is read as 8 + 16 * (len / 2) bytes, so the next header
-        // starts 8 bytes early, e.g. in
-        // b5b2bf3848a8c9f9e96e102386dd6dd1d13d00242bdbab221592daa147982c640a7abee06aca0e0ce171eca6c517681200fdbe0fa2013a0101010000000043f4ace43113778eb2f343856ac6bf4b8000649379a5e94b7bc7a9ee
-        // (len 1: craft reads ICMPv6 type 0x43 from the header's last 8 bytes, etherparse
-        // type 0xb2 after them). Not compared past such a header until that is fixed.
-        if layers[..i.min(layers.len())].iter().any(|(_, l)| matches!(l, Layer::Routing(r) if r.len.is_some_and(|n| n % 2 == 1))) {
-            return Ok(());
-        }
         let Some(&(at, l)) = layers.get(i) else {
             return Err(format!("{parser}: etherparse has {name}, craft stops after {} layers", layers.len()));
         };
@@ -587,26 +598,6 @@ fn compare(frame: &[u8], p: &Packet, theirs: &Theirs, parser: &str, fields_compa
             // (craft: Raw marked malformed).
             if let (Layer::Raw(r), "IP" | "IPv6") = (l, *name) {
                 if r.malformed.is_some() {
-                    return Ok(());
-                }
-            }
-            // Not decoded by craft (yet): EtherType 0x9100, the pre-802.1ad QinQ tag, which
-            // etherparse and Wireshark read as a VLAN tag and craft leaves as Raw (craft
-            // decodes 0x8100 and 0x88a8 only: layers/ether.rs, layers/dot1q.rs). Reported
-            // with issue #12's oracle; drop this exception once craft decodes it.
-            if let (Layer::Raw(_), "Dot1Q", Some(&(_, prev))) = (l, *name, i.checked_sub(1).and_then(|j| layers.get(j))) {
-                if int(prev, "type") == Some(0x9100) {
-                    return Ok(());
-                }
-            }
-            // Not decoded by craft (yet): ARP whose hwlen/plen are not 6/4. craft's ARP is
-            // the fixed 28-byte Ethernet/IPv4 form, so a shorter one (hwlen 0, plen 4: 16
-            // bytes) ends in Raw marked truncated, where etherparse (and scapy, whose
-            // address fields take their lengths from hwlen/plen) decode it. Reported with
-            // issue #12's oracle; drop this exception once craft decodes it.
-            if let (Layer::Raw(r), "ARP") = (l, *name) {
-                let sizes = fields.iter().filter(|(f, _)| matches!(*f, "hwlen" | "plen")).map(|(_, v)| be(v)).collect::<Vec<_>>();
-                if r.truncated == Some("ARP") && sizes != [6, 4] {
                     return Ok(());
                 }
             }

@@ -1,4 +1,6 @@
 //! IEEE 802.1Q VLAN tag (scapy `Dot1Q`); stack two for QinQ.
+//!
+//! Differs from scapy: EtherType 0x9100 (old QinQ) is read as a Dot1Q (scapy: Raw).
 
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Proto, Truncated, WriteCx};
@@ -25,6 +27,10 @@ impl Proto for Dot1Q {
         Bind::ether_type(0x8100).named("n_802_1Q"),
         // QinQ's outer tag (802.1ad): read as a Dot1Q, built only when set.
         Bind::ether_type(0x88a8).named("n_802_1AD").dissect_only(),
+        // The pre-802.1ad QinQ tag, read as a VLAN tag by the kernel's vlan driver (as an
+        // option), Wireshark and etherparse: craft reads it as a Dot1Q, never builds it.
+        // scapy 2.8 binds only 0x8100 and 0x88a8 and leaves it Raw; unnamed, as in scapy.
+        Bind::ether_type(0x9100).dissect_only(),
     ];
     const ALIASES: &'static [(&'static str, &'static str)] = &[("id", "dei")];
 
@@ -65,5 +71,22 @@ mod tests {
         assert_eq!(&b[14..18], [0xa0, 100, 0x81, 0x00]);
         assert_eq!(&b[18..22], [0x00, 200, 0x08, 0x00]);
         assert_eq!(Packet::dissect(&b, LayerKind::Ether).build(), b);
+    }
+
+    #[test]
+    fn old_qinq_ethertype_is_read_as_dot1q_but_never_built() {
+        // Ether type 0x9100, tag vlan 5, then IPv4.
+        let frame = crate::hex::unhex("ffffffffffff000000000001910000050800450000140001000040007ce70a0000017f000001");
+        let p = Packet::dissect(&frame, LayerKind::Ether);
+        let kinds: Vec<LayerKind> = p.layers.iter().map(|l| l.kind()).collect();
+        assert_eq!(kinds, [LayerKind::Ether, LayerKind::Dot1Q, LayerKind::Ip]);
+        let Some(crate::packet::Layer::Dot1Q(tag)) = p.layers.get(1) else { unreachable!() };
+        assert_eq!(tag.vlan, 5);
+        assert_eq!(p.build(), frame);
+        // Built: the Ether type stays 0x8100.
+        let b = (Ether::new() / Dot1Q::new() / Ip::new()).build();
+        assert_eq!(&b[12..14], [0x81, 0x00]);
+        // Unnamed, as in scapy: shown as a number.
+        assert!(!crate::bind::ETHER_TYPES.iter().any(|(v, _)| *v == 0x9100));
     }
 }

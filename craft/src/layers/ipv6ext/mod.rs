@@ -188,10 +188,17 @@ impl Proto for DestOpt {
 layer! {
     /// IPv6 routing header in the type 0 layout (8 bytes, then 16 per address), used for
     /// every routing type as scapy does.
+    ///
+    /// Differs from scapy: an odd `len` (a header of `8 * (len + 1)` bytes, not a whole
+    /// number of addresses after its 8 fixed bytes) is read as the kernel, tshark and
+    /// etherparse read it: the last 8 bytes belong to the header, kept in `trailer` (shown
+    /// only when not empty), and the next header is decoded after them. scapy keeps only
+    /// whole addresses and reads those 8 bytes as the start of the payload.
     Routing: "IPv6ExtHdrRouting", "IPv6 Option Header Routing" {
         /// Next header. Auto: announces the next layer, 59 (none) otherwise.
         nh: Option<u8> [fmt(Fmt::Enum(IP_PROTOS))] = None,
-        /// Header length in 8-byte units, not counting the first 8. Auto: 2 per address.
+        /// Header length in 8-byte units, not counting the first 8. Auto: 2 per address,
+        /// plus the trailer's 8-byte units.
         len: Option<u8> = None,
         /// Routing type (0: source route, deprecated by RFC 5095; 2: mobile IPv6).
         r#type("type"): u8 = 0,
@@ -201,6 +208,9 @@ layer! {
         reserved: u32 = 0,
         /// Addresses to visit; the last one is the final destination.
         addresses: Vec<Ipv6Addr> = Vec::new(),
+        /// Bytes after the last whole address, written as given: an odd `len`'s last 8
+        /// bytes when dissected. Not a scapy field (see the layer's doc).
+        trailer: Vec<u8> = Vec::new(),
     }
 }
 
@@ -220,19 +230,25 @@ impl Proto for Routing {
     const BINDS: &'static [Bind] = &[Bind::ip_proto(PROTO_ROUTING).named("ipv6_route")];
 
     fn header_len(&self) -> usize {
-        8 + 16 * self.addresses.len()
+        8 + 16 * self.addresses.len() + self.trailer.len()
     }
 
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         let count = self.addresses.len();
         hdr[0] = auto_proto(self.nh, cx, NO_NEXT_HEADER);
-        hdr[1] = self.len.unwrap_or((2 * count) as u8);
+        hdr[1] = self.len.unwrap_or((2 * count + self.trailer.len().div_ceil(8)) as u8);
         hdr[2] = self.r#type;
         hdr[3] = self.segleft.unwrap_or(count as u8);
         hdr[4..8].copy_from_slice(&self.reserved.to_be_bytes());
-        for (slot, addr) in hdr[8..].chunks_exact_mut(16).zip(&self.addresses) {
+        let (addrs, trailer) = hdr[8..].split_at_mut(16 * count);
+        for (slot, addr) in addrs.chunks_exact_mut(16).zip(&self.addresses) {
             slot.copy_from_slice(&addr.octets());
         }
+        trailer.copy_from_slice(&self.trailer);
+    }
+
+    fn present(&self, field: &str) -> bool {
+        field != "trailer" || !self.trailer.is_empty()
     }
 
     fn pseudo(&self, outer: Option<Pseudo>) -> Option<Pseudo> {
@@ -242,12 +258,13 @@ impl Proto for Routing {
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
         let h = data.get(..8).ok_or(Truncated)?;
-        // Like scapy, only whole addresses belong to the header: with an odd len the last
-        // 8 bytes are left to the payload.
-        let count = h[1] as usize / 2;
-        let hlen = 8 + 16 * count;
+        // The header is 8 * (len + 1) bytes, as the kernel reads it. scapy keeps only whole
+        // addresses and leaves an odd len's last 8 bytes to the payload; craft keeps them
+        // in `trailer` so that the next header is read where the kernel reads it.
+        let hlen = 8 * (h[1] as usize + 1);
         let body = data.get(8..hlen).ok_or(Truncated)?;
-        let addresses = body.chunks_exact(16).map(|a| Ipv6Addr::from(<[u8; 16]>::try_from(a).unwrap())).collect();
+        let (addrs, trailer) = body.split_at(16 * (h[1] as usize / 2));
+        let addresses = addrs.chunks_exact(16).map(|a| Ipv6Addr::from(<[u8; 16]>::try_from(a).unwrap())).collect();
         let layer = Routing {
             nh: Some(h[0]),
             len: Some(h[1]),
@@ -255,6 +272,7 @@ impl Proto for Routing {
             segleft: Some(h[3]),
             reserved: u32::from_be_bytes(h[4..8].try_into().unwrap()),
             addresses,
+            trailer: trailer.to_vec(),
         };
         Ok(Decoded { layer, hlen, total_len: None, next: crate::bind::ip_next(h[0]) })
     }
@@ -280,7 +298,14 @@ impl Proto for Routing {
         }
         if let Some(len) = self.len.filter(|l| l % 2 == 1) {
             out.push(format!(
-                "IPv6 routing len {len} is odd: its last 8 bytes are not a whole address and are read as payload"
+                "IPv6 routing len {len} is odd: the header's last 8 bytes are not a whole address \
+                 (kept as `trailer`; scapy reads them as payload)"
+            ));
+        }
+        if !self.trailer.len().is_multiple_of(8) {
+            out.push(format!(
+                "IPv6 routing trailer is {} bytes, not a multiple of 8: the header does not end on an 8-byte unit",
+                self.trailer.len()
             ));
         }
         if self.r#type == 0 && segleft != 0 {
@@ -553,17 +578,46 @@ mod tests {
     }
 
     #[test]
-    fn routing_with_odd_len_leaves_bytes_to_the_payload() {
-        // As scapy: len 3 holds one whole address; the next 8 bytes are the payload.
+    fn routing_with_odd_len_keeps_its_last_8_bytes() {
+        // len 3: one whole address, then 8 bytes that belong to the header (the kernel reads
+        // 8 * (len + 1) = 32 bytes); scapy would leave them to the payload.
         let mut b = hex("1103000100000000");
-        b.extend([0xaa; 24]);
+        b.extend([0xaa; 16]);
+        b.extend([0xbb; 8]);
         b.extend(hex("0035003500080000"));
         let d = Routing::dissect(&b, &DissectCx::default()).unwrap();
-        assert_eq!(d.hlen, 24);
-        assert_eq!(d.layer.addresses.len(), 1);
+        assert_eq!(d.hlen, 32);
+        assert_eq!(d.layer.addresses, [Ipv6Addr::from([0xaa; 16])]);
+        assert_eq!(d.layer.trailer, [0xbb; 8]);
+        assert_eq!(Layer::from(d.layer.clone()).header_len(), 32);
         let mut problems = Vec::new();
         d.layer.check(&b, &DissectCx::default(), &mut problems);
-        assert!(problems.iter().any(|p| p.contains("odd")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("len 3 is odd")), "{problems:?}");
+        // Cut inside the trailer: cut short, not a shorter header.
+        assert!(Routing::dissect(&b[..30], &DissectCx::default()).is_err());
+        // Built as given, auto len counting the trailer.
+        let r = Routing::new().nh(17).segleft(1).addresses(vec![Ipv6Addr::from([0xaa; 16])]).trailer(vec![0xbb; 8]);
+        assert_eq!(alone(r.clone()), b[..32]);
+        assert!(Layer::from(r).present("trailer"));
+        assert!(!Layer::from(Routing::new()).present("trailer"));
+    }
+
+    #[test]
+    fn routing_with_odd_len_round_trips_and_decodes_what_follows() {
+        // The etherparse oracle's reproducer: len 1, no address; the ICMPv6 header starts
+        // after the 16 bytes of the routing header (type 0xb2), not 8 bytes early (0x43).
+        let frame = hex(
+            "b5b2bf3848a8c9f9e96e102386dd6dd1d13d00242bdbab221592daa147982c640a7abee06aca0e0ce171eca6c517681200fdbe0fa2013a0101010000000043f4ace43113778eb2f343856ac6bf4b8000649379a5e94b7bc7a9ee",
+        );
+        let p = Packet::dissect(&frame, LayerKind::Ether);
+        let Layer::Routing(r) = &p.layers[2] else { panic!("{:?}", p.layers) };
+        assert_eq!((r.len, r.addresses.len()), (Some(1), 0));
+        assert_eq!(r.trailer, hex("43f4ace43113778e"));
+        assert_eq!(p.layers[3].kind().name(), "ICMPv6Unknown");
+        assert_eq!(p.layers[3].get("type"), Some(Value::Int(0xb2)));
+        assert_eq!(p.build(), frame);
+        let problems = crate::check::check_bytes(&frame, LayerKind::Ether, &DissectCx::default());
+        assert!(problems.iter().any(|p| p.to_string().contains("routing len 1 is odd")), "{problems:?}");
     }
 
     #[test]
