@@ -71,3 +71,39 @@ pub use raw::{Padding, Raw};
 pub use tcp::{Tcp, TcpFlags, TcpOption, TcpOptions};
 pub use udp::Udp;
 pub use vxlan::Vxlan;
+
+/// What the layers' tests share: random bytes, and dissecting them without panics.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::layer::DissectCx;
+    use crate::packet::{LayerKind, Packet};
+
+    /// Calls `f` `n` times with a pseudo-random state and up to `max_len - 1` bytes made
+    /// from it (xorshift64 from `seed`: the same bytes on every run).
+    pub fn random_bytes(seed: u64, n: usize, max_len: u64, mut f: impl FnMut(u64, Vec<u8>)) {
+        let mut rng = seed;
+        for _ in 0..n {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let len = (rng % max_len) as usize;
+            f(rng, (0..len).map(|i| (rng >> (i % 56)) as u8 ^ (i as u8).wrapping_mul(37)).collect());
+        }
+    }
+
+    /// Dissects `bytes` as `start` and runs summary and check on every layer (none may
+    /// panic); when every layer is one of `mine` or Raw, building gives the bytes back
+    /// (other layers' round trips are their own tests' business).
+    pub fn dissect_any(bytes: &[u8], start: LayerKind, mine: &[LayerKind]) -> Packet {
+        let p = Packet::dissect(bytes, start);
+        if p.layers.iter().all(|l| mine.contains(&l.kind()) || l.kind() == LayerKind::Raw) {
+            assert_eq!(p.build(), bytes, "{start:?} {bytes:02x?}");
+        }
+        for l in &p.layers {
+            l.summary();
+            l.check(bytes, &DissectCx::default(), &mut Vec::new());
+        }
+        p
+    }
+}
+
