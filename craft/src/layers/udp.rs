@@ -2,7 +2,7 @@
 
 use crate::checksum;
 use crate::field::Fmt;
-use crate::layer::{Decoded, DissectCx, Proto, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Proto, Span, Truncated, WriteCx};
 use crate::layer;
 use crate::packet::Layer;
 
@@ -69,11 +69,23 @@ impl Proto for Udp {
 
     #[inline]
     fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
-        let h = data.get(..8).ok_or(Truncated)?;
-        let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
-        let udp = Udp { sport: word(0), dport: Some(word(2)), len: Some(word(4)), chksum: Some(word(6)) };
-        let next = cx.udp_next(word(0), word(2));
-        Ok(Decoded { total_len: Some(word(4) as usize), layer: udp, hlen: 8, next })
+        let mut udp = Udp::default();
+        Ok(udp.dissect_in_place(data, cx)?.with(udp))
+    }
+
+    // Inlined into the dissect step (`packet::dissect_layer`): the fields are stored in
+    // place, with no `Decoded<Udp>` moved in, and the span comes back in registers. No
+    // call but the (rare) port-binding lookup, so no quick path is needed apart.
+    #[inline(always)]
+    fn dissect_in_place(&mut self, data: &[u8], cx: &DissectCx) -> Result<Span, Truncated> {
+        let Some(h) = data.first_chunk::<8>() else { return Err(Truncated) };
+        let w = u64::from_be_bytes(*h);
+        let (sport, dport, len, ck) = ((w >> 48) as u16, (w >> 32) as u16, (w >> 16) as u16, w as u16);
+        self.sport = sport;
+        self.dport = Some(dport);
+        self.len = Some(len);
+        self.chksum = Some(ck);
+        Ok(Span { hlen: 8, total_len: Some(len as usize), next: cx.udp_next(sport, dport) })
     }
 
     fn summary(&self) -> String {
