@@ -104,23 +104,106 @@ impl fmt::Display for Mac {
     }
 }
 
+impl Mac {
+    /// Parses six hex bytes of one or two digits separated by `:` or `-`
+    /// (`02:00:00:00:00:33`), as [`FromStr`] does; `None` for anything else. A `const fn`:
+    /// [`Mac::lit`] in a `const` is parsed by the compiler, and at run time it is one pass over the bytes.
+    pub const fn parse(s: &str) -> Option<Mac> {
+        let b = s.as_bytes();
+        let mut out = [0u8; 6];
+        let (mut i, mut part) = (0, 0);
+        loop {
+            // One part: one or two hex digits (or, as `from_str_radix` takes it, `+` and one).
+            let plus = i < b.len() && b[i] == b'+';
+            if plus {
+                i += 1;
+            }
+            let mut digits = plus as usize;
+            let mut v = 0u8;
+            while i < b.len() && digits < 3 {
+                let d = match b[i] {
+                    c @ b'0'..=b'9' => c - b'0',
+                    c @ b'a'..=b'f' => c - b'a' + 10,
+                    c @ b'A'..=b'F' => c - b'A' + 10,
+                    _ => break,
+                };
+                v = (v << 4) | d;
+                digits += 1;
+                i += 1;
+            }
+            if digits == plus as usize || digits > 2 {
+                return None;
+            }
+            out[part] = v;
+            part += 1;
+            if part == 6 {
+                return if i == b.len() { Some(Mac(out)) } else { None };
+            }
+            if i == b.len() || !(b[i] == b':' || b[i] == b'-') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+
+    /// A MAC address literal, parsed at compile time when used in a `const`:
+    /// `const DST: Mac = Mac::lit("02:00:00:00:00:33");`. Panics (a compile error in a
+    /// const) when `s` is not a MAC address.
+    pub const fn lit(s: &str) -> Mac {
+        match Mac::parse(s) {
+            Some(m) => m,
+            None => panic!("not a MAC address literal (expected six hex bytes like 02:00:00:00:00:01)"),
+        }
+    }
+}
+
 impl FromStr for Mac {
     type Err = String;
     fn from_str(s: &str) -> Result<Mac, String> {
-        let bad = || format!("'{s}' is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)");
-        let mut out = [0u8; 6];
-        let mut parts = s.split([':', '-']);
-        for byte in out.iter_mut() {
-            let p = parts.next().ok_or_else(bad)?;
-            if p.is_empty() || p.len() > 2 {
-                return Err(bad());
-            }
-            *byte = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+        Mac::parse(s).ok_or_else(|| format!("'{s}' is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)"))
+    }
+}
+
+/// Parses a dotted-quad IPv4 address exactly as `Ipv4Addr::from_str` does (four decimal
+/// parts 0..=255, no leading zeros, nothing else), in one pass over the bytes; `None` for
+/// anything else. A `const fn`, like [`ipv4_lit`].
+pub const fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let b = s.as_bytes();
+    if b.len() > 15 {
+        return None;
+    }
+    let mut out = [0u8; 4];
+    let (mut i, mut part) = (0, 0);
+    loop {
+        let start = i;
+        let mut v: u32 = 0;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 4 {
+            v = v * 10 + (b[i] - b'0') as u32;
+            i += 1;
         }
-        if parts.next().is_some() {
-            return Err(bad());
+        let digits = i - start;
+        if digits == 0 || digits > 3 || v > 255 || (digits > 1 && b[start] == b'0') {
+            return None;
         }
-        Ok(Mac(out))
+        out[part] = v as u8;
+        part += 1;
+        if part == 4 {
+            return if i == b.len() { Some(Ipv4Addr::new(out[0], out[1], out[2], out[3])) } else { None };
+        }
+        if i == b.len() || b[i] != b'.' {
+            return None;
+        }
+        i += 1;
+    }
+}
+
+/// An IPv4 address literal, parsed at compile time when used in a `const`:
+/// `const SRC: Ipv4Addr = ipv4_lit("172.17.2.1");`. Panics (a compile error in a const)
+/// when `s` is not an IPv4 address.
+pub const fn ipv4_lit(s: &str) -> Ipv4Addr {
+    match parse_ipv4(s) {
+        Some(a) => a,
+        None => panic!("not an IPv4 address literal (expected a dotted quad like 10.0.0.1)"),
     }
 }
 
@@ -520,7 +603,45 @@ macro_rules! str_into_field {
         }
     )*};
 }
-str_into_field!(Mac, Ipv4Addr, Ipv6Addr);
+str_into_field!(Ipv6Addr);
+
+/// MAC and IPv4 literals: parsed in one pass over the bytes ([`Mac::parse`],
+/// [`parse_ipv4`]), which the compiler can fold for a literal once inlined; the error is
+/// out of line. Still cheaper: a `const` made with [`Mac::lit`] / [`ipv4_lit`], or typed
+/// values (`[u8; 6]`, `[u8; 4]`, `Mac`, `Ipv4Addr`).
+macro_rules! fast_str_into_field {
+    ($($t:ty => $parse:expr),*) => {$(
+        impl IntoField<$t> for &str {
+            #[inline]
+            fn into_field(self) -> $t {
+                match $parse(self) {
+                    Some(v) => v,
+                    None => bad_literal::<$t>(self),
+                }
+            }
+        }
+        impl IntoField<Option<$t>> for &str {
+            #[inline]
+            fn into_field(self) -> Option<$t> {
+                Some(IntoField::<$t>::into_field(self))
+            }
+        }
+    )*};
+}
+fast_str_into_field!(Mac => Mac::parse, Ipv4Addr => parse_ipv4);
+
+/// The panic of a bad literal, with the parser's message.
+#[cold]
+#[inline(never)]
+fn bad_literal<T: FromStr + FieldType>(s: &str) -> T
+where
+    T::Err: fmt::Display,
+{
+    match s.parse::<T>() {
+        Ok(v) => v,
+        Err(e) => panic!("invalid {} literal '{s}': {e}", T::KIND),
+    }
+}
 
 impl IntoField<Vec<u8>> for &[u8] {
     fn into_field(self) -> Vec<u8> {
@@ -564,6 +685,42 @@ mod tests {
         assert!("02:00:00:00:00".parse::<Mac>().is_err());
         assert!("02:00:00:00:00:00:01".parse::<Mac>().is_err());
         assert!("zz:00:00:00:00:00".parse::<Mac>().is_err());
+    }
+
+    /// The one-pass parsers accept exactly what the std / split parsers accept.
+    #[test]
+    fn fast_parsers_match_the_slow_ones() {
+        let slow_mac = |s: &str| -> Option<Mac> {
+            let mut out = [0u8; 6];
+            let mut parts = s.split([':', '-']);
+            for byte in out.iter_mut() {
+                let p = parts.next()?;
+                if p.is_empty() || p.len() > 2 {
+                    return None;
+                }
+                *byte = u8::from_str_radix(p, 16).ok()?;
+            }
+            parts.next().is_none().then_some(Mac(out))
+        };
+        let macs = [
+            "02:00:00:00:00:33", "ff-FF-0a-0B-c-d", "2:0:0:0:0:1", "02:00:00:00:00", "02:00:00:00:00:00:01",
+            "02:00:00:00:00:3", "02:00:00:00:00:", ":02:00:00:00:00:33", "02::00:00:00:00", "002:00:00:00:00:33",
+            "+2:00:00:00:00:33", "+:00:00:00:00:33", "+22:00:00:00:00:33", "02:+f:00:00:00:33", "02:00:00:00:00:33 ", "", "zz:00:00:00:00:00", "02:00:00:00:00-33", "0x:00:00:00:00:00",
+        ];
+        for m in macs {
+            assert_eq!(Mac::parse(m), slow_mac(m), "{m:?}");
+        }
+        let ips = [
+            "172.17.2.1", "0.0.0.0", "255.255.255.255", "256.0.0.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3",
+            "1.2.3.4 ", " 1.2.3.4", "1.2.3.04", "1000.1.1.1", "1.2.3.-4", "", "1.2.3.4.", "+1.2.3.4", "0.00.0.0",
+            "1.2.3.255", "1.2.3.2555",
+        ];
+        for a in ips {
+            assert_eq!(parse_ipv4(a), a.parse::<Ipv4Addr>().ok(), "{a:?}");
+        }
+        const M: Mac = Mac::lit("02:00:00:00:00:33");
+        const A: Ipv4Addr = ipv4_lit("172.17.2.1");
+        assert_eq!((M.0, A.octets()), ([2, 0, 0, 0, 0, 0x33], [172, 17, 2, 1]));
     }
 
     #[test]

@@ -192,11 +192,20 @@ macro_rules! registry {
                 }
             }
             impl From<$T> for Layer {
+                #[inline]
                 fn from(l: $T) -> Layer { Layer::$V(l) }
             }
             impl<R: Into<Layer>> Div<R> for $T {
                 type Output = Packet;
-                fn div(self, rhs: R) -> Packet { Packet::from(Layer::$V(self)) / rhs }
+                // Inlined with the rest of the `/` chain, the layers are written into the
+                // packet's inline storage where they are made, not moved through calls.
+                #[inline]
+                fn div(self, rhs: R) -> Packet {
+                    let mut layers = SmallVec::new();
+                    layers.push(Layer::$V(self));
+                    layers.push(rhs.into());
+                    Packet { layers }
+                }
             }
         )*
     };
@@ -372,6 +381,7 @@ pub struct Packet {
 }
 
 impl From<Layer> for Packet {
+    #[inline]
     fn from(l: Layer) -> Packet {
         let mut layers = SmallVec::new();
         layers.push(l);
@@ -381,6 +391,7 @@ impl From<Layer> for Packet {
 
 impl<R: Into<Layer>> Div<R> for Packet {
     type Output = Packet;
+    #[inline]
     fn div(mut self, rhs: R) -> Packet {
         self.layers.push(rhs.into());
         self
