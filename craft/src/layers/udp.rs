@@ -45,26 +45,26 @@ impl Proto for Udp {
     // Inlined into the per-layer build step (`packet::build_layer`).
     #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        let h: &mut [u8; 8] = hdr.try_into().expect("header_len is 8");
         let dport = self.dport_for(cx.next);
         // Over 65535 bytes (an IPv6 jumbogram) the length is 0, as RFC 2675 says.
         let len = self.len.unwrap_or(if cx.payload_len > 0xffff - 8 { 0 } else { (8 + cx.payload_len) as u16 });
+        // The header as one big-endian word (checksum field zero), stored whole and summed
+        // whole, as TCP's: the checksum comes from the values held.
+        let w = (self.sport as u64) << 48 | (dport as u64) << 32 | (len as u64) << 16;
         let ck = match (self.chksum, cx.pseudo) {
             (Some(ck), _) => ck,
             (None, None) => 0,
             (None, Some(p)) => {
-                let fields = self.sport as u64 + dport as u64 + len as u64;
                 let pseudo = p.sum(PROTO_UDP, 8 + cx.payload_len) as u64;
                 // 0 means "no checksum": a computed 0 is sent as 0xffff.
-                match checksum::fold(fields + checksum::partial(cx.payload) + pseudo) {
+                match checksum::fold(checksum::word64(w) + checksum::partial(cx.payload) + pseudo) {
                     0 => 0xffff,
                     ck => ck,
                 }
             }
         };
-        hdr[0..2].copy_from_slice(&self.sport.to_be_bytes());
-        hdr[2..4].copy_from_slice(&dport.to_be_bytes());
-        hdr[4..6].copy_from_slice(&len.to_be_bytes());
-        hdr[6..8].copy_from_slice(&ck.to_be_bytes());
+        h.copy_from_slice(&(w | ck as u64).to_be_bytes());
     }
 
     #[inline]
