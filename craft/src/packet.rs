@@ -374,10 +374,18 @@ impl Layer {
     }
 }
 
+/// Layers held inline: up to [`INLINE_LAYERS`] without allocating.
+type Layers = SmallVec<[Layer; INLINE_LAYERS]>;
+
+/// Layers a packet holds without a heap allocation: 8 covers GUE and VXLAN encapsulations
+/// (Ether/IP/UDP/GUE/IP/TCP/Raw is 7), whose composition otherwise paid an aligned
+/// allocation and its free per packet (compose + build GUE 2443 -> see benches/README).
+pub const INLINE_LAYERS: usize = 8;
+
 /// A packet: layers from the outermost in.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Packet {
-    pub layers: SmallVec<[Layer; 4]>,
+    pub layers: SmallVec<[Layer; INLINE_LAYERS]>,
 }
 
 impl From<Layer> for Packet {
@@ -664,7 +672,7 @@ fn dissect_peeked<'b>(
 
 /// The Padding layer at `n`.
 #[cold]
-fn put_padding(layers: &mut SmallVec<[Layer; 4]>, n: usize, pad: &[u8]) {
+fn put_padding(layers: &mut Layers, n: usize, pad: &[u8]) {
     put_layer(layers, n, Padding::new().load(pad).into());
 }
 
@@ -718,13 +726,13 @@ fn put_raw_as<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], mark: Mark, wa
 }
 
 /// [`put_raw`] past the slots.
-fn put_raw_grown(layers: &mut SmallVec<[Layer; 4]>, n: usize, data: &[u8], mark: Mark) -> usize {
+fn put_raw_grown(layers: &mut Layers, n: usize, data: &[u8], mark: Mark) -> usize {
     let raw = Raw { load: data.to_vec(), truncated: mark.truncated, malformed: mark.malformed };
     put_layer(layers, n, Layer::Raw(raw));
     n + 1
 }
 
-fn put_layer(layers: &mut SmallVec<[Layer; 4]>, n: usize, l: Layer) {
+fn put_layer(layers: &mut Layers, n: usize, l: Layer) {
     match layers.get_mut(n) {
         Some(slot) => *slot = l,
         None => layers.push(l),
