@@ -68,10 +68,13 @@ impl Proto for Gue {
             return;
         }
         let hlen = self.hlen.unwrap_or((self.data.len() / 4) as u8);
-        hdr[0] = (self.ver << 6) | ((self.c & 1) << 5) | (hlen & 0x1f);
-        hdr[1] = auto_proto(self.proto, cx, 0);
-        hdr[2..4].copy_from_slice(&self.flags.to_be_bytes());
-        hdr[4..].copy_from_slice(&self.data);
+        let (fixed, data) = hdr.split_at_mut(4);
+        let first = (self.ver << 6) | ((self.c & 1) << 5) | (hlen & 0x1f);
+        let word = u32::from_be_bytes([first, auto_proto(self.proto, cx, 0), 0, 0]) | self.flags as u32;
+        fixed.copy_from_slice(&word.to_be_bytes());
+        if !data.is_empty() {
+            data.copy_from_slice(&self.data);
+        }
     }
 
     #[inline]
