@@ -354,14 +354,42 @@ pub fn loopback_next(af: u32) -> Next {
     find(LOOPBACK_NEXT, af)
 }
 
-/// The UDP port bindings of the registry, as [`crate::layer::DissectCx`] starts with them:
-/// (port, is it the source port, layer), destination ports first.
-pub fn udp_defaults() -> impl Iterator<Item = UdpBind> {
-    let layer = |(port, next): &(u32, Next), sport| match next {
-        Next::Layer(kind) => Some(UdpBind { port: *port as u16, sport, kind: *kind }),
-        _ => None,
-    };
-    UDP_DPORT_NEXT.iter().filter_map(move |b| layer(b, false)).chain(UDP_SPORT_NEXT.iter().filter_map(move |b| layer(b, true)))
+/// The UDP port bindings of the registry, as [`crate::layer::DissectCx`] starts with them,
+/// destination ports first. Made at compile time: a default `DissectCx` allocates nothing.
+pub const UDP_DEFAULTS: &[UdpBind] = &{
+    const N: usize = UDP_DPORT_NEXT.len() + UDP_SPORT_NEXT.len();
+    udp_defaults::<N>()
+};
+
+const fn udp_defaults<const N: usize>() -> [UdpBind; N] {
+    let mut out = [UdpBind { port: 0, sport: false, kind: LayerKind::Raw }; N];
+    let mut i = 0;
+    while i < N {
+        let (list, j, sport) = if i < UDP_DPORT_NEXT.len() {
+            (UDP_DPORT_NEXT, i, false)
+        } else {
+            (UDP_SPORT_NEXT, i - UDP_DPORT_NEXT.len(), true)
+        };
+        let kind = match list[j].1 {
+            Next::Layer(kind) => kind,
+            _ => panic!("a UDP port binding dissects as its layer (no dissect_as)"),
+        };
+        out[i] = UdpBind { port: list[j].0 as u16, sport, kind };
+        i += 1;
+    }
+    out
+}
+
+/// The [`crate::layer::DissectCx`] filter of these ports: bit `port % 1024` set for each.
+pub const fn udp_filter(binds: &[UdpBind]) -> [u64; 16] {
+    let mut f = [0u64; 16];
+    let mut i = 0;
+    while i < binds.len() {
+        let p = binds[i].port as usize % 1024;
+        f[p / 64] |= 1 << (p % 64);
+        i += 1;
+    }
+    f
 }
 
 /// A UDP port binding as dissect uses it.
@@ -393,10 +421,28 @@ mod tests {
             ETHER_TYPES,
             [(0x0800, "IPv4"), (0x0806, "ARP"), (0x8100, "n_802_1Q"), (0x86dd, "IPv6"), (0x88a8, "n_802_1AD"), (0x9000, "LOOP")]
         );
-        assert!(IP_PROTOS.windows(2).all(|w| w[0].0 < w[1].0));
-        for (n, name) in [(1, "icmp"), (6, "tcp"), (17, "udp"), (47, "gre"), (58, "ipv6_icmp"), (41, "ipv6"), (4, "ipencap")] {
-            assert!(IP_PROTOS.contains(&(n, name)), "{n} {name}");
-        }
+        // The table the layers' bindings replaced, value for value.
+        assert_eq!(
+            IP_PROTOS,
+            [
+                (0, "hopopt"),
+                (1, "icmp"),
+                (2, "igmp"),
+                (4, "ipencap"),
+                (6, "tcp"),
+                (17, "udp"),
+                (41, "ipv6"),
+                (43, "ipv6_route"),
+                (44, "ipv6_frag"),
+                (47, "gre"),
+                (50, "esp"),
+                (51, "ah"),
+                (58, "ipv6_icmp"),
+                (59, "ipv6_nonxt"),
+                (60, "ipv6_opts"),
+                (132, "sctp"),
+            ]
+        );
         assert_eq!(LOOPBACK_TYPES.iter().filter(|(_, n)| *n == "IPv6").count(), 3);
     }
 

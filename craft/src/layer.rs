@@ -4,6 +4,8 @@
 //! methods, and the field table that show, ls, RON, JSON and the expression parser use.
 //! The protocol file then implements [`Proto`]: header length, writing, dissecting.
 
+use std::borrow::Cow;
+
 use crate::bind::{Bind, UdpBind};
 use crate::field::{FieldInfo, Value};
 use crate::packet::{Layer, LayerKind};
@@ -114,7 +116,8 @@ pub struct Truncated;
 pub struct DissectCx {
     /// The UDP port bindings, the run-time ones first, then the registry's (see
     /// [`crate::bind`]): destination ports before source ports, as scapy tries them.
-    udp_binds: Vec<UdpBind>,
+    /// Borrowed from the registry until a binding is added.
+    udp_binds: Cow<'static, [UdpBind]>,
     /// Bit `port % 1024` is set for every bound port: most datagrams (no binding on either
     /// port) are told apart with two loads, without going through the list.
     udp_filter: [u64; 16],
@@ -122,11 +125,8 @@ pub struct DissectCx {
 
 impl Default for DissectCx {
     fn default() -> Self {
-        let mut cx = DissectCx { udp_binds: Vec::new(), udp_filter: [0; 16] };
-        for b in crate::bind::udp_defaults() {
-            cx.push_udp(b);
-        }
-        cx
+        const FILTER: [u64; 16] = crate::bind::udp_filter(crate::bind::UDP_DEFAULTS);
+        DissectCx { udp_binds: Cow::Borrowed(crate::bind::UDP_DEFAULTS), udp_filter: FILTER }
     }
 }
 
@@ -137,7 +137,7 @@ impl DissectCx {
     pub fn bind_udp_port(&mut self, port: u16, kind: LayerKind) {
         let b = UdpBind { port, sport: false, kind };
         if !self.udp_binds.contains(&b) {
-            self.udp_binds.insert(0, b);
+            self.udp_binds.to_mut().insert(0, b);
             self.udp_filter[port as usize % 1024 / 64] |= 1 << (port % 64);
         }
     }
@@ -155,11 +155,6 @@ impl DissectCx {
     /// The destination ports dissected as `kind`.
     pub fn udp_ports(&self, kind: LayerKind) -> impl Iterator<Item = u16> + '_ {
         self.udp_binds.iter().filter(move |b| b.kind == kind && !b.sport).map(|b| b.port)
-    }
-
-    fn push_udp(&mut self, b: UdpBind) {
-        self.udp_filter[b.port as usize % 1024 / 64] |= 1 << (b.port % 64);
-        self.udp_binds.push(b);
     }
 
     /// What a UDP datagram from `sport` to `dport` carries: the layer of the first binding
