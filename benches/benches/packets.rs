@@ -18,7 +18,7 @@ use std::net::Ipv4Addr;
 use benches::*;
 use craft::layer::DissectCx;
 use craft::prelude::*;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 
 /// The values a builder takes, read through `black_box` so that no implementation can
 /// fold them (and the checksums over them) at compile time.
@@ -882,4 +882,79 @@ criterion_group!(
     build_gue,
     parse_gue
 );
-criterion_main!(benches);
+
+/// Instruction counts without criterion: `PACKETS_IR=GROUP/FUNC:N` runs one function's
+/// body N times and exits, for `valgrind --tool=callgrind`. Two runs with different N give
+/// the instructions per iteration (the difference over the difference in N), setup excluded.
+mod ir {
+    use super::*;
+
+    pub fn run(spec: &str) {
+        let caps = smoltcp_impl::caps();
+        let caps_d = smoltcp_impl::caps_ipv4_deferred();
+        let cx = DissectCx::default();
+        let (tcp, udp, gue) = (craft_tcp(), craft_udp(), craft_gue());
+        let (tcp_b, udp_b, gue_b) = (tcp.build(), udp.build(), gue.build());
+        let mut buf = Vec::with_capacity(256);
+        let mut pkt = Packet::new();
+        let mut a_tcp = [0u8; TCP_LEN];
+        let mut a_udp = [0u8; UDP_LEN];
+        type Body<'a> = Box<dyn FnMut() + 'a>;
+        let mut bodies: Vec<(&str, Body)> = Vec::new();
+        macro_rules! body {
+            ($name:expr, $e:expr) => {
+                bodies.push(($name, Box::new($e)))
+            };
+        }
+        let name = spec.rsplit_once(':').map_or(spec, |(n, _)| n);
+        let n: usize = spec.rsplit_once(':').and_then(|(_, n)| n.parse().ok()).unwrap_or(0);
+        let buf = &mut buf;
+        let pkt = &mut pkt;
+        match name {
+            "build/tcp/craft" => body!(name, || { black_box(&tcp).build_into(buf); black_box(&*buf); }),
+            "build/tcp/compose" => body!(name, || { craft_impl::compose_tcp(black_box(&PARAMS)).build_into(buf); black_box(&*buf); }),
+            "build/tcp/compose_str" => body!(name, || { black_box(craft_tcp_str()).build_into(buf); black_box(&*buf); }),
+            "build/tcp/etherparse" => body!(name, || { etherparse_impl::build_tcp(black_box(&PARAMS), buf); black_box(&*buf); }),
+            "build/tcp/pnet" => body!(name, || { pnet_impl::build_tcp(black_box(&PARAMS), &mut a_tcp); black_box(&a_tcp); }),
+            "build/tcp/smoltcp" => body!(name, || { smoltcp_impl::build_tcp(black_box(&PARAMS), &mut a_tcp, black_box(&caps_d)); black_box(&a_tcp); }),
+            "build/tcp/floor" => body!(name, || { floor::build_tcp(black_box(&floor::TCP_TEMPLATE), buf); black_box(&*buf); }),
+            "parse/tcp/craft" => body!(name, || { pkt.dissect_into(black_box(&tcp_b), LayerKind::Ether, &cx); black_box(craft_read::eth_ip_tcp(black_box(&*pkt))); }),
+            "parse/tcp/etherparse" => body!(name, || { black_box(etherparse_impl::parse_tcp(black_box(&tcp_b))); }),
+            "parse/tcp/pnet" => body!(name, || { black_box(pnet_impl::parse_tcp(black_box(&tcp_b))); }),
+            "parse/tcp/smoltcp" => body!(name, || { black_box(smoltcp_impl::parse_tcp(black_box(&tcp_b), black_box(&caps)).map(|p| black_box(p).eth)); }),
+            "parse/tcp/floor" => body!(name, || { black_box(floor_read::eth_ip_tcp(black_box(&tcp_b))); }),
+            "build/udp/craft" => body!(name, || { black_box(&udp).build_into(buf); black_box(&*buf); }),
+            "build/udp/compose" => body!(name, || { craft_impl::compose_udp(black_box(&PARAMS), black_box(&UDP_PAYLOAD)).build_into(buf); black_box(&*buf); }),
+            "build/udp/etherparse" => body!(name, || { etherparse_impl::build_udp(black_box(&PARAMS), black_box(&UDP_PAYLOAD), buf); black_box(&*buf); }),
+            "build/udp/pnet" => body!(name, || { pnet_impl::build_udp(black_box(&PARAMS), black_box(&UDP_PAYLOAD), &mut a_udp); black_box(&a_udp); }),
+            "build/udp/smoltcp" => body!(name, || { smoltcp_impl::build_udp(black_box(&PARAMS), black_box(&UDP_PAYLOAD), &mut a_udp, black_box(&caps_d)); black_box(&a_udp); }),
+            "build/udp/floor" => body!(name, || { floor::build_udp(black_box(&floor::UDP_TEMPLATE), buf); black_box(&*buf); }),
+            "parse/udp/craft" => body!(name, || { pkt.dissect_into(black_box(&udp_b), LayerKind::Ether, &cx); black_box(craft_read::eth_ip_udp(black_box(&*pkt))); }),
+            "parse/udp/etherparse" => body!(name, || { black_box(etherparse_impl::parse_udp(black_box(&udp_b))); }),
+            "parse/udp/pnet" => body!(name, || { black_box(pnet_impl::parse_udp(black_box(&udp_b))); }),
+            "parse/udp/smoltcp" => body!(name, || { black_box(smoltcp_impl::parse_udp(black_box(&udp_b), black_box(&caps)).map(|p| black_box(p).eth)); }),
+            "parse/udp/floor" => body!(name, || { black_box(floor_read::eth_ip_udp(black_box(&udp_b))); }),
+            "build/gue/craft" => body!(name, || { black_box(&gue).build_into(buf); black_box(&*buf); }),
+            "build/gue/compose" => body!(name, || { craft_impl::compose_gue(black_box(&PARAMS)).build_into(buf); black_box(&*buf); }),
+            "build/gue/floor" => body!(name, || { floor::build_gue(black_box(&floor::GUE_TEMPLATE), buf); black_box(&*buf); }),
+            "parse/gue/craft" => body!(name, || { pkt.dissect_into(black_box(&gue_b), LayerKind::Ether, &cx); black_box(craft_read::gue_pkt(black_box(&*pkt))); }),
+            "parse/gue/etherparse_to_udp" => body!(name, || { black_box(etherparse_impl::parse_gue_to_udp(black_box(&gue_b))); }),
+            "parse/gue/etherparse_full" => body!(name, || { black_box(etherparse_impl::parse_gue_full(black_box(&gue_b))); }),
+            other => panic!("unknown PACKETS_IR function '{other}'"),
+        }
+        for (_, f) in &mut bodies {
+            for _ in 0..n {
+                f();
+            }
+        }
+    }
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("PACKETS_IR") {
+        ir::run(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -7,14 +7,22 @@ pub fn partial(data: &[u8]) -> u64 {
     if data.is_empty() {
         return 0;
     }
-    // 32-bit big-endian words: a u32 word is two 16-bit words, and 2^16 = 1 in one's
-    // complement arithmetic, so the folded result is the same with half the additions.
+    // 64-bit big-endian words added with end-around carry: a u64 word is four 16-bit
+    // words, and 2^16 = 1 in one's complement arithmetic, so the folded result is the same
+    // with a quarter of the additions.
     let mut sum = 0u64;
-    let mut chunks = data.chunks_exact(4);
+    let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        sum += u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64;
+        let (s, carry) = sum.overflowing_add(u64::from_be_bytes(c.try_into().expect("8 bytes")));
+        sum = s + carry as u64;
     }
-    let rest = chunks.remainder();
+    // Fold to 33 bits so that the tail adds below cannot overflow.
+    let mut sum = (sum >> 32) + (sum & 0xffff_ffff);
+    let mut rest = chunks.remainder();
+    if rest.len() >= 4 {
+        sum += u32::from_be_bytes(rest[..4].try_into().expect("4 bytes")) as u64;
+        rest = &rest[4..];
+    }
     if rest.len() >= 2 {
         sum += u16::from_be_bytes([rest[0], rest[1]]) as u64;
     }
@@ -73,6 +81,27 @@ mod tests {
         // RFC 1071 section 3: the sum of these words is 0xddf2.
         let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
         assert_eq!(fold(partial(&data)), !0xddf2);
+    }
+
+    /// The 64-bit words give the folded sum of plain 16-bit words, for every length and
+    /// for words that carry out of 64 bits.
+    #[test]
+    fn partial_matches_16_bit_words() {
+        let slow = |d: &[u8]| {
+            let mut s: u64 = d.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]) as u64).sum();
+            while s > 0xffff {
+                s = (s & 0xffff) + (s >> 16);
+            }
+            !(s as u16)
+        };
+        let mut data: Vec<u8> = (0..200u32).map(|i| (i * 37 + 11) as u8).collect();
+        for len in 0..data.len() {
+            assert_eq!(fold(partial(&data[..len])), slow(&data[..len]), "len {len}");
+        }
+        data.fill(0xff);
+        for len in 0..data.len() {
+            assert_eq!(fold(partial(&data[..len])), slow(&data[..len]), "all ones, len {len}");
+        }
     }
 
     #[test]

@@ -98,23 +98,194 @@ impl fmt::Display for Mac {
     }
 }
 
+impl Mac {
+    /// Parses six hex bytes of one or two digits separated by `:` or `-`
+    /// (`02:00:00:00:00:33`), as [`FromStr`] does; `None` for anything else. A `const fn`:
+    /// [`Mac::lit`] in a `const` is parsed by the compiler, and at run time it is one pass over the bytes.
+    #[inline(always)]
+    pub const fn parse(s: &str) -> Option<Mac> {
+        match Mac::parse_canonical(s.as_bytes()) {
+            Some(m) => Some(m),
+            None => Mac::parse_any(s.as_bytes()),
+        }
+    }
+
+    /// The common form, `xx:xx:xx:xx:xx:xx` (or with `-`), as straight-line code: a table
+    /// lookup per digit, which the compiler folds away for a literal once inlined.
+    #[inline(always)]
+    const fn parse_canonical(b: &[u8]) -> Option<Mac> {
+        // Hex digit values; 0x10 marks a byte that is not one.
+        const HEX: [u8; 256] = {
+            let mut t = [0x10u8; 256];
+            let mut i = 0;
+            while i < 10 {
+                t[b'0' as usize + i] = i as u8;
+                i += 1;
+            }
+            let mut i = 0;
+            while i < 6 {
+                t[b'a' as usize + i] = 10 + i as u8;
+                t[b'A' as usize + i] = 10 + i as u8;
+                i += 1;
+            }
+            t
+        };
+        if b.len() != 17 {
+            return None;
+        }
+        let Some(b) = b.first_chunk::<17>() else { return None };
+        let mut out = [0u8; 6];
+        let mut bad = 0u8;
+        let mut i = 0;
+        while i < 6 {
+            let (hi, lo) = (HEX[b[3 * i] as usize], HEX[b[3 * i + 1] as usize]);
+            bad |= hi | lo;
+            out[i] = (hi << 4) | (lo & 0xf);
+            if i < 5 && b[3 * i + 2] != b':' && b[3 * i + 2] != b'-' {
+                return None;
+            }
+            i += 1;
+        }
+        if bad & 0x10 != 0 {
+            return None;
+        }
+        Some(Mac(out))
+    }
+
+    /// Any form [`Mac::parse`] takes.
+    #[inline(never)]
+    const fn parse_any(b: &[u8]) -> Option<Mac> {
+        let mut out = [0u8; 6];
+        let (mut i, mut part) = (0, 0);
+        loop {
+            // One part: one or two hex digits (or, as `from_str_radix` takes it, `+` and one).
+            let plus = i < b.len() && b[i] == b'+';
+            if plus {
+                i += 1;
+            }
+            let mut digits = plus as usize;
+            let mut v = 0u8;
+            while i < b.len() && digits < 3 {
+                let d = match b[i] {
+                    c @ b'0'..=b'9' => c - b'0',
+                    c @ b'a'..=b'f' => c - b'a' + 10,
+                    c @ b'A'..=b'F' => c - b'A' + 10,
+                    _ => break,
+                };
+                v = (v << 4) | d;
+                digits += 1;
+                i += 1;
+            }
+            if digits == plus as usize || digits > 2 {
+                return None;
+            }
+            out[part] = v;
+            part += 1;
+            if part == 6 {
+                return if i == b.len() { Some(Mac(out)) } else { None };
+            }
+            if i == b.len() || !(b[i] == b':' || b[i] == b'-') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+
+    /// A MAC address literal, parsed at compile time when used in a `const`:
+    /// `const DST: Mac = Mac::lit("02:00:00:00:00:33");`. Panics (a compile error in a
+    /// const) when `s` is not a MAC address.
+    pub const fn lit(s: &str) -> Mac {
+        match Mac::parse(s) {
+            Some(m) => m,
+            None => panic!("not a MAC address literal (expected six hex bytes like 02:00:00:00:00:01)"),
+        }
+    }
+}
+
 impl FromStr for Mac {
     type Err = String;
     fn from_str(s: &str) -> Result<Mac, String> {
-        let bad = || format!("'{s}' is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)");
-        let mut out = [0u8; 6];
-        let mut parts = s.split([':', '-']);
-        for byte in out.iter_mut() {
-            let p = parts.next().ok_or_else(bad)?;
-            if p.is_empty() || p.len() > 2 {
-                return Err(bad());
+        Mac::parse(s).ok_or_else(|| format!("'{s}' is not a MAC address (expected six hex bytes like 02:00:00:00:00:01)"))
+    }
+}
+
+/// Parses a dotted-quad IPv4 address exactly as `Ipv4Addr::from_str` does (four decimal
+/// parts 0..=255, no leading zeros, nothing else), in one pass over the bytes; `None` for
+/// anything else. A `const fn`, like [`ipv4_lit`].
+#[inline(always)]
+pub const fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    // Straight-line code (no loop), which the compiler folds away for a literal once
+    // inlined: four parts, each followed by a dot but the last.
+    let b = s.as_bytes();
+    let (a, i) = match ipv4_part(b, 0) {
+        Some(p) => p,
+        None => return None,
+    };
+    let (c1, i) = match ipv4_dot_part(b, i) {
+        Some(p) => p,
+        None => return None,
+    };
+    let (c2, i) = match ipv4_dot_part(b, i) {
+        Some(p) => p,
+        None => return None,
+    };
+    let (c3, i) = match ipv4_dot_part(b, i) {
+        Some(p) => p,
+        None => return None,
+    };
+    if i != b.len() {
+        return None;
+    }
+    Some(Ipv4Addr::new(a, c1, c2, c3))
+}
+
+#[inline(always)]
+const fn ipv4_digit(b: &[u8], j: usize) -> bool {
+    j < b.len() && b[j].is_ascii_digit()
+}
+
+/// A dot at `i`, then [`ipv4_part`].
+#[inline(always)]
+const fn ipv4_dot_part(b: &[u8], i: usize) -> Option<(u8, usize)> {
+    if i >= b.len() || b[i] != b'.' {
+        return None;
+    }
+    ipv4_part(b, i + 1)
+}
+
+/// One decimal part at `i`: 1 to 3 digits, 0..=255, no leading zero; the value and where
+/// the part ends.
+#[inline(always)]
+const fn ipv4_part(b: &[u8], i: usize) -> Option<(u8, usize)> {
+    if !ipv4_digit(b, i) {
+        return None;
+    }
+    let mut v = (b[i] - b'0') as u32;
+    let mut j = i + 1;
+    if ipv4_digit(b, j) {
+        if b[i] == b'0' {
+            return None;
+        }
+        v = v * 10 + (b[j] - b'0') as u32;
+        j += 1;
+        if ipv4_digit(b, j) {
+            v = v * 10 + (b[j] - b'0') as u32;
+            j += 1;
+            if ipv4_digit(b, j) || v > 255 {
+                return None;
             }
-            *byte = u8::from_str_radix(p, 16).map_err(|_| bad())?;
         }
-        if parts.next().is_some() {
-            return Err(bad());
-        }
-        Ok(Mac(out))
+    }
+    Some((v as u8, j))
+}
+
+/// An IPv4 address literal, parsed at compile time when used in a `const`:
+/// `const SRC: Ipv4Addr = ipv4_lit("172.17.2.1");`. Panics (a compile error in a const)
+/// when `s` is not an IPv4 address.
+pub const fn ipv4_lit(s: &str) -> Ipv4Addr {
+    match parse_ipv4(s) {
+        Some(a) => a,
+        None => panic!("not an IPv4 address literal (expected a dotted quad like 10.0.0.1)"),
     }
 }
 
@@ -514,7 +685,45 @@ macro_rules! str_into_field {
         }
     )*};
 }
-str_into_field!(Mac, Ipv4Addr, Ipv6Addr);
+str_into_field!(Ipv6Addr);
+
+/// MAC and IPv4 literals: parsed in one pass over the bytes ([`Mac::parse`],
+/// [`parse_ipv4`]), which the compiler can fold for a literal once inlined; the error is
+/// out of line. Still cheaper: a `const` made with [`Mac::lit`] / [`ipv4_lit`], or typed
+/// values (`[u8; 6]`, `[u8; 4]`, `Mac`, `Ipv4Addr`).
+macro_rules! fast_str_into_field {
+    ($($t:ty => $parse:expr),*) => {$(
+        impl IntoField<$t> for &str {
+            #[inline(always)]
+            fn into_field(self) -> $t {
+                match $parse(self) {
+                    Some(v) => v,
+                    None => bad_literal::<$t>(self),
+                }
+            }
+        }
+        impl IntoField<Option<$t>> for &str {
+            #[inline(always)]
+            fn into_field(self) -> Option<$t> {
+                Some(IntoField::<$t>::into_field(self))
+            }
+        }
+    )*};
+}
+fast_str_into_field!(Mac => Mac::parse, Ipv4Addr => parse_ipv4);
+
+/// The panic of a bad literal, with the parser's message.
+#[cold]
+#[inline(never)]
+fn bad_literal<T: FromStr + FieldType>(s: &str) -> T
+where
+    T::Err: fmt::Display,
+{
+    match s.parse::<T>() {
+        Ok(v) => v,
+        Err(e) => panic!("invalid {} literal '{s}': {e}", T::KIND),
+    }
+}
 
 impl IntoField<Vec<u8>> for &[u8] {
     fn into_field(self) -> Vec<u8> {
@@ -558,6 +767,57 @@ mod tests {
         assert!("02:00:00:00:00".parse::<Mac>().is_err());
         assert!("02:00:00:00:00:00:01".parse::<Mac>().is_err());
         assert!("zz:00:00:00:00:00".parse::<Mac>().is_err());
+    }
+
+    /// The one-pass parsers accept exactly what the std / split parsers accept.
+    #[test]
+    fn fast_parsers_match_the_slow_ones() {
+        let slow_mac = |s: &str| -> Option<Mac> {
+            let mut out = [0u8; 6];
+            let mut parts = s.split([':', '-']);
+            for byte in out.iter_mut() {
+                let p = parts.next()?;
+                if p.is_empty() || p.len() > 2 {
+                    return None;
+                }
+                *byte = u8::from_str_radix(p, 16).ok()?;
+            }
+            parts.next().is_none().then_some(Mac(out))
+        };
+        let macs = [
+            "02:00:00:00:00:33", "ff-FF-0a-0B-c-d", "ff-FF-0a-0B-Cc-dD", "02:00:00:00:00:33:", "02:00:00:00:00:3g", "g2:00:00:00:00:33", "02:00:00:00:00/33", "2:0:0:0:0:1", "02:00:00:00:00", "02:00:00:00:00:00:01",
+            "02:00:00:00:00:3", "02:00:00:00:00:", ":02:00:00:00:00:33", "02::00:00:00:00", "002:00:00:00:00:33",
+            "+2:00:00:00:00:33", "+:00:00:00:00:33", "+22:00:00:00:00:33", "02:+f:00:00:00:33", "02:00:00:00:00:33 ", "", "zz:00:00:00:00:00", "02:00:00:00:00-33", "0x:00:00:00:00:00",
+        ];
+        for m in macs {
+            assert_eq!(Mac::parse(m), slow_mac(m), "{m:?}");
+        }
+        let ips = [
+            "172.17.2.1", "0.0.0.0", "255.255.255.255", "256.0.0.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3",
+            "1.2.3.4 ", " 1.2.3.4", "1.2.3.04", "1000.1.1.1", "1.2.3.-4", "", "1.2.3.4.", "+1.2.3.4", "0.00.0.0",
+            "1.2.3.255", "1.2.3.2555",
+        ];
+        for a in ips {
+            assert_eq!(parse_ipv4(a), a.parse::<Ipv4Addr>().ok(), "{a:?}");
+        }
+        // And on strings made of the characters that matter (a fixed pseudo-random walk).
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..50_000 {
+            let len = next(20) as usize;
+            let ip: String = (0..len).map(|_| b"0123456789...25"[next(15) as usize] as char).collect();
+            assert_eq!(parse_ipv4(&ip), ip.parse::<Ipv4Addr>().ok(), "{ip:?}");
+            let mac: String = (0..len).map(|_| b"0aF9:::-+g"[next(10) as usize] as char).collect();
+            assert_eq!(Mac::parse(&mac), slow_mac(&mac), "{mac:?}");
+        }
+        const M: Mac = Mac::lit("02:00:00:00:00:33");
+        const A: Ipv4Addr = ipv4_lit("172.17.2.1");
+        assert_eq!((M.0, A.octets()), ([2, 0, 0, 0, 0, 0x33], [172, 17, 2, 1]));
     }
 
     #[test]

@@ -27,6 +27,7 @@ layer! {
 }
 
 /// The EtherType for what follows: the user's value, else the next layer's.
+#[inline]
 pub fn auto_type(set: Option<u16>, cx: &WriteCx, default: u16) -> u16 {
     set.or_else(|| cx.next.and_then(|n| n.kind().ethertype())).unwrap_or(default)
 }

@@ -6,7 +6,7 @@
 //! stands for it in a packet and builds to zero bytes.
 
 use crate::field::Fmt;
-use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Span, Truncated, WriteCx};
 use crate::layer;
 use crate::bind::Bind;
 use crate::layers::ip::{auto_proto, IP_PROTOS};
@@ -39,9 +39,19 @@ impl Gue {
     }
 }
 
+/// `data` holds `bytes`, reusing its allocation. Out of line: the common header has none.
+#[cold]
+#[inline(never)]
+fn set_data(data: &mut Vec<u8>, bytes: &[u8]) {
+    data.clear();
+    data.extend_from_slice(bytes);
+}
+
 impl Proto for Gue {
     const BINDS: &'static [Bind] = &[Bind::udp_dport(GUE_PORT)];
+    const WRITES_ALL: bool = true;
 
+    #[inline]
     fn header_len(&self) -> usize {
         if self.headerless() {
             0
@@ -50,18 +60,33 @@ impl Proto for Gue {
         }
     }
 
+    // Inlined into the per-layer build step (`packet::build_layer`). Every byte of `hdr`
+    // is written (the fixed 4 and `data`), so it is not zeroed first.
+    #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
         if self.headerless() {
             return;
         }
         let hlen = self.hlen.unwrap_or((self.data.len() / 4) as u8);
-        hdr[0] = (self.ver << 6) | ((self.c & 1) << 5) | (hlen & 0x1f);
-        hdr[1] = auto_proto(self.proto, cx, 0);
-        hdr[2..4].copy_from_slice(&self.flags.to_be_bytes());
-        hdr[4..].copy_from_slice(&self.data);
+        let (fixed, data) = hdr.split_at_mut(4);
+        let first = (self.ver << 6) | ((self.c & 1) << 5) | (hlen & 0x1f);
+        let word = u32::from_be_bytes([first, auto_proto(self.proto, cx, 0), 0, 0]) | self.flags as u32;
+        fixed.copy_from_slice(&word.to_be_bytes());
+        if !data.is_empty() {
+            data.copy_from_slice(&self.data);
+        }
     }
 
-    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+    #[inline]
+    fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let mut gue = Gue::default();
+        Ok(gue.dissect_in_place(data, cx)?.with(gue))
+    }
+
+    // In place (the data Vec reused, no `Decoded<Gue>` moved in), inlined into the dissect
+    // step; the data copy is a call made only when either side has some.
+    #[inline(always)]
+    fn dissect_in_place(&mut self, data: &[u8], _cx: &DissectCx) -> Result<Span, Truncated> {
         let first = *data.first().ok_or(Truncated)?;
         if first >> 6 == 1 {
             let next = match first >> 4 {
@@ -69,22 +94,24 @@ impl Proto for Gue {
                 6 => Next::Layer(LayerKind::Ipv6),
                 _ => Next::Raw,
             };
-            let gue = Gue { ver: 1, hlen: Some(0), proto: Some(0), ..Gue::default() };
-            return Ok(Decoded { layer: gue, hlen: 0, total_len: None, next });
+            *self = Gue { ver: 1, hlen: Some(0), proto: Some(0), data: std::mem::take(&mut self.data), ..Gue::default() };
+            self.data.clear();
+            return Ok(Span { hlen: 0, total_len: None, next });
         }
-        let h = data.get(..4).ok_or(Truncated)?;
+        let h = data.first_chunk::<4>().ok_or(Truncated)?;
         let hlen = h[0] & 0x1f;
         let end = 4 + 4 * hlen as usize;
-        let gue = Gue {
-            ver: first >> 6,
-            c: (first >> 5) & 1,
-            hlen: Some(hlen),
-            proto: Some(h[1]),
-            flags: u16::from_be_bytes([h[2], h[3]]),
-            data: data.get(4..end).ok_or(Truncated)?.to_vec(),
-        };
-        let next = if gue.ver == 0 && gue.c == 0 { crate::bind::ip_next(h[1]) } else { Next::Raw };
-        Ok(Decoded { layer: gue, hlen: end, total_len: None, next })
+        let ext = data.get(4..end).ok_or(Truncated)?;
+        self.ver = first >> 6;
+        self.c = (first >> 5) & 1;
+        self.hlen = Some(hlen);
+        self.proto = Some(h[1]);
+        self.flags = u16::from_be_bytes([h[2], h[3]]);
+        if !ext.is_empty() || !self.data.is_empty() {
+            set_data(&mut self.data, ext);
+        }
+        let next = if self.ver == 0 && self.c == 0 { crate::bind::ip_next(h[1]) } else { Next::Raw };
+        Ok(Span { hlen: end, total_len: None, next })
     }
 
     fn summary(&self) -> String {

@@ -108,6 +108,7 @@ impl IntoField<IpOptions> for Vec<u8> {
 }
 
 /// The protocol number for what follows: the user's value, else the next layer's.
+#[inline]
 pub fn auto_proto(set: Option<u8>, cx: &WriteCx, default: u8) -> u8 {
     set.or_else(|| cx.next.and_then(|n| n.kind().ip_proto())).unwrap_or(default)
 }

@@ -44,9 +44,11 @@ macro_rules! bytes_proto {
     ($t:ty) => {
         impl Proto for $t {
             const WRITES_ALL: bool = true;
+            #[inline]
             fn header_len(&self) -> usize {
                 self.load.len()
             }
+            #[inline(always)]
             fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
                 hdr.copy_from_slice(&self.load);
             }

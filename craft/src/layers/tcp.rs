@@ -290,13 +290,62 @@ impl crate::field::IntoField<TcpFlags> for u16 {
     }
 }
 
+impl TcpFlags {
+    /// Flags from letters (`"SA"`), one table lookup a letter; `None` for anything else
+    /// (the `+`-joined form included: [`crate::field::parse_flags`] takes that). A
+    /// `const fn`: `const SA: TcpFlags = TcpFlags::lit("SA");` is parsed by the compiler.
+    pub const fn from_letters(s: &str) -> Option<TcpFlags> {
+        // The bit of each letter of TCP_FLAGS, plus one; 0 for other bytes.
+        const BIT: [u8; 128] = {
+            let mut t = [0u8; 128];
+            let mut i = 0;
+            while i < TCP_FLAGS.len() {
+                t[TCP_FLAGS[i].as_bytes()[0] as usize] = i as u8 + 1;
+                i += 1;
+            }
+            t
+        };
+        let b = s.as_bytes();
+        let mut bits = 0u16;
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c >= 128 || BIT[c as usize] == 0 {
+                return None;
+            }
+            bits |= 1 << (BIT[c as usize] - 1);
+            i += 1;
+        }
+        Some(TcpFlags(bits))
+    }
+
+    /// Flags from letters, at compile time in a `const`; panics on any other byte.
+    pub const fn lit(s: &str) -> TcpFlags {
+        match TcpFlags::from_letters(s) {
+            Some(f) => f,
+            None => panic!("not TCP flag letters (FSRPAUECN)"),
+        }
+    }
+}
+
 /// Flags from letters in Rust code ("SA"); a bad letter panics like a bad literal.
 impl crate::field::IntoField<TcpFlags> for &str {
+    #[inline]
     fn into_field(self) -> TcpFlags {
-        match crate::field::parse_flags(self, TCP_FLAGS) {
-            Ok(f) => TcpFlags(f as u16),
-            Err(e) => panic!("invalid TCP flags literal: {e}"),
+        match TcpFlags::from_letters(self) {
+            Some(f) => f,
+            None => flags_slow(self),
         }
+    }
+}
+
+/// Flags written otherwise (`"S+A"`), or a bad literal's panic.
+#[cold]
+#[inline(never)]
+fn flags_slow(s: &str) -> TcpFlags {
+    match crate::field::parse_flags(s, TCP_FLAGS) {
+        Ok(f) => TcpFlags(f as u16),
+        Err(e) => panic!("invalid TCP flags literal: {e}"),
     }
 }
 
@@ -455,6 +504,15 @@ mod tests {
             assert_eq!(u64::from(flag.0), crate::field::parse_flags(letter, TCP_FLAGS).unwrap(), "{letter}");
         }
         assert!(TcpFlags(0x12).has(TcpFlags::ACK) && !TcpFlags(0x12).has(TcpFlags::RST));
+        // The table lookup agrees with parse_flags wherever it answers.
+        for s in ["", "S", "SA", "FSRPAUECN", "AS", "SS", "s", "S+A", "X", "Sé", "S A"] {
+            let table = TcpFlags::from_letters(s).map(|f| u64::from(f.0));
+            let slow = crate::field::parse_flags(s, TCP_FLAGS).ok();
+            assert!(table.is_none() || table == slow, "{s:?}: {table:?} vs {slow:?}");
+        }
+        assert_eq!(TcpFlags::from_letters("S+A"), None);
+        const SA: TcpFlags = TcpFlags::lit("SA");
+        assert_eq!(SA.0, 0x12);
     }
     use crate::layers::ip::Ip;
     use crate::packet::{Layer, LayerKind, Packet};

@@ -2,7 +2,7 @@
 
 use crate::checksum;
 use crate::field::Fmt;
-use crate::layer::{Decoded, DissectCx, Proto, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Proto, Span, Truncated, WriteCx};
 use crate::layer;
 use crate::packet::Layer;
 
@@ -45,35 +45,47 @@ impl Proto for Udp {
     // Inlined into the per-layer build step (`packet::build_layer`).
     #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        let h: &mut [u8; 8] = hdr.try_into().expect("header_len is 8");
         let dport = self.dport_for(cx.next);
         // Over 65535 bytes (an IPv6 jumbogram) the length is 0, as RFC 2675 says.
         let len = self.len.unwrap_or(if cx.payload_len > 0xffff - 8 { 0 } else { (8 + cx.payload_len) as u16 });
+        // The header as one big-endian word (checksum field zero), stored whole and summed
+        // whole, as TCP's: the checksum comes from the values held.
+        let w = (self.sport as u64) << 48 | (dport as u64) << 32 | (len as u64) << 16;
         let ck = match (self.chksum, cx.pseudo) {
             (Some(ck), _) => ck,
             (None, None) => 0,
             (None, Some(p)) => {
-                let fields = self.sport as u64 + dport as u64 + len as u64;
                 let pseudo = p.sum(PROTO_UDP, 8 + cx.payload_len) as u64;
                 // 0 means "no checksum": a computed 0 is sent as 0xffff.
-                match checksum::fold(fields + checksum::partial(cx.payload) + pseudo) {
+                match checksum::fold(checksum::word64(w) + checksum::partial(cx.payload) + pseudo) {
                     0 => 0xffff,
                     ck => ck,
                 }
             }
         };
-        hdr[0..2].copy_from_slice(&self.sport.to_be_bytes());
-        hdr[2..4].copy_from_slice(&dport.to_be_bytes());
-        hdr[4..6].copy_from_slice(&len.to_be_bytes());
-        hdr[6..8].copy_from_slice(&ck.to_be_bytes());
+        h.copy_from_slice(&(w | ck as u64).to_be_bytes());
     }
 
     #[inline]
     fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
-        let h = data.get(..8).ok_or(Truncated)?;
-        let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
-        let udp = Udp { sport: word(0), dport: Some(word(2)), len: Some(word(4)), chksum: Some(word(6)) };
-        let next = cx.udp_next(word(0), word(2));
-        Ok(Decoded { total_len: Some(word(4) as usize), layer: udp, hlen: 8, next })
+        let mut udp = Udp::default();
+        Ok(udp.dissect_in_place(data, cx)?.with(udp))
+    }
+
+    // Inlined into the dissect step (`packet::dissect_layer`): the fields are stored in
+    // place, with no `Decoded<Udp>` moved in, and the span comes back in registers. No
+    // call but the (rare) port-binding lookup, so no quick path is needed apart.
+    #[inline(always)]
+    fn dissect_in_place(&mut self, data: &[u8], cx: &DissectCx) -> Result<Span, Truncated> {
+        let Some(h) = data.first_chunk::<8>() else { return Err(Truncated) };
+        let w = u64::from_be_bytes(*h);
+        let (sport, dport, len, ck) = ((w >> 48) as u16, (w >> 32) as u16, (w >> 16) as u16, w as u16);
+        self.sport = sport;
+        self.dport = Some(dport);
+        self.len = Some(len);
+        self.chksum = Some(ck);
+        Ok(Span { hlen: 8, total_len: Some(len as usize), next: cx.udp_next(sport, dport) })
     }
 
     fn summary(&self) -> String {
