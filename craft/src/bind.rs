@@ -164,7 +164,7 @@ const fn count(lower: Lower, unbound: &[Bind]) -> usize {
 
 /// The names of `lower`'s values, one per value (the first binding's), by value: an
 /// `Fmt::Enum` table. `N` is the number of bindings, `M` the number of names
-/// ([`count_names`]).
+/// ([`count_distinct`]).
 const fn names<const N: usize, const M: usize>(lower: Lower, unbound: &[Bind]) -> [(u64, &'static str); M] {
     let (all, n) = for_each::<N>(lower, unbound);
     let mut out: [(u64, &'static str); M] = [(0, ""); M];
@@ -198,31 +198,8 @@ const fn has_value(names: &[(u64, &str)], n: usize, value: u64) -> bool {
     false
 }
 
-/// The number of distinct named values of `lower`.
-const fn count_names<const N: usize>(lower: Lower, unbound: &[Bind]) -> usize {
-    let (all, n) = for_each::<N>(lower, unbound);
-    let mut seen = [0u64; N];
-    let mut m = 0;
-    let mut i = 0;
-    while i < n {
-        let b = all[i].0;
-        let mut dup = false;
-        let mut j = 0;
-        while j < m {
-            dup |= seen[j] == b.value as u64;
-            j += 1;
-        }
-        if !b.name.is_empty() && !dup {
-            seen[m] = b.value as u64;
-            m += 1;
-        }
-        i += 1;
-    }
-    m
-}
-
 /// The layer-announcing bindings of `lower` as (value, next), sorted by value (so the
-/// common ones, the smallest, are compared first); `M` from [`count_dissect`].
+/// common ones, the smallest, are compared first); `M` from [`count_distinct`].
 const fn dispatch<const N: usize, const M: usize>(lower: Lower, unbound: &[Bind]) -> [(u32, Next); M] {
     let (all, n) = for_each::<N>(lower, unbound);
     let mut out = [(0u32, Next::Raw); M];
@@ -255,21 +232,33 @@ const fn dispatch<const N: usize, const M: usize>(lower: Lower, unbound: &[Bind]
     out
 }
 
-/// The number of distinct values of `lower` that announce a layer when dissecting.
-const fn count_dissect<const N: usize>(lower: Lower, unbound: &[Bind]) -> usize {
+/// Which of `lower`'s bindings a table takes: the named ones (display names) or those that
+/// announce a layer (dissect dispatch).
+#[derive(Clone, Copy)]
+enum Keep {
+    Named,
+    Dissected,
+}
+
+/// The number of distinct values among `lower`'s bindings that `keep` takes.
+const fn count_distinct<const N: usize>(lower: Lower, unbound: &[Bind], keep: Keep) -> usize {
     let (all, n) = for_each::<N>(lower, unbound);
     let mut seen = [0u32; N];
     let mut m = 0;
     let mut i = 0;
     while i < n {
         let b = all[i].0;
+        let taken = match keep {
+            Keep::Named => !b.name.is_empty(),
+            Keep::Dissected => !matches!(b.dissect, Dissect::No),
+        };
         let mut dup = false;
         let mut j = 0;
         while j < m {
             dup |= seen[j] == b.value;
             j += 1;
         }
-        if !matches!(b.dissect, Dissect::No) && !dup {
+        if taken && !dup {
             seen[m] = b.value;
             m += 1;
         }
@@ -283,7 +272,7 @@ macro_rules! names {
     ($lower:expr, $unbound:expr) => {
         &{
             const N: usize = count($lower, $unbound);
-            const M: usize = count_names::<N>($lower, $unbound);
+            const M: usize = count_distinct::<N>($lower, $unbound, Keep::Named);
             names::<N, M>($lower, $unbound)
         }
     };
@@ -295,7 +284,7 @@ macro_rules! dispatch {
     ($lower:expr, $unbound:expr) => {
         &{
             const N: usize = count($lower, $unbound);
-            const M: usize = count_dissect::<N>($lower, $unbound);
+            const M: usize = count_distinct::<N>($lower, $unbound, Keep::Dissected);
             dispatch::<N, M>($lower, $unbound)
         }
     };
