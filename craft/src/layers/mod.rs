@@ -25,7 +25,10 @@
 //! 3. scapy vectors: a `gen_NAME` section in `fixtures/scapy/gen_vectors.py` (build and
 //!    dissect, at least each binding and each conditional field), regenerated with
 //!    `python3 fixtures/scapy/gen_vectors.py`; `craft/tests/scapy_vectors.rs` checks them.
-//! 4. The layer's doc says where it differs from scapy.
+//! 4. Where tshark decodes the protocol, a comparison in `craft/tests/tshark_decode.rs`
+//!    (frames craft builds, the same fields as tshark reads them).
+//! 5. The layer's doc says where it differs from scapy (and README's "Differences from
+//!    scapy" when a user would notice).
 
 pub mod arp;
 pub mod cooked_linux;
