@@ -688,6 +688,7 @@ fn put_padding(layers: &mut Layers, n: usize, pad: &[u8]) {
 /// Raw bytes at `n`, reusing the allocation of a Raw already there. Returns the number of
 /// layers used (`n + 1`), so that callers end with it as a tail call (six arguments at
 /// most: no stack); past the slots, `n` with the bytes left in `walk.grow`.
+#[inline(never)]
 fn put_raw<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], walk: &mut Walk<'_, 'b>) -> usize {
     put_raw_as(layers, n, data, Mark::NONE, walk)
 }
@@ -718,16 +719,26 @@ impl Mark {
 
 #[inline(always)]
 fn put_raw_as<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], mark: Mark, walk: &mut Walk<'_, 'b>) -> usize {
+    // A payload as long as the last one (the common case on a flow) is one copy: no length
+    // reset, no capacity check, and the rest out of line, so that this saves few registers.
+    if let Some(Layer::Raw(r)) = layers.get_mut(n) {
+        if r.load.len() == data.len() {
+            r.load.copy_from_slice(data);
+            r.truncated = mark.truncated;
+            r.malformed = mark.malformed;
+            return n + 1;
+        }
+    }
+    put_raw_resized(layers, n, data, mark, walk)
+}
+
+/// [`put_raw_as`] when the Raw there, if any, holds a payload of another length.
+#[inline(never)]
+fn put_raw_resized<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], mark: Mark, walk: &mut Walk<'_, 'b>) -> usize {
     match layers.get_mut(n) {
         Some(Layer::Raw(r)) => {
-            // A payload as long as the last one (the common case on a flow) is one copy: no
-            // length reset, no capacity check.
-            if r.load.len() == data.len() {
-                r.load.copy_from_slice(data);
-            } else {
-                r.load.clear();
-                r.load.extend_from_slice(data);
-            }
+            r.load.clear();
+            r.load.extend_from_slice(data);
             r.truncated = mark.truncated;
             r.malformed = mark.malformed;
         }
