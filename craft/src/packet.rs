@@ -494,6 +494,8 @@ impl Packet {
 
     /// Dissects into `self`, reusing its storage: layers of the same kind as before are
     /// overwritten in place, and a Raw payload reuses the previous one's allocation.
+    /// Inline, so that a caller's loop keeps its registers instead of this saving its own.
+    #[inline]
     pub fn dissect_into(&mut self, bytes: &[u8], start: LayerKind, cx: &DissectCx) {
         let mut walk = Walk { cx, pad: 0, grow: None };
         let mut n = start.dissect_from::<Packet>(self.slots(), 0, bytes, &mut walk);
@@ -686,6 +688,7 @@ fn put_padding(layers: &mut Layers, n: usize, pad: &[u8]) {
 /// Raw bytes at `n`, reusing the allocation of a Raw already there. Returns the number of
 /// layers used (`n + 1`), so that callers end with it as a tail call (six arguments at
 /// most: no stack); past the slots, `n` with the bytes left in `walk.grow`.
+#[inline(never)]
 fn put_raw<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], walk: &mut Walk<'_, 'b>) -> usize {
     put_raw_as(layers, n, data, Mark::NONE, walk)
 }
@@ -716,6 +719,22 @@ impl Mark {
 
 #[inline(always)]
 fn put_raw_as<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], mark: Mark, walk: &mut Walk<'_, 'b>) -> usize {
+    // A payload as long as the last one (the common case on a flow) is one copy: no length
+    // reset, no capacity check, and the rest out of line, so that this saves few registers.
+    if let Some(Layer::Raw(r)) = layers.get_mut(n) {
+        if r.load.len() == data.len() {
+            r.load.copy_from_slice(data);
+            r.truncated = mark.truncated;
+            r.malformed = mark.malformed;
+            return n + 1;
+        }
+    }
+    put_raw_resized(layers, n, data, mark, walk)
+}
+
+/// [`put_raw_as`] when the Raw there, if any, holds a payload of another length.
+#[inline(never)]
+fn put_raw_resized<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], mark: Mark, walk: &mut Walk<'_, 'b>) -> usize {
     match layers.get_mut(n) {
         Some(Layer::Raw(r)) => {
             r.load.clear();
