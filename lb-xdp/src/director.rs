@@ -106,9 +106,14 @@ pub struct DirectorMaps(pub Maps);
 impl DirectorMaps {
     pub fn from_pins(iface: &str) -> Result<DirectorMaps> {
         let dir = crate::maps::pin_dir(iface);
-        Maps::from_pins(&dir, MAP_NAMES)
-            .map(DirectorMaps)
-            .with_context(|| format!("no director runs on {iface}"))
+        Maps::from_pins(&dir, MAP_NAMES).map(DirectorMaps).with_context(|| {
+            // Some maps pinned but not all: a director of an lb-xdp with other tables.
+            if MAP_NAMES.iter().any(|name| dir.join(name).exists()) {
+                format!("the director on {iface} was started by an lb-xdp with other maps: stop it and start it with this one")
+            } else {
+                format!("no director runs on {iface}")
+            }
+        })
     }
 
     /// Writes the whole configuration: datapath settings, backends, VIPs and their tables.
