@@ -1,8 +1,8 @@
 //! Echo request and reply.
 
-use super::{be16, finish_checksum, head, write_head, ICMPV6_TYPES};
+use super::{be16, head, write_head, ICMPV6_TYPES};
 use crate::field::Fmt;
-use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
 
 layer! {
@@ -45,8 +45,7 @@ layer! {
 macro_rules! echo_proto {
     ($S:ident, $what:literal) => {
         impl Proto for $S {
-            const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+            icmpv6_message!();
 
             fn header_len(&self) -> usize {
                 8 + self.data.len()
@@ -57,10 +56,6 @@ macro_rules! echo_proto {
                 hdr[4..6].copy_from_slice(&self.id.to_be_bytes());
                 hdr[6..8].copy_from_slice(&self.seq.to_be_bytes());
                 hdr[8..].copy_from_slice(&self.data);
-            }
-
-            fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-                finish_checksum(self.cksum, seg, pseudo);
             }
 
             fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {

@@ -2,11 +2,11 @@
 //! packet too big, time exceeded and parameter problem.
 
 use super::{
-    be16, be32, check_quote, code_name, finish_checksum, head, write_head, DEST_UNREACH_CODES, ICMPV6_TYPES,
+    be16, be32, check_quote, code_name, head, write_head, DEST_UNREACH_CODES, ICMPV6_TYPES,
     IPV6_MIN_MTU, PARAM_PROBLEM_CODES, TIME_EXCEEDED_CODES,
 };
 use crate::field::Fmt;
-use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
 use crate::packet::LayerKind;
 
@@ -46,8 +46,7 @@ layer! {
 macro_rules! length_error_proto {
     ($S:ident, $what:literal, $codes:ident) => {
         impl Proto for $S {
-            const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+            icmpv6_message!();
 
             fn header_len(&self) -> usize {
                 8
@@ -57,10 +56,6 @@ macro_rules! length_error_proto {
                 write_head(hdr, self.r#type, self.code, self.cksum);
                 let word = ((self.length as u32) << 24) | (self.unused & 0xff_ffff);
                 hdr[4..8].copy_from_slice(&word.to_be_bytes());
-            }
-
-            fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-                finish_checksum(self.cksum, seg, pseudo);
             }
 
             fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
@@ -120,8 +115,7 @@ layer! {
 macro_rules! word_error_proto {
     ($S:ident, $field:ident, $what:literal) => {
         impl Proto for $S {
-            const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+            icmpv6_message!();
 
             fn header_len(&self) -> usize {
                 8
@@ -130,10 +124,6 @@ macro_rules! word_error_proto {
             fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
                 write_head(hdr, self.r#type, self.code, self.cksum);
                 hdr[4..8].copy_from_slice(&self.$field.to_be_bytes());
-            }
-
-            fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-                finish_checksum(self.cksum, seg, pseudo);
             }
 
             fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {

@@ -21,7 +21,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::{be16, be32, finish_checksum, head, write_head};
+use super::{be16, be32, head, write_head};
 use crate::checksum;
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Truncated, WriteCx};
@@ -187,8 +187,7 @@ fn write_ext_head(hdr: &mut [u8], kind: u8, code: u8, cksum: Option<u16>, id: u1
 }
 
 impl Proto for Icmpv6ExtEchoRequest {
-    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+    icmpv6_message!();
     const WRITES_ALL: bool = true;
 
     fn header_len(&self) -> usize {
@@ -198,10 +197,6 @@ impl Proto for Icmpv6ExtEchoRequest {
     fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
         let bits = (self.res & 0x7f) << 1 | (self.local & 1);
         write_ext_head(hdr, self.r#type, self.code, self.cksum, self.id, self.seq, bits);
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-        finish_checksum(self.cksum, seg, pseudo);
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
@@ -278,8 +273,7 @@ impl Icmpv6ExtEchoReply {
 }
 
 impl Proto for Icmpv6ExtEchoReply {
-    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+    icmpv6_message!();
     const WRITES_ALL: bool = true;
 
     fn header_len(&self) -> usize {
@@ -288,10 +282,6 @@ impl Proto for Icmpv6ExtEchoReply {
 
     fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
         write_ext_head(hdr, self.r#type, self.code, self.cksum, self.id, self.seq, self.byte7());
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-        finish_checksum(self.cksum, seg, pseudo);
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {

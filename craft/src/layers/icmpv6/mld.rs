@@ -13,9 +13,9 @@
 
 use std::net::Ipv6Addr;
 
-use super::{addr, be16, finish_checksum, head, write_head, ICMPV6_TYPES};
+use super::{addr, be16, head, write_head, ICMPV6_TYPES};
 use crate::field::Fmt;
-use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
 use crate::packet::LayerKind;
 
@@ -51,8 +51,7 @@ macro_rules! mldv1 {
         }
 
         impl Proto for $S {
-            const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-            const USES_PSEUDO: bool = true;
+            icmpv6_message!();
 
             fn header_len(&self) -> usize {
                 24
@@ -63,10 +62,6 @@ macro_rules! mldv1 {
                 hdr[4..6].copy_from_slice(&self.mrd.to_be_bytes());
                 hdr[6..8].copy_from_slice(&self.reserved.to_be_bytes());
                 hdr[8..24].copy_from_slice(&self.mladdr.octets());
-            }
-
-            fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-                finish_checksum(self.cksum, seg, pseudo);
             }
 
             fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
@@ -216,8 +211,7 @@ fn write_sources(out: &mut [u8], sources: &[Ipv6Addr]) {
 }
 
 impl Proto for Icmpv6MlQuery2 {
-    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+    icmpv6_message!();
 
     fn header_len(&self) -> usize {
         28 + 16 * self.sources.len()
@@ -233,10 +227,6 @@ impl Proto for Icmpv6MlQuery2 {
         let n = self.sources_number.unwrap_or(self.sources.len() as u16);
         hdr[26..28].copy_from_slice(&n.to_be_bytes());
         write_sources(&mut hdr[28..], &self.sources);
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-        finish_checksum(self.cksum, seg, pseudo);
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
@@ -271,8 +261,7 @@ impl Proto for Icmpv6MlQuery2 {
 }
 
 impl Proto for Icmpv6MlReport2 {
-    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+    icmpv6_message!();
 
     fn header_len(&self) -> usize {
         8
@@ -283,10 +272,6 @@ impl Proto for Icmpv6MlReport2 {
         hdr[4..6].copy_from_slice(&self.reserved.to_be_bytes());
         let n = self.records_number.unwrap_or_else(|| count_records(cx.payload).min(0xffff) as u16);
         hdr[6..8].copy_from_slice(&n.to_be_bytes());
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-        finish_checksum(self.cksum, seg, pseudo);
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {

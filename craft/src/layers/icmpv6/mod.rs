@@ -14,6 +14,20 @@ use crate::checksum;
 use crate::layer::{Next, Pseudo, Truncated};
 use crate::packet::LayerKind;
 
+/// The part of `impl Proto` every ICMPv6 message shares: its binding (IPv6 next header 58,
+/// then the type picks the layer), and the checksum over the IPv6 pseudo-header, computed
+/// once the payload is written unless set.
+macro_rules! icmpv6_message {
+    () => {
+        const BINDS: &'static [crate::bind::Bind] = super::BINDS;
+        const USES_PSEUDO: bool = true;
+
+        fn finish(&self, seg: &mut [u8], pseudo: Option<&crate::layer::Pseudo>) {
+            super::finish_checksum(self.cksum, seg, pseudo);
+        }
+    };
+}
+
 mod echo;
 mod error;
 mod ext_echo;

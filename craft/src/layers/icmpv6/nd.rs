@@ -3,10 +3,10 @@
 use std::net::Ipv6Addr;
 
 use super::{
-    addr, be16, be32, check_nd_code, classify_nd_option, finish_checksum, head, write_head, ICMPV6_TYPES,
+    addr, be16, be32, check_nd_code, classify_nd_option, head, write_head, ICMPV6_TYPES,
 };
 use crate::field::{Fmt, Mac};
-use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
 
 layer! {
@@ -63,8 +63,7 @@ impl Icmpv6NdNa {
 }
 
 impl Proto for Icmpv6NdNs {
-    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+    icmpv6_message!();
 
     fn header_len(&self) -> usize {
         24
@@ -74,10 +73,6 @@ impl Proto for Icmpv6NdNs {
         write_head(hdr, self.r#type, self.code, self.cksum);
         hdr[4..8].copy_from_slice(&self.res.to_be_bytes());
         hdr[8..24].copy_from_slice(&self.tgt.octets());
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-        finish_checksum(self.cksum, seg, pseudo);
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
@@ -100,8 +95,7 @@ impl Proto for Icmpv6NdNs {
 }
 
 impl Proto for Icmpv6NdNa {
-    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+    icmpv6_message!();
 
     fn header_len(&self) -> usize {
         24
@@ -113,10 +107,6 @@ impl Proto for Icmpv6NdNa {
         let word = (flags << 29) | (self.res & 0x1fff_ffff);
         hdr[4..8].copy_from_slice(&word.to_be_bytes());
         hdr[8..24].copy_from_slice(&self.tgt.octets());
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-        finish_checksum(self.cksum, seg, pseudo);
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {

@@ -3,9 +3,9 @@
 
 use std::net::Ipv6Addr;
 
-use super::{addr, be16, be32, check_nd_code, classify_nd_option, finish_checksum, head, write_head, ICMPV6_TYPES};
+use super::{addr, be16, be32, check_nd_code, classify_nd_option, head, write_head, ICMPV6_TYPES};
 use crate::field::Fmt;
-use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
 
 /// Default router preference names (RFC 4191), scapy's `icmp6ndraprefs`.
@@ -96,8 +96,7 @@ impl Icmpv6NdRa {
 }
 
 impl Proto for Icmpv6NdRs {
-    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+    icmpv6_message!();
 
     fn header_len(&self) -> usize {
         8
@@ -106,10 +105,6 @@ impl Proto for Icmpv6NdRs {
     fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
         write_head(hdr, self.r#type, self.code, self.cksum);
         hdr[4..8].copy_from_slice(&self.res.to_be_bytes());
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-        finish_checksum(self.cksum, seg, pseudo);
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
@@ -128,8 +123,7 @@ impl Proto for Icmpv6NdRs {
 }
 
 impl Proto for Icmpv6NdRa {
-    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+    icmpv6_message!();
 
     fn header_len(&self) -> usize {
         16
@@ -142,10 +136,6 @@ impl Proto for Icmpv6NdRa {
         hdr[6..8].copy_from_slice(&self.routerlifetime.to_be_bytes());
         hdr[8..12].copy_from_slice(&self.reachabletime.to_be_bytes());
         hdr[12..16].copy_from_slice(&self.retranstimer.to_be_bytes());
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-        finish_checksum(self.cksum, seg, pseudo);
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
@@ -188,8 +178,7 @@ impl Proto for Icmpv6NdRa {
 }
 
 impl Proto for Icmpv6NdRedirect {
-    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+    icmpv6_message!();
 
     fn header_len(&self) -> usize {
         40
@@ -200,10 +189,6 @@ impl Proto for Icmpv6NdRedirect {
         hdr[4..8].copy_from_slice(&self.res.to_be_bytes());
         hdr[8..24].copy_from_slice(&self.tgt.octets());
         hdr[24..40].copy_from_slice(&self.dst.octets());
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-        finish_checksum(self.cksum, seg, pseudo);
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {

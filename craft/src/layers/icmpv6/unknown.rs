@@ -1,8 +1,8 @@
 //! `ICMPv6Unknown`, for every type without a layer of its own.
 
-use super::{be16, finish_checksum, head, write_head, ICMPV6_TYPES};
+use super::{be16, head, write_head, ICMPV6_TYPES};
 use crate::field::Fmt;
-use crate::layer::{Decoded, DissectCx, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
 
 layer! {
@@ -20,8 +20,7 @@ layer! {
 }
 
 impl Proto for Icmpv6Unknown {
-    const BINDS: &'static [crate::bind::Bind] = super::BINDS;
-    const USES_PSEUDO: bool = true;
+    icmpv6_message!();
 
     fn header_len(&self) -> usize {
         4 + self.msgbody.len()
@@ -30,10 +29,6 @@ impl Proto for Icmpv6Unknown {
     fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
         write_head(hdr, self.r#type, self.code, self.cksum);
         hdr[4..].copy_from_slice(&self.msgbody);
-    }
-
-    fn finish(&self, seg: &mut [u8], pseudo: Option<&Pseudo>) {
-        finish_checksum(self.cksum, seg, pseudo);
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
