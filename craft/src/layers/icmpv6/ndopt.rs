@@ -109,6 +109,10 @@ layer! {
         rtlifetime: u32 = 0xffff_ffff,
         /// The prefix; None is no prefix (len 1) unless len asks for its bytes.
         prefix: Option<Ipv6Addr> = None,
+        /// craft's own: the bytes after the prefix's 16 when len is over 3 and they are not
+        /// all zeros (scapy writes zeros there and drops what it reads), so that nothing is
+        /// lost; shown only when not empty.
+        trailer: Vec<u8> = Vec::new(),
     }
 }
 
@@ -346,9 +350,26 @@ impl Icmpv6NdOptRouteInfo {
     }
 }
 
+impl Icmpv6NdOptRouteInfo {
+    /// Bytes after the 16 of the prefix: as `len` says, else the trailer's, to 8 bytes.
+    fn trailer_bytes(&self) -> usize {
+        match self.len {
+            None => self.trailer.len().div_ceil(8) * 8,
+            Some(_) => self.prefix_bytes().saturating_sub(16),
+        }
+    }
+}
+
 impl Proto for Icmpv6NdOptRouteInfo {
     fn header_len(&self) -> usize {
-        8 + self.prefix_bytes()
+        match self.len {
+            None if !self.trailer.is_empty() => 24 + self.trailer_bytes(),
+            _ => 8 + self.prefix_bytes(),
+        }
+    }
+
+    fn present(&self, field: &str) -> bool {
+        field != "trailer" || !self.trailer.is_empty()
     }
 
     fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
@@ -361,6 +382,10 @@ impl Proto for Icmpv6NdOptRouteInfo {
         let n = (hdr.len() - 8).min(16);
         hdr[8..8 + n].copy_from_slice(&prefix[..n]);
         hdr[8 + n..].fill(0);
+        if let Some(rest) = hdr.get_mut(24..) {
+            let k = rest.len().min(self.trailer.len());
+            rest[..k].copy_from_slice(&self.trailer[..k]);
+        }
     }
 
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
@@ -380,6 +405,7 @@ impl Proto for Icmpv6NdOptRouteInfo {
             res2: h[3] & 7,
             rtlifetime: be32(h, 4),
             prefix: Some(Ipv6Addr::from(prefix)),
+            trailer: body.get(16..).filter(|t| t.iter().any(|&b| b != 0)).map(<[u8]>::to_vec).unwrap_or_default(),
         };
         Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
     }
@@ -585,6 +611,12 @@ mod tests {
         assert_eq!(alone(Icmpv6NdOptRouteInfo::new().len(1).prefix("2001:db8::1")), hex("18010000ffffffff"));
         // len 4: the address and 8 more zeros, as scapy's _IP6PrefixField.
         assert_eq!(alone(Icmpv6NdOptRouteInfo::new().len(4)).len(), 32);
+        // Non-zero bytes there (scapy drops them) are kept in craft's trailer: lossless.
+        let odd = hex("18044000ffffffff20010db800000000000000000000000019290000ffffffff");
+        let d = Packet::dissect(&odd, LayerKind::Icmpv6NdOptRouteInfo);
+        let Layer::Icmpv6NdOptRouteInfo(r) = &d.layers[0] else { panic!("{:?}", kinds(&d)) };
+        assert_eq!(r.trailer, hex("19290000ffffffff"));
+        assert_eq!(d.build(), odd);
         // Dissected: the bytes given, zero-padded; prf 3 (low); then the next option.
         let d = Packet::dissect(&hex("18024018ffffffff20010db8000100020501000000000500"), LayerKind::Icmpv6NdOptRouteInfo);
         assert_eq!(kinds(&d), [LayerKind::Icmpv6NdOptRouteInfo, LayerKind::Icmpv6NdOptMtu]);
