@@ -1,7 +1,7 @@
 //! A packet: a stack of layers, built into bytes or dissected from them.
 
 use std::any::TypeId;
-use std::ops::Div;
+use std::ops::{ControlFlow, Div};
 
 use smallvec::SmallVec;
 
@@ -497,16 +497,40 @@ impl Packet {
     /// Inline, so that a caller's loop keeps its registers instead of this saving its own.
     #[inline]
     pub fn dissect_into(&mut self, bytes: &[u8], start: LayerKind, cx: &DissectCx) {
+        match start {
+            LayerKind::Ether => self.dissect_ether(bytes, cx),
+            _ => {
+                let mut walk = Walk { cx, pad: 0, grow: None };
+                let n = start.dissect_from::<Packet>(self.slots(), 0, bytes, &mut walk);
+                self.end_walk(n, bytes, &mut walk);
+            }
+        }
+    }
+
+    /// [`Packet::dissect_into`] from Ether, with the fast path for the common stacks (see
+    /// [`dissect_common`]) in the same function as the rest.
+    #[inline(never)]
+    fn dissect_ether(&mut self, bytes: &[u8], cx: &DissectCx) {
         let mut walk = Walk { cx, pad: 0, grow: None };
-        let mut n = start.dissect_from::<Packet>(self.slots(), 0, bytes, &mut walk);
+        let (ControlFlow::Break(n) | ControlFlow::Continue(n)) = dissect_common(self.slots(), bytes, &mut walk);
+        self.end_walk(n, bytes, &mut walk);
+    }
+
+    /// Ends a dissect whose steps used `n` layers: the layers past the slots, the padding,
+    /// the end of the packet.
+    #[inline(always)]
+    fn end_walk<'b>(&mut self, mut n: usize, bytes: &'b [u8], walk: &mut Walk<'_, 'b>) {
         while walk.grow.is_some() {
-            n = self.grow(n, &mut walk);
+            n = self.grow(n, walk);
         }
         if walk.pad != 0 {
             put_padding(&mut self.layers, n, &bytes[bytes.len() - walk.pad..]);
             n += 1;
         }
-        self.layers.truncate(n);
+        // Most packets use as many layers as the one before (a flow): no drop loop then.
+        if n != self.layers.len() {
+            self.layers.truncate(n);
+        }
     }
 
     /// The layers a dissect may overwrite in place: the ones there, at most [`MAX_DEPTH`].
@@ -606,11 +630,75 @@ fn hand_on<'b, T: Slot>(
     if payload.is_empty() {
         return n;
     }
-    match span.next {
-        Next::Layer(k) => k.dissect_from::<T>(layers, n, payload, walk),
+    dissect_next::<T>(layers, n, payload, span.next, walk)
+}
+
+/// Dissects a payload (not empty) into `layers[n]` and on, as `next` says. `Outer` is the
+/// layer type handing on (see [`LayerKind::dissect_from`]).
+#[inline(always)]
+fn dissect_next<'b, Outer: 'static>(
+    layers: &mut [Layer],
+    n: usize,
+    payload: &'b [u8],
+    next: Next,
+    walk: &mut Walk<'_, 'b>,
+) -> usize {
+    match next {
+        Next::Layer(k) => k.dissect_from::<Outer>(layers, n, payload, walk),
         Next::Raw => put_raw(layers, n, payload, walk),
         Next::Peek(classify) => dissect_peeked(layers, n, payload, walk, classify),
     }
+}
+
+/// A dissect from Ether. The stacks most traffic has, Ether / IPv4 or IPv6 / TCP or UDP /
+/// payload, dissected into a packet that held the same kinds (a sniffer's or a reader's
+/// reused one) take one function with every step's type known: no dispatch and no frame
+/// per layer. Anything else (another kind at a slot, a header the quick path declines,
+/// padding, another layer next) goes on with the general walk from the layer where it
+/// starts, which gives the same packet. `Break` carries the number of layers used.
+#[inline(always)]
+fn dissect_common<'b>(layers: &mut [Layer], data: &'b [u8], walk: &mut Walk<'_, 'b>) -> ControlFlow<usize, usize> {
+    let (n, payload, next) = common_step::<Ether>(layers, 0, data, walk)?;
+    let (n, payload, next) = match next {
+        Next::Layer(LayerKind::Ip) => common_step::<Ip>(layers, n, payload, walk)?,
+        Next::Layer(LayerKind::Ipv6) => common_step::<Ipv6>(layers, n, payload, walk)?,
+        next => return ControlFlow::Break(dissect_next::<Ether>(layers, n, payload, next, walk)),
+    };
+    let (n, payload, next) = match next {
+        Next::Layer(LayerKind::Tcp) => common_step::<Tcp>(layers, n, payload, walk)?,
+        Next::Layer(LayerKind::Udp) => common_step::<Udp>(layers, n, payload, walk)?,
+        next => return ControlFlow::Break(dissect_next::<Packet>(layers, n, payload, next, walk)),
+    };
+    ControlFlow::Break(match next {
+        Next::Raw => put_raw_as(layers, n, payload, Mark::NONE, walk),
+        next => dissect_next::<Packet>(layers, n, payload, next, walk),
+    })
+}
+
+/// One step of [`dissect_common`]: a `T` already at `layers[n]`, filled by its quick path,
+/// with no padding past its length: `Continue` with the next slot, the payload (not empty)
+/// and what it is. Otherwise the general walk finishes the packet from this layer
+/// (`Break`), or there is no payload (`Break` too).
+#[inline(always)]
+fn common_step<'b, T: Slot>(
+    layers: &mut [Layer],
+    n: usize,
+    data: &'b [u8],
+    walk: &mut Walk<'_, 'b>,
+) -> ControlFlow<usize, (usize, &'b [u8], Next)> {
+    let Some(l) = layers.get_mut(n).and_then(T::slot) else {
+        return ControlFlow::Break(dissect_fresh::<T>(layers, n, data, walk));
+    };
+    let span = match l.dissect_quick(data, walk.cx) {
+        Some(Ok(span)) if span.hlen <= data.len() && span.total_len.is_none_or(|t| t < span.hlen || t >= data.len()) => span,
+        Some(span) => return ControlFlow::Break(hand_on::<T>(layers, n, data, span, walk)),
+        None => return ControlFlow::Break(dissect_slow::<T>(layers, n, data, walk)),
+    };
+    let payload = &data[span.hlen..];
+    if payload.is_empty() {
+        return ControlFlow::Break(n + 1);
+    }
+    ControlFlow::Continue((n + 1, payload, span.next))
 }
 
 /// [`dissect_layer`] when `layers[n]` is not a `T` to overwrite: a default one there, which

@@ -35,6 +35,12 @@ fn seeds() -> Vec<(LayerKind, Vec<u8>)> {
         eth() / ip6() / Icmpv6MlReport2::new() / Icmpv6MldMultAddrRec::new().sources(vec!["2001:db8::9".parse().unwrap()]),
         eth() / ip6().plen(0) / HopByHop::new().options(craft::layers::ipv6ext::opt::jumbo(16)) / Udp::new() / &b"12345678"[..],
         eth() / ip().ihl(4) / Tcp::new(),
+        // The common stacks dissect's fast path takes (and its ways out: padding, options).
+        eth() / ip() / Tcp::new().flags("S"),
+        eth() / ip() / Udp::new().sport(4000).dport(5000) / &b"0123456789abcdef"[..],
+        eth() / ip() / Udp::new() / &b"01234567"[..] / Padding::new().load(b"pad"),
+        eth() / ip6() / Tcp::new().flags("PA") / &b"data"[..],
+        eth() / ip6() / Udp::new() / &b"v6"[..],
     ];
     let mut out: Vec<_> = pkts.iter().map(|p| (LayerKind::Ether, p.build())).collect();
     out.push((LayerKind::Ip, (ip() / Tcp::new()).build()));
@@ -65,7 +71,7 @@ proptest! {
 
     #[test]
     fn mutated_packets_are_lossless(
-        seed in 0..14usize,
+        seed in 0..64usize,
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
         cut in any::<usize>(),
     ) {
@@ -77,6 +83,29 @@ proptest! {
         }
         let cut = cut % (bytes.len() + 1);
         assert_lossless(&bytes[..cut.max(bytes.len() / 2)], start);
+    }
+
+    /// A packet dissected into one that held others (as sniff and pcap reading reuse one)
+    /// is the packet a fresh dissect gives: layers overwritten in place, the fast path for
+    /// the common stacks and its ways back to the general walk leave nothing behind.
+    #[test]
+    fn dissect_into_reused_packet_is_fresh_dissect(
+        picks in proptest::collection::vec((0..64usize, any::<usize>(), any::<u8>(), any::<usize>()), 1..12),
+    ) {
+        let all = seeds();
+        let cx = DissectCx::default();
+        let mut reused = Packet::new();
+        for (seed, at, v, cut) in picks {
+            let (start, mut bytes) = all[seed % all.len()].clone();
+            // Half of them as built (the fast path's case), half with one byte changed.
+            if v & 1 == 1 {
+                let n = bytes.len();
+                bytes[at % n] = v;
+            }
+            let bytes = &bytes[..(cut % (bytes.len() + 1)).max(bytes.len() * 3 / 4)];
+            reused.dissect_into(bytes, start, &cx);
+            prop_assert_eq!(&reused, &Packet::dissect(bytes, start), "{:02x?}", bytes);
+        }
     }
 }
 

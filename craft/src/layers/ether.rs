@@ -2,7 +2,7 @@
 
 use crate::field::{Fmt, Mac};
 use crate::bind::Bind;
-use crate::layer::{Decoded, DissectCx, Proto, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Proto, Span, Truncated, WriteCx};
 use crate::layer;
 
 /// EtherType names, as scapy shows them: from the layers' bindings (see [`crate::bind`]).
@@ -48,19 +48,20 @@ impl Proto for Ether {
     }
 
     #[inline]
-    fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
-        let h: &[u8; 14] = data.get(..14).ok_or(Truncated)?.try_into().unwrap();
+    fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
+        let mut ether = Ether::default();
+        Ok(ether.dissect_in_place(data, cx)?.with(ether))
+    }
+
+    // Inlined into the dissect steps: the fields stored in place, no `Decoded` moved in.
+    #[inline(always)]
+    fn dissect_in_place(&mut self, data: &[u8], _cx: &DissectCx) -> Result<Span, Truncated> {
+        let Some(h) = data.first_chunk::<14>() else { return Err(Truncated) };
         let ty = u16::from_be_bytes([h[12], h[13]]);
-        Ok(Decoded {
-            layer: Ether {
-                dst: Some(Mac(h[0..6].try_into().unwrap())),
-                src: Some(Mac(h[6..12].try_into().unwrap())),
-                r#type: Some(ty),
-            },
-            hlen: 14,
-            total_len: None,
-            next: crate::bind::ether_next(ty),
-        })
+        self.dst = Some(Mac(h[0..6].try_into().unwrap()));
+        self.src = Some(Mac(h[6..12].try_into().unwrap()));
+        self.r#type = Some(ty);
+        Ok(Span { hlen: 14, total_len: None, next: crate::bind::ether_next(ty) })
     }
 
     fn check(&self, _seg: &[u8], _cx: &DissectCx, out: &mut Vec<String>) {
