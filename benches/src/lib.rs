@@ -333,13 +333,14 @@ pub struct EthIpUdpGue {
     pub tcp: TcpFields,
 }
 
-/// Reading the fields back out of craft's layer tree (after `dissect_into`).
+/// Reading the fields back out of craft's layer tree (after `dissect_into`), as a caller
+/// would: one slice pattern over the layers, then every field.
 pub mod craft_read {
     use super::*;
+    use craft::layers::{Ether, Gue, Ip, Tcp, Udp};
 
     #[inline(always)]
-    pub fn ether(l: &Layer) -> EtherFields {
-        let Layer::Ether(e) = l else { return EtherFields::default() };
+    pub fn ether(e: &Ether) -> EtherFields {
         EtherFields {
             dst: e.dst.unwrap_or_default().0,
             src: e.src.unwrap_or_default().0,
@@ -348,8 +349,7 @@ pub mod craft_read {
     }
 
     #[inline(always)]
-    pub fn ip(l: &Layer) -> Ipv4Fields {
-        let Layer::Ip(i) = l else { return Ipv4Fields::default() };
+    pub fn ip(i: &Ip) -> Ipv4Fields {
         Ipv4Fields {
             version: i.version,
             ihl: i.ihl.unwrap_or(0),
@@ -367,8 +367,7 @@ pub mod craft_read {
     }
 
     #[inline(always)]
-    pub fn tcp(l: &Layer) -> TcpFields {
-        let Layer::Tcp(t) = l else { return TcpFields::default() };
+    pub fn tcp(t: &Tcp) -> TcpFields {
         TcpFields {
             sport: t.sport,
             dport: t.dport,
@@ -384,8 +383,7 @@ pub mod craft_read {
     }
 
     #[inline(always)]
-    pub fn udp(l: &Layer) -> UdpFields {
-        let Layer::Udp(u) = l else { return UdpFields::default() };
+    pub fn udp(u: &Udp) -> UdpFields {
         UdpFields {
             sport: u.sport,
             dport: u.dport.unwrap_or(0),
@@ -395,39 +393,29 @@ pub mod craft_read {
     }
 
     #[inline(always)]
-    pub fn gue(l: &Layer) -> GueFields {
-        let Layer::Gue(g) = l else { return GueFields::default() };
+    pub fn gue(g: &Gue) -> GueFields {
         GueFields { ver: g.ver, c: g.c, hlen: g.hlen.unwrap_or(0), proto: g.proto.unwrap_or(0), flags: g.flags }
     }
 
-    #[inline(always)]
-    pub fn payload(l: Option<&Layer>) -> &[u8] {
-        match l {
-            Some(Layer::Raw(r)) => &r.load,
-            _ => &[],
-        }
-    }
-
     pub fn eth_ip_tcp(p: &Packet) -> EthIpTcp {
-        let l = &p.layers;
-        EthIpTcp { eth: ether(&l[0]), ip: ip(&l[1]), tcp: tcp(&l[2]) }
+        let [Layer::Ether(e), Layer::Ip(i), Layer::Tcp(t)] = &p.layers[..] else { return EthIpTcp::default() };
+        EthIpTcp { eth: ether(e), ip: ip(i), tcp: tcp(t) }
     }
 
     pub fn eth_ip_udp(p: &Packet) -> EthIpUdp<'_> {
-        let l = &p.layers;
-        EthIpUdp { eth: ether(&l[0]), ip: ip(&l[1]), udp: udp(&l[2]), payload: payload(l.get(3)) }
+        let [Layer::Ether(e), Layer::Ip(i), Layer::Udp(u), rest @ ..] = &p.layers[..] else { return EthIpUdp::default() };
+        let payload = match rest {
+            [Layer::Raw(r)] => &r.load[..],
+            _ => &[],
+        };
+        EthIpUdp { eth: ether(e), ip: ip(i), udp: udp(u), payload }
     }
 
     pub fn gue_pkt(p: &Packet) -> EthIpUdpGue {
-        let l = &p.layers;
-        EthIpUdpGue {
-            eth: ether(&l[0]),
-            ip: ip(&l[1]),
-            udp: udp(&l[2]),
-            gue: gue(&l[3]),
-            inner_ip: ip(&l[4]),
-            tcp: tcp(&l[5]),
-        }
+        let [Layer::Ether(e), Layer::Ip(i), Layer::Udp(u), Layer::Gue(g), Layer::Ip(inner), Layer::Tcp(t)] = &p.layers[..] else {
+            return EthIpUdpGue::default();
+        };
+        EthIpUdpGue { eth: ether(e), ip: ip(i), udp: udp(u), gue: gue(g), inner_ip: ip(inner), tcp: tcp(t) }
     }
 }
 
