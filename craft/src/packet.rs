@@ -509,7 +509,7 @@ impl Packet {
 
     /// [`Packet::dissect_into`] from Ether, with the fast path for the common stacks (see
     /// [`dissect_common`]) in the same function as the rest.
-    #[inline(never)]
+    #[inline]
     fn dissect_ether(&mut self, bytes: &[u8], cx: &DissectCx) {
         let mut walk = Walk { cx, pad: 0, grow: None };
         let (ControlFlow::Break(n) | ControlFlow::Continue(n)) = dissect_common(self.slots(), bytes, &mut walk);

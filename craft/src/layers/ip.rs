@@ -179,6 +179,11 @@ impl Ip {
             Some(h) => h.try_into().expect("20 bytes"),
             None => return Some(Err(Truncated)),
         };
+        // The quick path takes the common header, 20 bytes without options into a layer
+        // without any, and leaves the rest (and every error) to the full one.
+        if QUICK && (h[0] != 0x45 || !self.options.is_empty()) {
+            return None;
+        }
         // Version 4 and ihl 5..=15, or not an IPv4 header: the bytes stay Raw, marked
         // malformed (see `malformed`), as tshark stops there.
         if !(0x45..=0x4f).contains(&h[0]) {
@@ -191,9 +196,6 @@ impl Ip {
             None => return Some(Err(Truncated)),
         };
         let copy_options = !options.is_empty() || !self.options.is_empty();
-        if QUICK && copy_options {
-            return None;
-        }
         let ff = u16::from_be_bytes([h[6], h[7]]);
         let len = u16::from_be_bytes([h[2], h[3]]);
         self.version = h[0] >> 4;

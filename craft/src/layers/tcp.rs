@@ -389,15 +389,17 @@ impl Tcp {
         let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
         let long = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
         let dataofs = h[12] >> 4;
+        // The quick path takes the 20-byte header into a layer without options, and leaves
+        // options (and every error) to the full one.
+        if QUICK && (dataofs != 5 || !self.options.0.is_empty()) {
+            return None;
+        }
         let hlen = (dataofs as usize * 4).max(20);
         let options = match data.get(20..hlen) {
             Some(o) => o,
             None => return Some(Err(Truncated)),
         };
         let copy_options = !options.is_empty() || !self.options.0.is_empty();
-        if QUICK && copy_options {
-            return None;
-        }
         self.sport = word(0);
         self.dport = word(2);
         self.seq = long(4);
