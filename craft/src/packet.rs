@@ -1,6 +1,7 @@
 //! A packet: a stack of layers, built into bytes or dissected from them.
 
 use std::any::TypeId;
+use std::convert::Infallible;
 use std::ops::{ControlFlow, Div};
 
 use smallvec::SmallVec;
@@ -512,7 +513,7 @@ impl Packet {
     #[inline]
     fn dissect_ether(&mut self, bytes: &[u8], cx: &DissectCx) {
         let mut walk = Walk { cx, pad: 0, grow: None };
-        let (ControlFlow::Break(n) | ControlFlow::Continue(n)) = dissect_common(self.slots(), bytes, &mut walk);
+        let ControlFlow::Break(n) = dissect_common(self.slots(), bytes, &mut walk);
         self.end_walk(n, bytes, &mut walk);
     }
 
@@ -655,9 +656,9 @@ fn dissect_next<'b, Outer: 'static>(
 /// reused one) take one function with every step's type known: no dispatch and no frame
 /// per layer. Anything else (another kind at a slot, a header the quick path declines,
 /// padding, another layer next) goes on with the general walk from the layer where it
-/// starts, which gives the same packet. `Break` carries the number of layers used.
+/// starts, which gives the same packet. It ends in `Break` with the number of layers used.
 #[inline(always)]
-fn dissect_common<'b>(layers: &mut [Layer], data: &'b [u8], walk: &mut Walk<'_, 'b>) -> ControlFlow<usize, usize> {
+fn dissect_common<'b>(layers: &mut [Layer], data: &'b [u8], walk: &mut Walk<'_, 'b>) -> ControlFlow<usize, Infallible> {
     let (n, payload, next) = common_step::<Ether>(layers, 0, data, walk)?;
     let (n, payload, next) = match next {
         Next::Layer(LayerKind::Ip) => common_step::<Ip>(layers, n, payload, walk)?,
