@@ -173,51 +173,136 @@ impl FlowKey {
     }
 }
 
-/// log2 of the connection table's bucket count (see [`FlowBucket`]).
-pub const FLOW_BUCKETS_LOG2: u32 = 16;
-/// Buckets of the connection table (a power of two: the bucket is `hash & (FLOW_BUCKETS - 1)`).
-pub const FLOW_BUCKETS: u32 = 1 << FLOW_BUCKETS_LOG2;
-/// Ways per bucket: seven 8-byte tags and their seven reference bytes fill one cache line.
-pub const FLOW_WAYS: usize = 7;
-/// Flows the connection table holds.
-pub const MAX_FLOWS: u32 = FLOW_BUCKETS * FLOW_WAYS as u32;
-/// `FlowBucket::tags`: the flow hash in the high half, the backend number in the low half
-/// (0, never a backend, while the way is empty).
-pub const FLOW_TAG_HASH_SHIFT: u32 = 32;
-/// Flag for the `FLOWS` and `RING` array maps (the kernel's `BPF_F_MMAPABLE`): their values
-/// then start on a page boundary, so each 64-byte bucket or ring row is exactly one cache
-/// line (without it the kernel guarantees them only 8-byte alignment). Userspace never
-/// mmaps them.
+/// Flag for the `FLOWS4`, `FLOWS6` and `RING` array maps (the kernel's `BPF_F_MMAPABLE`):
+/// their values then start on a page boundary, so each 64-byte bucket or ring row is exactly
+/// one cache line (without it the kernel guarantees them only 8-byte alignment). Userspace
+/// never mmaps them.
 pub const MAP_F_LINE_ALIGNED: u32 = 1 << 10;
 
-/// The connection table, in two array maps so that a new flow costs one cache line:
-/// `FLOWS`, `FLOW_BUCKETS` buckets of one 64-byte line each (per way the tag and its
-/// reference mark), chosen by the flow hash's low bits; and `FLOW_KEYS`, the keys, read only
-/// when a tag holds the flow's hash (way `w` of bucket `b` at `b * FLOW_WAYS + w`).
-/// Lookups are inline loads (no helper call); a miss takes an empty way, else replaces the
-/// first way from the bucket's hand not used since the hand last passed (CLOCK, the
-/// approximation of LRU the kernel's LRU map makes too). Shared by all CPUs: the key is
-/// written first and the tag last, and a way counts only when its tag holds the flow's hash
-/// and its key the flow, so a half-written way reads as a miss.
+/// The connection table, one per family, array maps probed inline (no helper call). A
+/// bucket is one 64-byte line chosen by the flow hash's low bits. A miss takes an empty
+/// way, else replaces the first way from the bucket's hand not used since the hand last
+/// passed (CLOCK, the approximation of LRU the kernel's LRU map makes too). Shared by all
+/// CPUs without locks: every way carries the flow hash, written in the same store as the
+/// backend, so that a way whose words two racing writers left from two flows reads as a
+/// miss.
 ///
-/// One bucket: one cache line, all a new flow reads of the table.
+/// IPv4 (`FLOWS4`): whole flows in the bucket, so that a new flow reads and writes that one
+/// line and nothing else of the table (a random line beyond the L2 cache costs ~230 ns on
+/// the reference VM: the table's single biggest cost).
+///
+/// log2 of the IPv4 table's bucket count.
+pub const FLOW4_BUCKETS_LOG2: u32 = 16;
+/// Buckets of the IPv4 table (the bucket is `hash & (FLOW4_BUCKETS - 1)`).
+pub const FLOW4_BUCKETS: u32 = 1 << FLOW4_BUCKETS_LOG2;
+/// Ways per IPv4 bucket: four 16-byte flows fill one cache line.
+pub const FLOW4_WAYS: usize = 4;
+/// IPv4 flows the table holds.
+pub const MAX_FLOWS4: u32 = FLOW4_BUCKETS * FLOW4_WAYS as u32;
+/// `FlowMeta4::flags`: the way was used since CLOCK's hand last passed.
+pub const FLOW4_REFERENCED: u8 = 1;
+/// `FlowMeta4::flags` of way 0 only: CLOCK's hand (the way the next replacement starts
+/// looking at), in the bits `FLOW4_HAND_MASK` (no byte of the line is left for it).
+pub const FLOW4_HAND_SHIFT: u32 = 1;
+pub const FLOW4_HAND_MASK: u8 = 0b110;
+
+// The hand fits its bits; VIP numbers fit `FlowMeta4::vip`.
+const _: () = assert!(((FLOW4_WAYS - 1) << FLOW4_HAND_SHIFT) as u8 & !FLOW4_HAND_MASK == 0);
+const _: () = assert!(MAX_VIPS <= 1 << 8);
+
+/// What an IPv4 way says besides the client's side of the flow: read and written as one
+/// 8-byte word ([`FlowMeta4::word`]), so that its fields always belong together.
+#[repr(C, align(8))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FlowMeta4 {
+    /// Backend number; 0 (never a backend) while the way is empty.
+    pub backend: u16,
+    /// [`FLOW4_REFERENCED`]; in way 0 also the hand ([`FLOW4_HAND_MASK`]). The only byte
+    /// a hit writes (when it changes).
+    pub flags: u8,
+    /// The VIP's number: with it, the way names the destination address and protocol.
+    pub vip: u8,
+    /// The flow hash: a way mixed from two flows by racing writers matches neither.
+    pub hash: u32,
+}
+
+impl FlowMeta4 {
+    #[inline(always)]
+    pub fn word(self) -> u64 {
+        // SAFETY: 8 bytes of integers without padding, like the u64.
+        unsafe { core::mem::transmute::<FlowMeta4, u64>(self) }
+    }
+
+    #[inline(always)]
+    pub fn from_word(word: u64) -> FlowMeta4 {
+        // SAFETY: any 8 bytes are a valid FlowMeta4.
+        unsafe { core::mem::transmute::<u64, FlowMeta4>(word) }
+    }
+}
+
+/// One IPv4 flow of the table: 16 bytes.
+#[repr(C, align(8))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FlowWay4 {
+    /// The client's address and the ports ([`flow4_word`]); written first.
+    pub client: u64,
+    /// Written last, in one store.
+    pub meta: FlowMeta4,
+}
+
+/// One bucket of the IPv4 table: one cache line, all a new IPv4 flow touches of the table.
 #[repr(C, align(64))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct FlowBucket {
+pub struct FlowBucket4 {
+    pub ways: [FlowWay4; FLOW4_WAYS],
+}
+
+const _: () = assert!(core::mem::size_of::<FlowBucket4>() == 64);
+
+/// `FlowWay4::client` of an IPv4 flow: source address (as in the packet), source port,
+/// destination port. The rest of the key (destination, protocol) is the VIP's.
+#[inline(always)]
+pub fn flow4_word(key: &FlowKey) -> u64 {
+    u32::from_le_bytes([key.src[0], key.src[1], key.src[2], key.src[3]]) as u64
+        | (key.sport as u64) << 32
+        | (key.dport as u64) << 48
+}
+
+/// IPv6 (`FLOWS6` and `FLOW_KEYS6`): a 37-byte key leaves room for one flow per line, so a
+/// bucket holds tags (`hash << 32 | backend`) and the keys lie apart, read only when a tag
+/// holds the flow's hash (way `w` of bucket `b` at `b * FLOW6_WAYS + w`). The key is written
+/// first and the tag last, so a half-written way reads as a miss.
+///
+/// log2 of the IPv6 table's bucket count.
+pub const FLOW6_BUCKETS_LOG2: u32 = 16;
+/// Buckets of the IPv6 table (the bucket is `hash & (FLOW6_BUCKETS - 1)`).
+pub const FLOW6_BUCKETS: u32 = 1 << FLOW6_BUCKETS_LOG2;
+/// Ways per IPv6 bucket: seven 8-byte tags and their seven reference bytes fill one line.
+pub const FLOW6_WAYS: usize = 7;
+/// IPv6 flows the table holds.
+pub const MAX_FLOWS6: u32 = FLOW6_BUCKETS * FLOW6_WAYS as u32;
+/// `FlowBucket6::tags`: the flow hash in the high half, the backend number in the low half
+/// (0, never a backend, while the way is empty).
+pub const FLOW6_TAG_HASH_SHIFT: u32 = 32;
+
+/// One bucket of the IPv6 table: one cache line, all a new IPv6 flow reads of the table.
+#[repr(C, align(64))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FlowBucket6 {
     /// Per way: flow hash << 32 | backend number; written last, in one store.
-    pub tags: [u64; FLOW_WAYS],
+    pub tags: [u64; FLOW6_WAYS],
     /// Per way: 1 when used since the replacement hand last passed.
-    pub referenced: [u8; FLOW_WAYS],
+    pub referenced: [u8; FLOW6_WAYS],
     /// CLOCK's hand: the way the next replacement starts looking at.
     pub hand: u8,
 }
 
-const _: () = assert!(core::mem::size_of::<FlowBucket>() == 64);
+const _: () = assert!(core::mem::size_of::<FlowBucket6>() == 64);
 
-/// The slot of the key of way `way` of bucket `bucket` in `FLOW_KEYS`.
+/// The slot of the key of way `way` of bucket `bucket` in `FLOW_KEYS6`.
 #[inline(always)]
-pub fn flow_key_index(bucket: u32, way: usize) -> u32 {
-    bucket * FLOW_WAYS as u32 + way as u32
+pub fn flow6_key_index(bucket: u32, way: usize) -> u32 {
+    bucket * FLOW6_WAYS as u32 + way as u32
 }
 
 /// Maglev slots per row of the `RING` map: 32 backend numbers of 2 bytes, one cache line.
@@ -412,7 +497,8 @@ mod pod {
     unsafe impl aya::Pod for Backend {}
     unsafe impl aya::Pod for FlowKey {}
     unsafe impl aya::Pod for VipSlot {}
-    unsafe impl aya::Pod for FlowBucket {}
+    unsafe impl aya::Pod for FlowBucket4 {}
+    unsafe impl aya::Pod for FlowBucket6 {}
     unsafe impl aya::Pod for RingRow {}
     unsafe impl aya::Pod for DirectorConfig {}
     unsafe impl aya::Pod for DecapConfig {}
