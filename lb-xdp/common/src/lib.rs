@@ -179,87 +179,62 @@ impl FlowKey {
 /// never mmaps them.
 pub const MAP_F_LINE_ALIGNED: u32 = 1 << 10;
 
-/// The connection table, one per family, array maps probed inline (no helper call). A
-/// bucket is one 64-byte line chosen by the flow hash's low bits. A miss takes an empty
-/// way, else replaces the first way from the bucket's hand not used since the hand last
-/// passed (CLOCK, the approximation of LRU the kernel's LRU map makes too). Shared by all
-/// CPUs without locks: every way carries the flow hash, written in the same store as the
-/// backend, so that a way whose words two racing writers left from two flows reads as a
-/// miss.
-///
-/// IPv4 (`FLOWS4`): whole flows in the bucket, so that a new flow reads and writes that one
-/// line and nothing else of the table (a random line beyond the L2 cache costs ~230 ns on
-/// the reference VM: the table's single biggest cost).
-///
+// The connection table, one per family, array maps probed inline (no helper call). A
+// bucket is one 64-byte line chosen by the flow hash's low bits. A miss takes an empty
+// way, else replaces the first way from the bucket's hand not used since the hand last
+// passed (CLOCK, the approximation of LRU the kernel's LRU map makes too). Shared by all
+// CPUs without locks: every way carries the flow hash, written in the same store as the
+// backend, so that a way whose words two racing writers left from two flows reads as a
+// miss.
+//
+// IPv4 (`FLOWS4`): whole flows in the bucket, so that a new flow reads and writes that one
+// line and nothing else of the table (a random line beyond the L2 cache costs ~100-230 ns
+// on the reference VM: the table's single biggest cost). A flow is 12 bytes: the client's
+// address and the ports (`flow4_word`), and a meta word (`flow4_meta`): the VIP's
+// number (which names the destination address and protocol), the backend, and the hash
+// bits the bucket index leaves out, so that a way mixed from two flows by racing writers
+// matches neither.
+
 /// log2 of the IPv4 table's bucket count.
 pub const FLOW4_BUCKETS_LOG2: u32 = 16;
 /// Buckets of the IPv4 table (the bucket is `hash & (FLOW4_BUCKETS - 1)`).
 pub const FLOW4_BUCKETS: u32 = 1 << FLOW4_BUCKETS_LOG2;
-/// Ways per IPv4 bucket: four 16-byte flows fill one cache line.
-pub const FLOW4_WAYS: usize = 4;
+/// Ways per IPv4 bucket: five 12-byte flows and their reference bits fill one cache line.
+pub const FLOW4_WAYS: usize = 5;
 /// IPv4 flows the table holds.
 pub const MAX_FLOWS4: u32 = FLOW4_BUCKETS * FLOW4_WAYS as u32;
-/// `FlowMeta4::flags`: the way was used since CLOCK's hand last passed.
-pub const FLOW4_REFERENCED: u8 = 1;
-/// `FlowMeta4::flags` of way 0 only: CLOCK's hand (the way the next replacement starts
-/// looking at), in the bits `FLOW4_HAND_MASK` (no byte of the line is left for it).
-pub const FLOW4_HAND_SHIFT: u32 = 1;
-pub const FLOW4_HAND_MASK: u8 = 0b110;
+/// `FlowBucket4::metas`: the backend number in the low bits (0, never a backend, while the
+/// way is empty), the VIP number above it, the flow hash's high half above that.
+pub const FLOW4_META_BACKEND_BITS: u32 = 10;
+pub const FLOW4_META_BACKEND_MASK: u32 = (1 << FLOW4_META_BACKEND_BITS) - 1;
+pub const FLOW4_META_VIP_SHIFT: u32 = FLOW4_META_BACKEND_BITS;
+pub const FLOW4_META_HASH_MASK: u32 = 0xffff_0000;
 
-// The hand fits its bits; VIP numbers fit `FlowMeta4::vip`.
-const _: () = assert!(((FLOW4_WAYS - 1) << FLOW4_HAND_SHIFT) as u8 & !FLOW4_HAND_MASK == 0);
-const _: () = assert!(MAX_VIPS <= 1 << 8);
-
-/// What an IPv4 way says besides the client's side of the flow: read and written as one
-/// 8-byte word ([`FlowMeta4::word`]), so that its fields always belong together.
-#[repr(C, align(8))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct FlowMeta4 {
-    /// Backend number; 0 (never a backend) while the way is empty.
-    pub backend: u16,
-    /// [`FLOW4_REFERENCED`]; in way 0 also the hand ([`FLOW4_HAND_MASK`]). The only byte
-    /// a hit writes (when it changes).
-    pub flags: u8,
-    /// The VIP's number: with it, the way names the destination address and protocol.
-    pub vip: u8,
-    /// The flow hash: a way mixed from two flows by racing writers matches neither.
-    pub hash: u32,
-}
-
-impl FlowMeta4 {
-    #[inline(always)]
-    pub fn word(self) -> u64 {
-        // SAFETY: 8 bytes of integers without padding, like the u64.
-        unsafe { core::mem::transmute::<FlowMeta4, u64>(self) }
-    }
-
-    #[inline(always)]
-    pub fn from_word(word: u64) -> FlowMeta4 {
-        // SAFETY: any 8 bytes are a valid FlowMeta4.
-        unsafe { core::mem::transmute::<u64, FlowMeta4>(word) }
-    }
-}
-
-/// One IPv4 flow of the table: 16 bytes.
-#[repr(C, align(8))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct FlowWay4 {
-    /// The client's address and the ports ([`flow4_word`]); written first.
-    pub client: u64,
-    /// Written last, in one store.
-    pub meta: FlowMeta4,
-}
+// Backend and VIP numbers fit their bits below the hash's; the hash bits kept are the ones
+// the bucket index does not use.
+const _: () = assert!(MAX_BACKENDS <= 1 << FLOW4_META_BACKEND_BITS);
+const _: () = assert!(((MAX_VIPS - 1) << FLOW4_META_VIP_SHIFT) & FLOW4_META_HASH_MASK == 0);
+const _: () = assert!((FLOW4_BUCKETS - 1) & FLOW4_META_HASH_MASK == 0);
 
 /// One bucket of the IPv4 table: one cache line, all a new IPv4 flow touches of the table.
 #[repr(C, align(64))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct FlowBucket4 {
-    pub ways: [FlowWay4; FLOW4_WAYS],
+    /// Per way: [`flow4_word`]; written first.
+    pub clients: [u64; FLOW4_WAYS],
+    /// Per way: [`flow4_meta`] with the backend number; written last, in one store.
+    pub metas: [u32; FLOW4_WAYS],
+    /// Bit `w`: way `w` was used since the replacement hand last passed.
+    pub referenced: u8,
+    /// CLOCK's hand: the way the next replacement starts looking at.
+    pub hand: u8,
+    pub _pad: [u8; 2],
 }
 
 const _: () = assert!(core::mem::size_of::<FlowBucket4>() == 64);
+const _: () = assert!(FLOW4_WAYS <= 8);
 
-/// `FlowWay4::client` of an IPv4 flow: source address (as in the packet), source port,
+/// `FlowBucket4::clients` of an IPv4 flow: source address (as in the packet), source port,
 /// destination port. The rest of the key (destination, protocol) is the VIP's.
 #[inline(always)]
 pub fn flow4_word(key: &FlowKey) -> u64 {
@@ -268,11 +243,17 @@ pub fn flow4_word(key: &FlowKey) -> u64 {
         | (key.dport as u64) << 48
 }
 
-/// IPv6 (`FLOWS6` and `FLOW_KEYS6`): a 37-byte key leaves room for one flow per line, so a
-/// bucket holds tags (`hash << 32 | backend`) and the keys lie apart, read only when a tag
-/// holds the flow's hash (way `w` of bucket `b` at `b * FLOW6_WAYS + w`). The key is written
-/// first and the tag last, so a half-written way reads as a miss.
-///
+/// `FlowBucket4::metas` of an IPv4 flow, without the backend number.
+#[inline(always)]
+pub fn flow4_meta(hash: u32, vip_num: u32) -> u32 {
+    (hash & FLOW4_META_HASH_MASK) | (vip_num << FLOW4_META_VIP_SHIFT)
+}
+
+// IPv6 (`FLOWS6` and `FLOW_KEYS6`): a 37-byte key leaves room for one flow per line, so a
+// bucket holds tags (`hash << 32 | backend`) and the keys lie apart, read only when a tag
+// holds the flow's hash (way `w` of bucket `b` at `b * FLOW6_WAYS + w`). The key is written
+// first and the tag last, so a half-written way reads as a miss.
+
 /// log2 of the IPv6 table's bucket count.
 pub const FLOW6_BUCKETS_LOG2: u32 = 16;
 /// Buckets of the IPv6 table (the bucket is `hash & (FLOW6_BUCKETS - 1)`).

@@ -22,10 +22,10 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use lb_xdp_common::{
-    flow4_word, flow6_key_index, flow_hash, outer_sport, ring_position, ring_slot, Backend,
-    DirectorConfig, DirectorCounter as C, FlowBucket4, FlowBucket6, FlowKey, FlowMeta4, RingRow,
+    flow4_meta, flow4_word, flow6_key_index, flow_hash, outer_sport, ring_position, ring_slot,
+    Backend, DirectorConfig, DirectorCounter as C, FlowBucket4, FlowBucket6, FlowKey, RingRow,
     Traffic, VipBackends, VipKey, VipMeta, VipSlot, FAMILY_V4, FAMILY_V6, FLOW4_BUCKETS,
-    FLOW4_HAND_MASK, FLOW4_HAND_SHIFT, FLOW4_REFERENCED, FLOW4_WAYS, FLOW6_BUCKETS,
+    FLOW4_META_BACKEND_MASK, FLOW4_WAYS, FLOW6_BUCKETS,
     FLOW6_TAG_HASH_SHIFT, FLOW6_WAYS, ICMPV6_PACKET_TOO_BIG, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
     MAP_F_LINE_ALIGNED, MAX_BACKENDS, MAX_FLOWS6, MAX_VIPS, OUTER_TTL, PROTO_ICMP, PROTO_ICMPV6,
     PROTO_IPIP, PROTO_IPV6, PROTO_IPV6_FRAGMENT, PROTO_TCP, PROTO_UDP, RING_ROWS,
@@ -165,29 +165,29 @@ fn pick_backend4(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'stat
     // CPUs can at worst leave a way mixed from two flows, which reads as a miss.
     let bucket: &mut FlowBucket4 = unsafe { &mut *bucket };
     let client = flow4_word(flow);
-    let vip = vip_num as u8;
+    let want = flow4_meta(hash, vip_num);
     let mut victim = FLOW4_WAYS;
     for way in 0..FLOW4_WAYS {
-        let w = &mut bucket.ways[way];
-        // SAFETY (both reads): valid, aligned words of the map value. Volatile: each word is
+        // SAFETY (both reads): valid, aligned words of the map value. Volatile: each is
         // read once, so the meta's fields come from one store.
-        if unsafe { core::ptr::read_volatile(&w.client) } != client {
+        if unsafe { core::ptr::read_volatile(&bucket.clients[way]) } != client {
             continue;
         }
-        let meta = FlowMeta4::from_word(unsafe { core::ptr::read_volatile(meta_word(&mut w.meta)) });
-        if meta.hash != hash || meta.vip != vip || meta.backend == 0 {
+        let meta = unsafe { core::ptr::read_volatile(&bucket.metas[way]) };
+        if meta & !FLOW4_META_BACKEND_MASK != want {
             continue;
         }
-        let num = meta.backend as u32;
+        let num = meta & FLOW4_META_BACKEND_MASK;
         if let Some(backend) = active_backend(num) {
             // Written only when it changes: a hit leaves the shared line clean.
-            if w.meta.flags & FLOW4_REFERENCED == 0 {
-                w.meta.flags |= FLOW4_REFERENCED;
+            if bucket.referenced & 1 << way == 0 {
+                bucket.referenced |= 1 << way;
             }
             count(&COUNTERS, C::LruHit as u32);
             return Ok((num, backend));
         }
-        // Remembered for a backend since removed: re-hash, overwrite this way.
+        // Remembered for a backend since removed (or none: an empty way): re-hash,
+        // overwrite this way.
         victim = way;
         break;
     }
@@ -196,24 +196,16 @@ fn pick_backend4(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'stat
     if victim == FLOW4_WAYS {
         victim = clock_victim(bucket);
     }
-    if let Some(w) = bucket.ways.get_mut(victim) {
-        // Way 0 keeps the hand's bits.
-        let flags = FLOW4_REFERENCED | (w.meta.flags & FLOW4_HAND_MASK);
-        let meta = FlowMeta4 { backend: num as u16, flags, vip, hash };
+    if victim < FLOW4_WAYS {
         // SAFETY (both writes): valid, aligned words of the map value. Volatile: stores the
-        // compiler keeps in this order.
+        // compiler keeps in this order, the meta last.
         unsafe {
-            core::ptr::write_volatile(&mut w.client, client);
-            core::ptr::write_volatile(meta_word(&mut w.meta), meta.word());
+            core::ptr::write_volatile(&mut bucket.clients[victim], client);
+            core::ptr::write_volatile(&mut bucket.metas[victim], want | num);
         }
+        bucket.referenced |= 1 << victim;
     }
     Ok((num, backend))
-}
-
-/// The meta of an IPv4 way as the one word it is read and written as.
-#[inline(always)]
-fn meta_word(meta: &mut FlowMeta4) -> *mut u64 {
-    meta as *mut FlowMeta4 as *mut u64
 }
 
 /// `pick_backend` for IPv6: a new flow reads one line of `FLOWS6` (its bucket's tags) and
@@ -291,28 +283,27 @@ impl ClockBucket for FlowBucket4 {
 
     #[inline(always)]
     fn is_empty(&self, way: usize) -> bool {
-        self.ways.get(way).is_none_or(|w| w.meta.backend == 0)
+        self.metas.get(way).is_none_or(|&m| m == 0)
     }
 
     #[inline(always)]
     fn take_referenced(&mut self, way: usize) -> bool {
-        let Some(w) = self.ways.get_mut(way) else { return false };
-        let referenced = w.meta.flags & FLOW4_REFERENCED != 0;
-        if referenced {
-            w.meta.flags &= !FLOW4_REFERENCED;
+        let bit = 1 << way;
+        let was = self.referenced & bit != 0;
+        if was {
+            self.referenced &= !bit;
         }
-        referenced
+        was
     }
 
     #[inline(always)]
     fn hand(&self) -> usize {
-        ((self.ways[0].meta.flags & FLOW4_HAND_MASK) >> FLOW4_HAND_SHIFT) as usize
+        self.hand as usize
     }
 
     #[inline(always)]
     fn set_hand(&mut self, hand: usize) {
-        let flags = &mut self.ways[0].meta.flags;
-        *flags = (*flags & !FLOW4_HAND_MASK) | ((hand as u8) << FLOW4_HAND_SHIFT & FLOW4_HAND_MASK);
+        self.hand = hand as u8;
     }
 }
 
