@@ -22,13 +22,12 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use lb_xdp_common::{
-    flow4_meta, flow4_word, flow6_key_index, flow_hash, outer_sport, ring_position, ring_slot,
-    Backend, DirectorConfig, DirectorCounter as C, FlowBucket4, FlowBucket6, FlowKey, RingRow,
-    Traffic, VipBackends, VipKey, VipMeta, VipSlot, FAMILY_V4, FAMILY_V6, FLOW4_BUCKETS,
-    FLOW4_META_BACKEND_MASK, FLOW4_WAYS, FLOW6_BUCKETS,
-    FLOW6_TAG_HASH_SHIFT, FLOW6_WAYS, ICMPV6_PACKET_TOO_BIG, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
-    MAP_F_LINE_ALIGNED, MAX_BACKENDS, MAX_FLOWS6, MAX_VIPS, OUTER_TTL, PROTO_ICMP, PROTO_ICMPV6,
-    PROTO_IPIP, PROTO_IPV6, PROTO_IPV6_FRAGMENT, PROTO_TCP, PROTO_UDP, RING_ROWS,
+    flow4_word, flow_hash, flow_meta, flow_ports, outer_sport, ring_position, ring_slot, Backend,
+    DirectorConfig, DirectorCounter as C, FlowBucket4, FlowBucket6, FlowKey, RingRow, Traffic,
+    VipBackends, VipKey, VipMeta, VipSlot, FAMILY_V4, FAMILY_V6, FLOW4_BUCKETS, FLOW4_WAYS,
+    FLOW6_BUCKETS, FLOW6_WAYS, FLOW_META_BACKEND_MASK, ICMPV6_PACKET_TOO_BIG, ICMP_DEST_UNREACH,
+    ICMP_FRAG_NEEDED, MAP_F_LINE_ALIGNED, MAX_BACKENDS, MAX_VIPS, OUTER_TTL, PROTO_ICMP,
+    PROTO_ICMPV6, PROTO_IPIP, PROTO_IPV6, PROTO_IPV6_FRAGMENT, PROTO_TCP, PROTO_UDP, RING_ROWS,
     VIP_ADDRESS_MARK, VIP_PROBES, VIP_SLOTS,
 };
 use lb_xdp_ebpf::*;
@@ -47,8 +46,6 @@ static VIP_BACKENDS: Array<VipBackends> = Array::with_max_entries(MAX_VIPS, 0);
 static FLOWS4: Array<FlowBucket4> = Array::with_max_entries(FLOW4_BUCKETS, MAP_F_LINE_ALIGNED);
 #[map]
 static FLOWS6: Array<FlowBucket6> = Array::with_max_entries(FLOW6_BUCKETS, MAP_F_LINE_ALIGNED);
-#[map]
-static FLOW_KEYS6: Array<FlowKey> = Array::with_max_entries(MAX_FLOWS6, 0);
 #[map]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(C::COUNT, 0);
 #[map]
@@ -165,7 +162,7 @@ fn pick_backend4(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'stat
     // CPUs can at worst leave a way mixed from two flows, which reads as a miss.
     let bucket: &mut FlowBucket4 = unsafe { &mut *bucket };
     let client = flow4_word(flow);
-    let want = flow4_meta(hash, vip_num);
+    let want = flow_meta(hash, vip_num);
     let mut victim = FLOW4_WAYS;
     for way in 0..FLOW4_WAYS {
         // SAFETY (both reads): valid, aligned words of the map value. Volatile: each is
@@ -174,10 +171,10 @@ fn pick_backend4(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'stat
             continue;
         }
         let meta = unsafe { core::ptr::read_volatile(&bucket.metas[way]) };
-        if meta & !FLOW4_META_BACKEND_MASK != want {
+        if meta & !FLOW_META_BACKEND_MASK != want {
             continue;
         }
-        let num = meta & FLOW4_META_BACKEND_MASK;
+        let num = meta & FLOW_META_BACKEND_MASK;
         if let Some(backend) = active_backend(num) {
             // Written only when it changes: a hit leaves the shared line clean.
             if bucket.referenced & 1 << way == 0 {
@@ -208,31 +205,34 @@ fn pick_backend4(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'stat
     Ok((num, backend))
 }
 
-/// `pick_backend` for IPv6: a new flow reads one line of `FLOWS6` (its bucket's tags) and
-/// writes its key to `FLOW_KEYS6`.
+/// `pick_backend` for IPv6: as for IPv4, in the bucket's pair of lines. The address is
+/// compared only when the meta and the ports match.
 #[inline(always)]
 fn pick_backend6(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C> {
-    let bucket_num = hash & (FLOW6_BUCKETS - 1);
-    let bucket = FLOWS6.get_ptr_mut(bucket_num).ok_or(C::NoBackend)?;
+    let bucket = FLOWS6.get_ptr_mut(hash & (FLOW6_BUCKETS - 1)).ok_or(C::NoBackend)?;
     // SAFETY: an array map value, valid for the program's run; racing writers on other
-    // CPUs can at worst make a tag or key disagree, which reads as a miss.
+    // CPUs can at worst leave a way mixed from two flows, which reads as a miss.
     let bucket: &mut FlowBucket6 = unsafe { &mut *bucket };
-    let tag_hash = (hash as u64) << FLOW6_TAG_HASH_SHIFT;
+    let src = flow.src_words();
+    let ports = flow_ports(flow);
+    let want = flow_meta(hash, vip_num);
     let mut victim = FLOW6_WAYS;
     for way in 0..FLOW6_WAYS {
-        let tag = bucket.tags[way];
-        if tag >> FLOW6_TAG_HASH_SHIFT != hash as u64 {
+        // SAFETY (all reads): valid, aligned words of the map value. Volatile: each is read
+        // once, the meta (written last) first.
+        let meta = unsafe { core::ptr::read_volatile(&bucket.metas[way]) };
+        if meta & !FLOW_META_BACKEND_MASK != want
+            || unsafe { core::ptr::read_volatile(&bucket.ports[way]) } != ports
+            || unsafe { core::ptr::read_volatile(&bucket.srcs[way][0]) } != src[0]
+            || unsafe { core::ptr::read_volatile(&bucket.srcs[way][1]) } != src[1]
+        {
             continue;
         }
-        let Some(key) = FLOW_KEYS6.get(flow6_key_index(bucket_num, way)) else { break };
-        if !key.same(flow) {
-            continue;
-        }
-        let num = tag as u32;
+        let num = meta & FLOW_META_BACKEND_MASK;
         if let Some(backend) = active_backend(num) {
             // Written only when it changes: a hit leaves the shared line clean.
-            if bucket.referenced[way] == 0 {
-                bucket.referenced[way] = 1;
+            if bucket.referenced & 1 << way == 0 {
+                bucket.referenced |= 1 << way;
             }
             count(&COUNTERS, C::LruHit as u32);
             return Ok((num, backend));
@@ -247,15 +247,15 @@ fn pick_backend6(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'stat
         victim = clock_victim(bucket);
     }
     if victim < FLOW6_WAYS {
-        if let Some(key) = FLOW_KEYS6.get_ptr_mut(flow6_key_index(bucket_num, victim)) {
-            // Volatile, as the tag below: stores the compiler keeps in this order.
-            // SAFETY: an array map value, valid and aligned for the program's run.
-            unsafe { flow.write_volatile_to(key) };
-            bucket.referenced[victim] = 1;
-            // The tag last: until it is written, readers see a mismatch.
-            // SAFETY: a valid, aligned pointer into the map value.
-            unsafe { core::ptr::write_volatile(&mut bucket.tags[victim], tag_hash | num as u64) };
+        // SAFETY (all writes): valid, aligned words of the map value. Volatile: stores the
+        // compiler keeps in this order, the meta last.
+        unsafe {
+            core::ptr::write_volatile(&mut bucket.srcs[victim][0], src[0]);
+            core::ptr::write_volatile(&mut bucket.srcs[victim][1], src[1]);
+            core::ptr::write_volatile(&mut bucket.ports[victim], ports);
+            core::ptr::write_volatile(&mut bucket.metas[victim], want | num);
         }
+        bucket.referenced |= 1 << victim;
     }
     Ok((num, backend))
 }
@@ -278,64 +278,43 @@ trait ClockBucket {
     fn set_hand(&mut self, hand: usize);
 }
 
-impl ClockBucket for FlowBucket4 {
-    const WAYS: usize = FLOW4_WAYS;
+/// CLOCK over a bucket whose ways are empty while their meta is 0, with a byte of
+/// reference bits and a hand.
+macro_rules! clock_bucket {
+    ($bucket:ty, $ways:expr) => {
+        impl ClockBucket for $bucket {
+            const WAYS: usize = $ways;
 
-    #[inline(always)]
-    fn is_empty(&self, way: usize) -> bool {
-        self.metas.get(way).is_none_or(|&m| m == 0)
-    }
+            #[inline(always)]
+            fn is_empty(&self, way: usize) -> bool {
+                self.metas.get(way).is_none_or(|&m| m == 0)
+            }
 
-    #[inline(always)]
-    fn take_referenced(&mut self, way: usize) -> bool {
-        let bit = 1 << way;
-        let was = self.referenced & bit != 0;
-        if was {
-            self.referenced &= !bit;
+            #[inline(always)]
+            fn take_referenced(&mut self, way: usize) -> bool {
+                let bit = 1 << way;
+                let was = self.referenced & bit != 0;
+                if was {
+                    self.referenced &= !bit;
+                }
+                was
+            }
+
+            #[inline(always)]
+            fn hand(&self) -> usize {
+                self.hand as usize
+            }
+
+            #[inline(always)]
+            fn set_hand(&mut self, hand: usize) {
+                self.hand = hand as u8;
+            }
         }
-        was
-    }
-
-    #[inline(always)]
-    fn hand(&self) -> usize {
-        self.hand as usize
-    }
-
-    #[inline(always)]
-    fn set_hand(&mut self, hand: usize) {
-        self.hand = hand as u8;
-    }
+    };
 }
 
-impl ClockBucket for FlowBucket6 {
-    const WAYS: usize = FLOW6_WAYS;
-
-    #[inline(always)]
-    fn is_empty(&self, way: usize) -> bool {
-        self.tags.get(way).is_none_or(|&t| t == 0)
-    }
-
-    #[inline(always)]
-    fn take_referenced(&mut self, way: usize) -> bool {
-        // (`get_mut`: no bounds-check panic path, which the verifier would refuse.)
-        let Some(referenced) = self.referenced.get_mut(way) else { return false };
-        let was = *referenced != 0;
-        if was {
-            *referenced = 0;
-        }
-        was
-    }
-
-    #[inline(always)]
-    fn hand(&self) -> usize {
-        self.hand as usize
-    }
-
-    #[inline(always)]
-    fn set_hand(&mut self, hand: usize) {
-        self.hand = hand as u8;
-    }
-}
+clock_bucket!(FlowBucket4, FLOW4_WAYS);
+clock_bucket!(FlowBucket6, FLOW6_WAYS);
 
 /// The way a new flow takes: the first empty one, else CLOCK's choice: from the bucket's
 /// hand, the first way not used since the hand last passed, marks cleared on the way (after
