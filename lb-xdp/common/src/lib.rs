@@ -161,20 +161,18 @@ pub const MAP_F_LINE_ALIGNED: u32 = 1 << 10;
 
 // The connection table, one per family, array maps probed inline (no helper call). A
 // bucket is chosen by the flow hash's low bits: one 64-byte line for IPv4, an aligned pair
-// of lines for IPv6 (the L2's adjacent-line prefetch brings the pair in together). A miss takes an empty
-// way, else replaces the first way from the bucket's hand not used since the hand last
-// passed (CLOCK, the approximation of LRU the kernel's LRU map makes too). Shared by all
-// CPUs without locks: every way carries the flow hash, written in the same store as the
-// backend, so that a way whose words two racing writers left from two flows reads as a
-// miss.
+// of lines for IPv6 (the L2's adjacent-line prefetch brings the pair in together). A miss
+// takes an empty way, else replaces the first way from the bucket's hand not used since the
+// hand last passed (CLOCK, the approximation of LRU the kernel's LRU map makes too).
 //
 // Whole flows in the bucket, so that a new flow reads and writes its bucket and nothing
-// else of the table (a random line beyond the L2 cache costs ~100-230 ns
-// on the reference VM: the table's single biggest cost). A flow is the client's address,
-// the ports and a meta word (`flow_meta`): the VIP's number (which names the destination
-// address and protocol), the backend, and the hash bits the bucket index leaves out, so
-// that a way mixed from two flows by racing writers matches neither. IPv4 (`FLOWS4`): 12
-// bytes (`flow4_word` and the meta); IPv6 (`FLOWS6`): 24 bytes.
+// else of the table (a random line beyond the L2 cache costs ~100-230 ns on the reference
+// VM: the table's single biggest cost). A flow is the client's address, the ports and a
+// meta word (`flow_meta`): the VIP's number (which names the destination address and
+// protocol), the backend, and the hash bits the bucket index leaves out. Shared by all
+// CPUs without locks: the meta is written last, in one store, so that a way whose words
+// two racing writers left from two flows matches neither. IPv4 (`FLOWS4`): 12 bytes
+// (`flow4_word` and the meta); IPv6 (`FLOWS6`): 24 bytes.
 
 /// log2 of the IPv4 table's bucket count.
 pub const FLOW4_BUCKETS_LOG2: u32 = 16;
@@ -184,8 +182,9 @@ pub const FLOW4_BUCKETS: u32 = 1 << FLOW4_BUCKETS_LOG2;
 pub const FLOW4_WAYS: usize = 5;
 /// IPv4 flows the table holds.
 pub const MAX_FLOWS4: u32 = FLOW4_BUCKETS * FLOW4_WAYS as u32;
-/// `FlowBucket4::metas` and `FlowBucket6::metas`: the backend number in the low bits (0, never a backend, while the
-/// way is empty), the VIP number above it, the flow hash's high half above that.
+/// `FlowBucket4::metas` and `FlowBucket6::metas`: the backend number in the low bits (0,
+/// never a backend, while the way is empty), the VIP number above it, the flow hash's high
+/// half above that.
 pub const FLOW_META_BACKEND_BITS: u32 = 10;
 pub const FLOW_META_BACKEND_MASK: u32 = (1 << FLOW_META_BACKEND_BITS) - 1;
 pub const FLOW_META_VIP_SHIFT: u32 = FLOW_META_BACKEND_BITS;
