@@ -59,12 +59,21 @@ fn kernel_time(program: &Xdp, input: &mut [u8], iters: u64, want: u32, mut next:
     total
 }
 
-/// A new flow for every call: the client's source port and address change.
-fn new_flow(frame: &mut [u8], i: u64) {
+/// A new flow for every call: the client's source port and the low 3 bytes of its address
+/// change (`sport` and `src_low` are their offsets in the frame).
+fn new_flow(frame: &mut [u8], i: u64, sport: usize, src_low: usize) {
     let n = i + 1;
-    frame[34..36].copy_from_slice(&((n & 0xffff) as u16).to_be_bytes());
-    frame[27..30].copy_from_slice(&((n >> 16) as u32).to_be_bytes()[1..]);
+    frame[sport..sport + 2].copy_from_slice(&((n & 0xffff) as u16).to_be_bytes());
+    frame[src_low..src_low + 3].copy_from_slice(&((n >> 16) as u32).to_be_bytes()[1..]);
 }
+
+/// Offsets for `new_flow` in an Ether/IPv4/TCP frame (no options): TCP source port, last 3
+/// bytes of the IPv4 source.
+const V4_SPORT_AT: usize = 34;
+const V4_SRC_LOW_AT: usize = 27;
+/// The same in an Ether/IPv6/TCP frame.
+const V6_SPORT_AT: usize = 54;
+const V6_SRC_LOW_AT: usize = 35;
 
 fn test_run_benches(c: &mut Criterion) {
     let mut director = Director::load().expect("load the director");
@@ -112,15 +121,19 @@ fn test_run_benches(c: &mut Criterion) {
             b.iter_custom(|iters| kernel_time(program, &mut (*input).clone(), iters, *want, |_, _| {}))
         });
     }
-    g.bench_function("director/ipv4 lru miss", |b| {
-        let mut input = syn4.clone();
-        let mut flow = 0u64;
-        b.iter_custom(|iters| {
-            let t = kernel_time(director.program(), &mut input, iters, 3, |f, i| new_flow(f, flow + i));
-            flow += iters;
-            t
-        })
-    });
+    for (name, syn, sport, src_low) in
+        [("director/ipv4 lru miss", &syn4, V4_SPORT_AT, V4_SRC_LOW_AT), ("director/ipv6 lru miss", &syn6, V6_SPORT_AT, V6_SRC_LOW_AT)]
+    {
+        g.bench_function(name, |b| {
+            let mut input = syn.clone();
+            let mut flow = 0u64;
+            b.iter_custom(|iters| {
+                let t = kernel_time(director.program(), &mut input, iters, 3, |f, i| new_flow(f, flow + i, sport, src_low));
+                flow += iters;
+                t
+            })
+        });
+    }
     g.finish();
 
     let mut g = c.benchmark_group("lb-xdp/test_run wall per call");

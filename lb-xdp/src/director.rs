@@ -15,7 +15,7 @@ use lb_xdp_common::{
 use std::net::IpAddr;
 
 pub const MAP_NAMES: &[&str] = &[
-    "CONFIG", "VIPS", "RING", "BACKENDS", "VIP_BACKENDS", "FLOWS", "FLOW_KEYS", "COUNTERS",
+    "CONFIG", "VIPS", "RING", "BACKENDS", "VIP_BACKENDS", "FLOWS4", "FLOWS6", "COUNTERS",
     "VIP_TRAFFIC", "BACKEND_TRAFFIC", "REDIRECT",
 ];
 

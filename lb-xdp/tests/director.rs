@@ -300,53 +300,65 @@ fn redirect_through_the_devmap_instead_of_tx() {
     assert_eq!((s.counter("redirect"), s.counter("tx")), (1, 0));
 }
 
-/// The connection table's buckets: `FLOW_WAYS` flows of one bucket all take a way of their
-/// own and are remembered; one more replaces the way CLOCK's hand points at once every way
-/// was used since the hand passed (here the first, the hand not having moved yet); the flow
-/// it replaced is then a miss, the others hits, and every flow keeps its Maglev backend.
-#[test]
-fn a_full_bucket_replaces_one_way_and_flows_keep_their_backend() {
-    use lb_xdp_common::{FLOW_BUCKETS, FLOW_WAYS};
+/// The connection table's buckets, IPv4 and IPv6 (one table each): `ways` flows of one
+/// bucket all take a way of their own and are remembered; one more replaces the way CLOCK's
+/// hand points at once every way was used since the hand passed (here the first, the hand
+/// not having moved yet); the flow it replaced is then a miss, the others hits, and every
+/// flow keeps its Maglev backend.
+fn a_full_bucket_replaces_one_way(vip: usize, client_prefix: &str, ip: &str, buckets: u32, ways: usize) {
     let config = config(0);
     let Some(mut d) = director(&config) else { return };
-    // FLOW_WAYS + 1 client flows to 10.100.0.1:80 whose hashes pick one bucket.
+    let (dst, dport) = (config.vips[vip].addr.to_string(), config.vips[vip].port);
+    // ways + 1 client flows to the VIP whose hashes pick one bucket.
     let mut same = Vec::new();
     let mut bucket = None;
     'search: for client in 1..=250u8 {
         for sport in 1..=u16::MAX {
-            let src = format!("198.51.100.{client}");
-            let f = flow(&src, "10.100.0.1", sport, 80, PROTO_TCP);
-            let b = flow_hash(&f) & (FLOW_BUCKETS - 1);
+            let src = format!("{client_prefix}{client}");
+            let f = flow(&src, &dst, sport, dport, PROTO_TCP);
+            let b = flow_hash(&f) & (buckets - 1);
             if *bucket.get_or_insert(b) == b {
                 same.push((src, sport, f));
-                if same.len() == FLOW_WAYS + 1 {
+                if same.len() == ways + 1 {
                     break 'search;
                 }
             }
         }
     }
-    assert_eq!(same.len(), FLOW_WAYS + 1, "no bucket with {} flows found", FLOW_WAYS + 1);
+    assert_eq!(same.len(), ways + 1, "no bucket with {} flows found", ways + 1);
     // (lru_hit, lru_miss) added by one packet of the flow, encapsulated toward its backend.
     let send = |d: &mut Director, (src, sport, f): &(String, u16, FlowKey)| -> (u64, u64) {
         let input = bytes(&format!(
-            "Ether(dst='{OWN_MAC}', src='{CLIENT_MAC}')/IP(src='{src}', dst='10.100.0.1')/TCP(sport={sport}, dport=80, flags='A')"
+            "Ether(dst='{OWN_MAC}', src='{CLIENT_MAC}')/{ip}(src='{src}', dst='{dst}')/TCP(sport={sport}, dport={dport}, flags='A')"
         ));
         let before = stats(d);
-        assert_encapsulated(d, &config, &input, 0, f);
+        assert_encapsulated(d, &config, &input, vip, f);
         let after = stats(d);
         (after.counter("lru_hit") - before.counter("lru_hit"), after.counter("lru_miss") - before.counter("lru_miss"))
     };
-    let (ways, extra) = same.split_at(FLOW_WAYS);
-    for f in ways {
+    let (first, extra) = same.split_at(ways);
+    for f in first {
         assert_eq!(send(&mut d, f), (0, 1), "first packet of {f:?}");
     }
-    for f in ways {
+    for f in first {
         assert_eq!(send(&mut d, f), (1, 0), "{f:?} is remembered");
     }
     assert_eq!(send(&mut d, &extra[0]), (0, 1), "the flow one too many");
     assert_eq!(send(&mut d, &extra[0]), (1, 0), "the flow one too many, remembered");
-    for f in &ways[1..] {
+    for f in &first[1..] {
         assert_eq!(send(&mut d, f), (1, 0), "{f:?} kept its way");
     }
-    assert_eq!(send(&mut d, &ways[0]), (0, 1), "{:?} lost the first way", ways[0]);
+    assert_eq!(send(&mut d, &first[0]), (0, 1), "{:?} lost the first way", first[0]);
+}
+
+#[test]
+fn a_full_ipv4_bucket_replaces_one_way_and_flows_keep_their_backend() {
+    use lb_xdp_common::{FLOW4_BUCKETS, FLOW4_WAYS};
+    a_full_bucket_replaces_one_way(0, "198.51.100.", "IP", FLOW4_BUCKETS, FLOW4_WAYS);
+}
+
+#[test]
+fn a_full_ipv6_bucket_replaces_one_way_and_flows_keep_their_backend() {
+    use lb_xdp_common::{FLOW6_BUCKETS, FLOW6_WAYS};
+    a_full_bucket_replaces_one_way(2, "2001:db8::", "IPv6", FLOW6_BUCKETS, FLOW6_WAYS);
 }

@@ -145,79 +145,127 @@ impl FlowKey {
         unsafe { &*(self as *const FlowKey as *const [u64; 5]) }
     }
 
+    /// The source address as two words (IPv6: the whole address).
     #[inline(always)]
-    pub fn same(&self, other: &FlowKey) -> bool {
-        let (a, b) = (self.words(), other.words());
-        a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4]
-    }
-
-    /// Writes the key to `dst` as five volatile word stores: kept in program order with a
-    /// volatile store that follows (the connection table's tag), and computed from
-    /// registers (a volatile copy of the whole struct first builds it on the stack, byte by
-    /// byte, on every path that might need it).
-    ///
-    /// # Safety
-    /// `dst` must be valid for writes of a `FlowKey` (40 bytes, 8-aligned).
-    #[inline(always)]
-    pub unsafe fn write_volatile_to(&self, dst: *mut FlowKey) {
+    pub fn src_words(&self) -> [u64; 2] {
         let w = self.words();
-        let dst = dst as *mut u64;
-        // SAFETY: the caller's guarantee; the five words are the key's 40 bytes.
-        unsafe {
-            core::ptr::write_volatile(dst, w[0]);
-            core::ptr::write_volatile(dst.add(1), w[1]);
-            core::ptr::write_volatile(dst.add(2), w[2]);
-            core::ptr::write_volatile(dst.add(3), w[3]);
-            core::ptr::write_volatile(dst.add(4), w[4]);
-        }
+        [w[0], w[1]]
     }
 }
 
-/// log2 of the connection table's bucket count (see [`FlowBucket`]).
-pub const FLOW_BUCKETS_LOG2: u32 = 16;
-/// Buckets of the connection table (a power of two: the bucket is `hash & (FLOW_BUCKETS - 1)`).
-pub const FLOW_BUCKETS: u32 = 1 << FLOW_BUCKETS_LOG2;
-/// Ways per bucket: seven 8-byte tags and their seven reference bytes fill one cache line.
-pub const FLOW_WAYS: usize = 7;
-/// Flows the connection table holds.
-pub const MAX_FLOWS: u32 = FLOW_BUCKETS * FLOW_WAYS as u32;
-/// `FlowBucket::tags`: the flow hash in the high half, the backend number in the low half
-/// (0, never a backend, while the way is empty).
-pub const FLOW_TAG_HASH_SHIFT: u32 = 32;
-/// Flag for the `FLOWS` and `RING` array maps (the kernel's `BPF_F_MMAPABLE`): their values
-/// then start on a page boundary, so each 64-byte bucket or ring row is exactly one cache
-/// line (without it the kernel guarantees them only 8-byte alignment). Userspace never
-/// mmaps them.
+/// Flag for the `FLOWS4`, `FLOWS6` and `RING` array maps (the kernel's `BPF_F_MMAPABLE`):
+/// their values then start on a page boundary, so each 64-byte bucket or ring row is exactly
+/// one cache line, each 128-byte bucket an aligned pair (without it the kernel guarantees them only 8-byte alignment). Userspace
+/// never mmaps them.
 pub const MAP_F_LINE_ALIGNED: u32 = 1 << 10;
 
-/// The connection table, in two array maps so that a new flow costs one cache line:
-/// `FLOWS`, `FLOW_BUCKETS` buckets of one 64-byte line each (per way the tag and its
-/// reference mark), chosen by the flow hash's low bits; and `FLOW_KEYS`, the keys, read only
-/// when a tag holds the flow's hash (way `w` of bucket `b` at `b * FLOW_WAYS + w`).
-/// Lookups are inline loads (no helper call); a miss takes an empty way, else replaces the
-/// first way from the bucket's hand not used since the hand last passed (CLOCK, the
-/// approximation of LRU the kernel's LRU map makes too). Shared by all CPUs: the key is
-/// written first and the tag last, and a way counts only when its tag holds the flow's hash
-/// and its key the flow, so a half-written way reads as a miss.
-///
-/// One bucket: one cache line, all a new flow reads of the table.
+// The connection table, one per family, array maps probed inline (no helper call). A
+// bucket is chosen by the flow hash's low bits: one 64-byte line for IPv4, an aligned pair
+// of lines for IPv6 (the L2's adjacent-line prefetch brings the pair in together). A miss
+// takes an empty way, else replaces the first way from the bucket's hand not used since the
+// hand last passed (CLOCK, the approximation of LRU the kernel's LRU map makes too).
+//
+// Whole flows in the bucket, so that a new flow reads and writes its bucket and nothing
+// else of the table (a random line beyond the L2 cache costs ~100-230 ns on the reference
+// VM: the table's single biggest cost). A flow is the client's address, the ports and a
+// meta word (`flow_meta`): the VIP's number (which names the destination address and
+// protocol), the backend, and the hash bits the bucket index leaves out. Shared by all
+// CPUs without locks: the meta is written last, in one store, so that a way whose words
+// two racing writers left from two flows matches neither. IPv4 (`FLOWS4`): 12 bytes
+// (`flow4_word` and the meta); IPv6 (`FLOWS6`): 24 bytes.
+
+/// log2 of the IPv4 table's bucket count.
+pub const FLOW4_BUCKETS_LOG2: u32 = 16;
+/// Buckets of the IPv4 table (the bucket is `hash & (FLOW4_BUCKETS - 1)`).
+pub const FLOW4_BUCKETS: u32 = 1 << FLOW4_BUCKETS_LOG2;
+/// Ways per IPv4 bucket: five 12-byte flows and their reference bits fill one cache line.
+pub const FLOW4_WAYS: usize = 5;
+/// IPv4 flows the table holds.
+pub const MAX_FLOWS4: u32 = FLOW4_BUCKETS * FLOW4_WAYS as u32;
+/// `FlowBucket4::metas` and `FlowBucket6::metas`: the backend number in the low bits (0,
+/// never a backend, while the way is empty), the VIP number above it, the flow hash's high
+/// half above that.
+pub const FLOW_META_BACKEND_BITS: u32 = 10;
+pub const FLOW_META_BACKEND_MASK: u32 = (1 << FLOW_META_BACKEND_BITS) - 1;
+pub const FLOW_META_VIP_SHIFT: u32 = FLOW_META_BACKEND_BITS;
+pub const FLOW_META_HASH_MASK: u32 = 0xffff_0000;
+
+// Backend and VIP numbers fit their bits below the hash's; the hash bits kept are the ones
+// the bucket index does not use.
+const _: () = assert!(MAX_BACKENDS <= 1 << FLOW_META_BACKEND_BITS);
+const _: () = assert!(((MAX_VIPS - 1) << FLOW_META_VIP_SHIFT) & FLOW_META_HASH_MASK == 0);
+const _: () = assert!((FLOW4_BUCKETS - 1) & FLOW_META_HASH_MASK == 0);
+const _: () = assert!((FLOW6_BUCKETS - 1) & FLOW_META_HASH_MASK == 0);
+
+/// One bucket of the IPv4 table: one cache line, all a new IPv4 flow touches of the table.
 #[repr(C, align(64))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct FlowBucket {
-    /// Per way: flow hash << 32 | backend number; written last, in one store.
-    pub tags: [u64; FLOW_WAYS],
-    /// Per way: 1 when used since the replacement hand last passed.
-    pub referenced: [u8; FLOW_WAYS],
+pub struct FlowBucket4 {
+    /// Per way: [`flow4_word`]; written first.
+    pub clients: [u64; FLOW4_WAYS],
+    /// Per way: [`flow_meta`] with the backend number; written last, in one store.
+    pub metas: [u32; FLOW4_WAYS],
+    /// Bit `w`: way `w` was used since the replacement hand last passed.
+    pub referenced: u8,
     /// CLOCK's hand: the way the next replacement starts looking at.
     pub hand: u8,
+    pub _pad: [u8; 2],
 }
 
-const _: () = assert!(core::mem::size_of::<FlowBucket>() == 64);
+const _: () = assert!(core::mem::size_of::<FlowBucket4>() == 64);
+const _: () = assert!(FLOW4_WAYS <= 8);
 
-/// The slot of the key of way `way` of bucket `bucket` in `FLOW_KEYS`.
+/// `FlowBucket4::clients` of an IPv4 flow: source address (as in the packet), source port,
+/// destination port. The rest of the key (destination, protocol) is the VIP's.
 #[inline(always)]
-pub fn flow_key_index(bucket: u32, way: usize) -> u32 {
-    bucket * FLOW_WAYS as u32 + way as u32
+pub fn flow4_word(key: &FlowKey) -> u64 {
+    u32::from_le_bytes([key.src[0], key.src[1], key.src[2], key.src[3]]) as u64
+        | (key.sport as u64) << 32
+        | (key.dport as u64) << 48
+}
+
+/// The meta word of a flow (`FlowBucket4::metas`, `FlowBucket6::metas`), without the
+/// backend number.
+#[inline(always)]
+pub fn flow_meta(hash: u32, vip_num: u32) -> u32 {
+    (hash & FLOW_META_HASH_MASK) | (vip_num << FLOW_META_VIP_SHIFT)
+}
+
+/// log2 of the IPv6 table's bucket count.
+pub const FLOW6_BUCKETS_LOG2: u32 = 16;
+/// Buckets of the IPv6 table (the bucket is `hash & (FLOW6_BUCKETS - 1)`).
+pub const FLOW6_BUCKETS: u32 = 1 << FLOW6_BUCKETS_LOG2;
+/// Ways per IPv6 bucket: five 24-byte flows and their reference bits fill two lines.
+pub const FLOW6_WAYS: usize = 5;
+/// IPv6 flows the table holds.
+pub const MAX_FLOWS6: u32 = FLOW6_BUCKETS * FLOW6_WAYS as u32;
+
+/// One bucket of the IPv6 table: an aligned pair of cache lines, all a new IPv6 flow
+/// touches of the table. The first line holds what a lookup compares first (metas, ports)
+/// and the reference bits; the addresses, compared only when those match, fill the rest.
+#[repr(C, align(128))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FlowBucket6 {
+    /// Per way: [`flow_meta`] with the backend number; written last, in one store.
+    pub metas: [u32; FLOW6_WAYS],
+    /// Per way: [`flow_ports`].
+    pub ports: [u32; FLOW6_WAYS],
+    /// Bit `w`: way `w` was used since the replacement hand last passed.
+    pub referenced: u8,
+    /// CLOCK's hand: the way the next replacement starts looking at.
+    pub hand: u8,
+    pub _pad: [u8; 6],
+    /// Per way: the client's address ([`FlowKey::src_words`]).
+    pub srcs: [[u64; 2]; FLOW6_WAYS],
+}
+
+const _: () = assert!(core::mem::size_of::<FlowBucket6>() == 128);
+const _: () = assert!(FLOW6_WAYS <= 8);
+
+/// `FlowBucket6::ports`: source port, destination port.
+#[inline(always)]
+pub fn flow_ports(key: &FlowKey) -> u32 {
+    key.sport as u32 | (key.dport as u32) << 16
 }
 
 /// Maglev slots per row of the `RING` map: 32 backend numbers of 2 bytes, one cache line.
@@ -412,7 +460,8 @@ mod pod {
     unsafe impl aya::Pod for Backend {}
     unsafe impl aya::Pod for FlowKey {}
     unsafe impl aya::Pod for VipSlot {}
-    unsafe impl aya::Pod for FlowBucket {}
+    unsafe impl aya::Pod for FlowBucket4 {}
+    unsafe impl aya::Pod for FlowBucket6 {}
     unsafe impl aya::Pod for RingRow {}
     unsafe impl aya::Pod for DirectorConfig {}
     unsafe impl aya::Pod for DecapConfig {}

@@ -22,12 +22,13 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use lb_xdp_common::{
-    flow_hash, flow_key_index, outer_sport, ring_position, ring_slot, Backend, DirectorConfig,
-    DirectorCounter as C, FlowBucket, FlowKey, RingRow, Traffic, VipBackends, VipKey, VipMeta,
-    VipSlot, FAMILY_V4, FAMILY_V6, FLOW_BUCKETS, FLOW_TAG_HASH_SHIFT, FLOW_WAYS,
-    ICMPV6_PACKET_TOO_BIG, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, MAP_F_LINE_ALIGNED, MAX_BACKENDS,
-    MAX_FLOWS, MAX_VIPS, OUTER_TTL, PROTO_ICMP, PROTO_ICMPV6, PROTO_IPIP, PROTO_IPV6,
-    PROTO_IPV6_FRAGMENT, PROTO_TCP, PROTO_UDP, RING_ROWS, VIP_ADDRESS_MARK, VIP_PROBES, VIP_SLOTS,
+    flow4_word, flow_hash, flow_meta, flow_ports, outer_sport, ring_position, ring_slot, Backend,
+    DirectorConfig, DirectorCounter as C, FlowBucket4, FlowBucket6, FlowKey, RingRow, Traffic,
+    VipBackends, VipKey, VipMeta, VipSlot, FAMILY_V4, FAMILY_V6, FLOW4_BUCKETS, FLOW4_WAYS,
+    FLOW6_BUCKETS, FLOW6_WAYS, FLOW_META_BACKEND_MASK, ICMPV6_PACKET_TOO_BIG, ICMP_DEST_UNREACH,
+    ICMP_FRAG_NEEDED, MAP_F_LINE_ALIGNED, MAX_BACKENDS, MAX_VIPS, OUTER_TTL, PROTO_ICMP,
+    PROTO_ICMPV6, PROTO_IPIP, PROTO_IPV6, PROTO_IPV6_FRAGMENT, PROTO_TCP, PROTO_UDP, RING_ROWS,
+    VIP_ADDRESS_MARK, VIP_PROBES, VIP_SLOTS,
 };
 use lb_xdp_ebpf::*;
 
@@ -42,9 +43,9 @@ static BACKENDS: Array<Backend> = Array::with_max_entries(MAX_BACKENDS, 0);
 #[map]
 static VIP_BACKENDS: Array<VipBackends> = Array::with_max_entries(MAX_VIPS, 0);
 #[map]
-static FLOWS: Array<FlowBucket> = Array::with_max_entries(FLOW_BUCKETS, MAP_F_LINE_ALIGNED);
+static FLOWS4: Array<FlowBucket4> = Array::with_max_entries(FLOW4_BUCKETS, MAP_F_LINE_ALIGNED);
 #[map]
-static FLOW_KEYS: Array<FlowKey> = Array::with_max_entries(MAX_FLOWS, 0);
+static FLOWS6: Array<FlowBucket6> = Array::with_max_entries(FLOW6_BUCKETS, MAP_F_LINE_ALIGNED);
 #[map]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(C::COUNT, 0);
 #[map]
@@ -143,32 +144,95 @@ fn find_vip(key: &VipKey) -> Option<VipMeta> {
 }
 
 /// The flow's backend (number and entry): the one the connection table remembers while it
-/// is active, else the VIP's Maglev table's choice, remembered from now on. A new flow reads
-/// one line of the table (its bucket's tags) and one of the Maglev table; its key is only
-/// written.
+/// is active, else the VIP's Maglev table's choice, remembered from now on.
 #[inline(always)]
 fn pick_backend(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C> {
-    let bucket_num = hash & (FLOW_BUCKETS - 1);
-    let bucket = FLOWS.get_ptr_mut(bucket_num).ok_or(C::NoBackend)?;
+    if flow.family == FAMILY_V4 {
+        pick_backend4(flow, hash, vip_num)
+    } else {
+        pick_backend6(flow, hash, vip_num)
+    }
+}
+
+/// `pick_backend` for IPv4: a hit and a new flow both read and write only the bucket's line.
+#[inline(always)]
+fn pick_backend4(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C> {
+    let bucket = FLOWS4.get_ptr_mut(hash & (FLOW4_BUCKETS - 1)).ok_or(C::NoBackend)?;
     // SAFETY: an array map value, valid for the program's run; racing writers on other
-    // CPUs can at worst make a tag or key disagree, which reads as a miss.
-    let bucket: &mut FlowBucket = unsafe { &mut *bucket };
-    let tag_hash = (hash as u64) << FLOW_TAG_HASH_SHIFT;
-    let mut victim = FLOW_WAYS;
-    for way in 0..FLOW_WAYS {
-        let tag = bucket.tags[way];
-        if tag >> FLOW_TAG_HASH_SHIFT != hash as u64 {
+    // CPUs can at worst leave a way mixed from two flows, which reads as a miss.
+    let bucket: &mut FlowBucket4 = unsafe { &mut *bucket };
+    let client = flow4_word(flow);
+    let want = flow_meta(hash, vip_num);
+    let mut victim = FLOW4_WAYS;
+    for way in 0..FLOW4_WAYS {
+        // SAFETY (both reads): valid, aligned words of the map value. Volatile: each is
+        // read once, so the meta's fields come from one store.
+        if unsafe { core::ptr::read_volatile(&bucket.clients[way]) } != client {
             continue;
         }
-        let Some(key) = FLOW_KEYS.get(flow_key_index(bucket_num, way)) else { break };
-        if !key.same(flow) {
+        let meta = unsafe { core::ptr::read_volatile(&bucket.metas[way]) };
+        if meta & !FLOW_META_BACKEND_MASK != want {
             continue;
         }
-        let num = tag as u32;
+        let num = meta & FLOW_META_BACKEND_MASK;
         if let Some(backend) = active_backend(num) {
             // Written only when it changes: a hit leaves the shared line clean.
-            if bucket.referenced[way] == 0 {
-                bucket.referenced[way] = 1;
+            if bucket.referenced & 1 << way == 0 {
+                bucket.referenced |= 1 << way;
+            }
+            count(&COUNTERS, C::LruHit as u32);
+            return Ok((num, backend));
+        }
+        // Remembered for a backend since removed (or none: an empty way): re-hash,
+        // overwrite this way.
+        victim = way;
+        break;
+    }
+    count(&COUNTERS, C::LruMiss as u32);
+    let (num, backend) = maglev_backend(hash, vip_num)?;
+    if victim == FLOW4_WAYS {
+        victim = clock_victim(bucket);
+    }
+    if victim < FLOW4_WAYS {
+        // SAFETY (both writes): valid, aligned words of the map value. Volatile: stores the
+        // compiler keeps in this order, the meta last.
+        unsafe {
+            core::ptr::write_volatile(&mut bucket.clients[victim], client);
+            core::ptr::write_volatile(&mut bucket.metas[victim], want | num);
+        }
+        bucket.referenced |= 1 << victim;
+    }
+    Ok((num, backend))
+}
+
+/// `pick_backend` for IPv6: as for IPv4, in the bucket's pair of lines. The address is
+/// compared only when the meta and the ports match.
+#[inline(always)]
+fn pick_backend6(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C> {
+    let bucket = FLOWS6.get_ptr_mut(hash & (FLOW6_BUCKETS - 1)).ok_or(C::NoBackend)?;
+    // SAFETY: an array map value, valid for the program's run; racing writers on other
+    // CPUs can at worst leave a way mixed from two flows, which reads as a miss.
+    let bucket: &mut FlowBucket6 = unsafe { &mut *bucket };
+    let src = flow.src_words();
+    let ports = flow_ports(flow);
+    let want = flow_meta(hash, vip_num);
+    let mut victim = FLOW6_WAYS;
+    for way in 0..FLOW6_WAYS {
+        // SAFETY (all reads): valid, aligned words of the map value. Volatile: each is read
+        // once, the meta (written last) first.
+        let meta = unsafe { core::ptr::read_volatile(&bucket.metas[way]) };
+        if meta & !FLOW_META_BACKEND_MASK != want
+            || unsafe { core::ptr::read_volatile(&bucket.ports[way]) } != ports
+            || unsafe { core::ptr::read_volatile(&bucket.srcs[way][0]) } != src[0]
+            || unsafe { core::ptr::read_volatile(&bucket.srcs[way][1]) } != src[1]
+        {
+            continue;
+        }
+        let num = meta & FLOW_META_BACKEND_MASK;
+        if let Some(backend) = active_backend(num) {
+            // Written only when it changes: a hit leaves the shared line clean.
+            if bucket.referenced & 1 << way == 0 {
+                bucket.referenced |= 1 << way;
             }
             count(&COUNTERS, C::LruHit as u32);
             return Ok((num, backend));
@@ -178,53 +242,104 @@ fn pick_backend(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'stati
         break;
     }
     count(&COUNTERS, C::LruMiss as u32);
-    let (row, column) = ring_position(vip_num, ring_slot(hash));
-    let num = *RING.get(row).ok_or(C::NoBackend)?.slots.get(column).ok_or(C::NoBackend)? as u32;
-    let backend = active_backend(num).ok_or(C::NoBackend)?;
-    if victim == FLOW_WAYS {
+    let (num, backend) = maglev_backend(hash, vip_num)?;
+    if victim == FLOW6_WAYS {
         victim = clock_victim(bucket);
     }
-    if victim < FLOW_WAYS {
-        if let Some(key) = FLOW_KEYS.get_ptr_mut(flow_key_index(bucket_num, victim)) {
-            // Volatile, as the tag below: stores the compiler keeps in this order.
-            // SAFETY: an array map value, valid and aligned for the program's run.
-            unsafe { flow.write_volatile_to(key) };
-            bucket.referenced[victim] = 1;
-            // The tag last: until it is written, readers see a mismatch.
-            // SAFETY: a valid, aligned pointer into the map value.
-            unsafe { core::ptr::write_volatile(&mut bucket.tags[victim], tag_hash | num as u64) };
+    if victim < FLOW6_WAYS {
+        // SAFETY (all writes): valid, aligned words of the map value. Volatile: stores the
+        // compiler keeps in this order, the meta last.
+        unsafe {
+            core::ptr::write_volatile(&mut bucket.srcs[victim][0], src[0]);
+            core::ptr::write_volatile(&mut bucket.srcs[victim][1], src[1]);
+            core::ptr::write_volatile(&mut bucket.ports[victim], ports);
+            core::ptr::write_volatile(&mut bucket.metas[victim], want | num);
         }
+        bucket.referenced |= 1 << victim;
     }
     Ok((num, backend))
 }
 
+/// The VIP's Maglev table's backend for a flow hash (one line of `RING`).
+#[inline(always)]
+fn maglev_backend(hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C> {
+    let (row, column) = ring_position(vip_num, ring_slot(hash));
+    let num = *RING.get(row).ok_or(C::NoBackend)?.slots.get(column).ok_or(C::NoBackend)? as u32;
+    Ok((num, active_backend(num).ok_or(C::NoBackend)?))
+}
+
+/// A bucket as CLOCK replacement sees it.
+trait ClockBucket {
+    const WAYS: usize;
+    fn is_empty(&self, way: usize) -> bool;
+    /// Whether the way was used since the hand last passed; clears the mark.
+    fn take_referenced(&mut self, way: usize) -> bool;
+    fn hand(&self) -> usize;
+    fn set_hand(&mut self, hand: usize);
+}
+
+/// CLOCK over a bucket whose ways are empty while their meta is 0, with a byte of
+/// reference bits and a hand.
+macro_rules! clock_bucket {
+    ($bucket:ty, $ways:expr) => {
+        impl ClockBucket for $bucket {
+            const WAYS: usize = $ways;
+
+            #[inline(always)]
+            fn is_empty(&self, way: usize) -> bool {
+                self.metas.get(way).is_none_or(|&m| m == 0)
+            }
+
+            #[inline(always)]
+            fn take_referenced(&mut self, way: usize) -> bool {
+                let bit = 1 << way;
+                let was = self.referenced & bit != 0;
+                if was {
+                    self.referenced &= !bit;
+                }
+                was
+            }
+
+            #[inline(always)]
+            fn hand(&self) -> usize {
+                self.hand as usize
+            }
+
+            #[inline(always)]
+            fn set_hand(&mut self, hand: usize) {
+                self.hand = hand as u8;
+            }
+        }
+    };
+}
+
+clock_bucket!(FlowBucket4, FLOW4_WAYS);
+clock_bucket!(FlowBucket6, FLOW6_WAYS);
+
 /// The way a new flow takes: the first empty one, else CLOCK's choice: from the bucket's
 /// hand, the first way not used since the hand last passed, marks cleared on the way (after
 /// a full turn, the hand's own way). The hand then points past it. Indices stay in
-/// `0..FLOW_WAYS` by comparisons the verifier follows (a `%` it could not bound).
+/// `0..WAYS` by comparisons the verifier follows (a `%` it could not bound).
 #[inline(always)]
-fn clock_victim(bucket: &mut FlowBucket) -> usize {
-    for way in 0..FLOW_WAYS {
-        if bucket.tags[way] == 0 {
+fn clock_victim<B: ClockBucket>(bucket: &mut B) -> usize {
+    for way in 0..B::WAYS {
+        if bucket.is_empty(way) {
             return way;
         }
     }
-    let mut hand = bucket.hand as usize;
-    if hand >= FLOW_WAYS {
+    let mut hand = bucket.hand();
+    if hand >= B::WAYS {
         hand = 0;
     }
     let mut victim = hand;
-    for _ in 0..FLOW_WAYS {
-        // (`get_mut`: no bounds-check panic path, which the verifier would refuse.)
-        let Some(referenced) = bucket.referenced.get_mut(hand) else { break };
-        if *referenced == 0 {
+    for _ in 0..B::WAYS {
+        if !bucket.take_referenced(hand) {
             victim = hand;
             break;
         }
-        *referenced = 0;
-        hand = if hand + 1 >= FLOW_WAYS { 0 } else { hand + 1 };
+        hand = if hand + 1 >= B::WAYS { 0 } else { hand + 1 };
     }
-    bucket.hand = if victim + 1 >= FLOW_WAYS { 0 } else { victim as u8 + 1 };
+    bucket.set_hand(if victim + 1 >= B::WAYS { 0 } else { victim + 1 });
     victim
 }
 
