@@ -13,9 +13,10 @@
 //! - `pcap_peers/*`: the same files read and written by craft::pcap and by the pcap-file
 //!   crate, 2.0 (stable) and 3.0.0-rc1: `read_pcap` (10k records, µs pcap, each record's
 //!   bytes summed), `read_pcapng` (the same packets as pcapng, ns), `write_pcap`,
-//!   `write_pcapng` (10k packets into a reused buffer). pcap-file's readers are timed as
-//!   `PcapReader` over `&[u8]` (a `Read`, as craft's `Reader`) and as `PcapParser` over the
-//!   slice (zero-copy); its pcap writer is given a little-endian header (its default is big
+//!   `write_pcapng` (10k packets into a reused buffer). Both sides' readers are timed two
+//!   ways: streaming over `&[u8]` as a `Read` (craft's `Reader`: `craft_reader`; pcap-file's
+//!   `PcapReader`) and zero-copy on the slice (craft's `SliceReader`: `craft_slice`;
+//!   pcap-file's `PcapParser`); its pcap writer is given a little-endian header (its default is big
 //!   endian, which would cost it a byte swap per field). Before timing, correctness on the
 //!   cases craft's tests cover (printed, one line per reader and case): a snaplen below the
 //!   packet length (orig_len > caplen), pcapng `if_tsresol` in milliseconds and in 2^-20 s,
@@ -29,7 +30,7 @@
 use std::hint::black_box;
 
 use craft::layer::DissectCx;
-use craft::pcap::{Reader, WriteFormat, Writer, LINKTYPE_ETHERNET};
+use craft::pcap::{Reader, SliceReader, WriteFormat, Writer, LINKTYPE_ETHERNET};
 use craft::prelude::*;
 use craft::text::Frame;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -341,13 +342,15 @@ impl Ng {
 /// (ts_ns, data, orig_len) of each record of a file.
 type Records = Vec<(u64, Vec<u8>, u32)>;
 
-/// Every record, as craft reads it.
+/// Every record, as craft reads it (both readers, asserted to agree).
 fn craft_records(file: &[u8]) -> Records {
     let mut r = Reader::new(file).unwrap();
     let mut out = Vec::new();
     while let Some(rec) = r.next_record().unwrap() {
         out.push((rec.ts_ns, rec.data.to_vec(), rec.orig_len));
     }
+    let sliced: Records = SliceReader::new(file).unwrap().map(|r| r.map(|r| (r.ts_ns, r.data.to_vec(), r.orig_len)).unwrap()).collect();
+    assert_eq!(sliced, out, "craft's SliceReader and Reader disagree");
     out
 }
 
@@ -434,11 +437,20 @@ fn bench_peers(c: &mut Criterion) {
         }
         n
     };
+    let craft_slice_sum = |file: &[u8]| {
+        let mut r = SliceReader::new(file).unwrap();
+        let mut n = 0;
+        while let Some(rec) = r.next_record().unwrap() {
+            n += rec.data.len();
+        }
+        n
+    };
     let mut g = c.benchmark_group("pcap_peers");
     g.throughput(Throughput::Elements(PACKETS as u64));
     type SumFn = fn(&[u8]) -> usize;
     for (file, group) in [(&pcap, "read_pcap"), (&pcapng, "read_pcapng")] {
-        g.bench_function(format!("{group}/craft"), |b| b.iter(|| assert_eq!(craft_sum(black_box(file)), bytes)));
+        g.bench_function(format!("{group}/craft_slice"), |b| b.iter(|| assert_eq!(craft_slice_sum(black_box(file)), bytes)));
+        g.bench_function(format!("{group}/craft_reader"), |b| b.iter(|| assert_eq!(craft_sum(black_box(file)), bytes)));
         let peers: [(&str, SumFn); 4] = if group == "read_pcap" {
             [("pcap_file2_reader", pf2::sum_reader), ("pcap_file2_parser", pf2::sum_parser), ("pcap_file3rc_reader", pf3::sum_reader), ("pcap_file3rc_parser", pf3::sum_parser)]
         } else {

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use craft::packet::{LayerKind, Packet};
-use craft::pcap::{Notice, OwnedRecord, Reader, WriteFormat, Writer, LINKTYPE_ETHERNET, LINKTYPE_RAW, MAX_RECORD};
+use craft::pcap::{Notice, OwnedRecord, Reader, SliceReader, WriteFormat, Writer, LINKTYPE_ETHERNET, LINKTYPE_RAW, MAX_RECORD};
 use craft::text::parse_expr;
 use proptest::prelude::*;
 
@@ -34,11 +34,51 @@ fn write_file(format: WriteFormat, linktype: u32, snaplen: u32, pkts: &[(u64, Ve
     w.into_inner().unwrap()
 }
 
+/// Everything a reader says of a file: each record with the notices taken after it, then
+/// the error that ended the read (or the one that kept it from opening), then the notices.
+type Transcript = (Vec<(OwnedRecord, Vec<Notice>)>, Option<String>, Vec<Notice>);
+
+/// The transcript of either reader (they share no trait).
+macro_rules! transcript {
+    ($opened:expr) => {
+        match $opened {
+            Err(e) => (vec![], Some(e.to_string()), vec![]),
+            Ok(mut r) => {
+                let mut records = vec![];
+                let end = loop {
+                    match r.next_record() {
+                        Ok(Some(rec)) => {
+                            let rec = rec.to_owned();
+                            records.push((rec, r.take_notices()));
+                        }
+                        Ok(None) => break None,
+                        Err(e) => break Some(e.to_string()),
+                    }
+                };
+                (records, end, r.take_notices())
+            }
+        }
+    };
+}
+
+/// `SliceReader` says of `bytes` exactly what `Reader` says, or, for gzip, refuses it.
+fn assert_slice_agrees(bytes: &[u8]) {
+    let sliced: Transcript = transcript!(SliceReader::new(bytes));
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        assert!(sliced.1.unwrap().contains("gzip-compressed capture"));
+    } else {
+        let streamed: Transcript = transcript!(Reader::new(bytes));
+        assert_eq!(sliced, streamed);
+    }
+}
+
 fn read_all(bytes: &[u8]) -> Vec<OwnedRecord> {
+    assert_slice_agrees(bytes);
     Reader::new(bytes).unwrap().collect::<Result<_, _>>().unwrap()
 }
 
 fn read_err(bytes: &[u8]) -> String {
+    assert_slice_agrees(bytes);
     match Reader::new(bytes) {
         Err(e) => e.to_string(),
         Ok(r) => match r.collect::<Result<Vec<_>, _>>() {
@@ -64,6 +104,7 @@ fn round_trips() {
 #[test]
 fn borrowed_reads_and_dissect() {
     let file = write_file(WriteFormat::PcapNg, LINKTYPE_ETHERNET, 65535, &[(TS, tcp(7)), (TS, tcp(8))]);
+    assert_slice_agrees(&file);
     let mut r = Reader::new(&file[..]).unwrap();
     assert!(r.is_pcapng());
     let mut p = Packet::new();
@@ -273,6 +314,7 @@ fn bad_inputs_say_what_and_where() {
 
 /// Reads to the end or the first error; bounded since every record consumes input.
 fn read_any(bytes: &[u8]) -> usize {
+    assert_slice_agrees(bytes);
     let Ok(mut r) = Reader::new(bytes) else { return 0 };
     let mut n = 0;
     while let Ok(Some(_)) = r.next_record() {
@@ -476,6 +518,7 @@ fn packet_blocks_file() -> (Vec<u8>, Vec<Rec>) {
 #[test]
 fn obsolete_packet_blocks_are_read_and_skipped_blocks_reported_once() {
     let (file, want) = packet_blocks_file();
+    assert_slice_agrees(&file);
     let mut r = Reader::new(&file[..]).unwrap();
     let mut got = vec![];
     while let Some(rec) = r.next_record().unwrap() {
@@ -579,6 +622,7 @@ fn link_types_not_decoded_are_said_once_and_shown_raw() {
     ng.epb(0, 1, &ppp, ppp.len() as u32);
     ng.epb(1, 2, &tcp(1), 54);
     ng.epb(0, 3, &ppp, ppp.len() as u32);
+    assert_slice_agrees(&ng.out);
     let mut r = Reader::new(&ng.out[..]).unwrap();
     let mut said = vec![];
     while let Some(rec) = r.next_record().unwrap() {
@@ -592,6 +636,7 @@ fn link_types_not_decoded_are_said_once_and_shown_raw() {
     assert_eq!(said, ["link type 9 (PPP) is not decoded: packets shown as Raw"]);
     // Classic pcap: the same, and a link type without a name.
     let unnamed = pcap_by_hand(false, 0xa1b2c3d4, 4000, &[(1, 0, b"abc", 3), (2, 0, b"def", 3)]);
+    assert_slice_agrees(&unnamed);
     let mut r = Reader::new(&unnamed[..]).unwrap();
     while r.next_record().unwrap().is_some() {}
     let said: Vec<String> = r.take_notices().iter().map(ToString::to_string).collect();

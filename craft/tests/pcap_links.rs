@@ -18,7 +18,7 @@ use common::lab::lab;
 use common::netns::{privileged, Netns};
 use craft::field::Mac;
 use craft::packet::{Layer, LayerKind, Packet};
-use craft::pcap::{Notice, Reader, Writer};
+use craft::pcap::{Notice, Reader, SliceReader, Writer};
 use craft::prelude::*;
 use common::tools::{have, run, tmpdir};
 
@@ -109,6 +109,11 @@ fn check_file(file: &Path, linktype: u32) -> Vec<Packet> {
         pkts.push(pkt);
     }
     assert_eq!(r.take_notices(), [], "{}", file.display());
+    // The tools' file read in memory: the same records, borrowed.
+    let mut sliced = SliceReader::new(&bytes).unwrap();
+    let sliced_recs: Vec<_> = sliced.by_ref().map(|r| r.unwrap().to_owned()).collect();
+    assert_eq!(sliced_recs, recs, "{}: SliceReader and Reader differ", file.display());
+    assert_eq!(sliced.take_notices(), [], "{}", file.display());
     let out = out.expect("no record");
     let theirs = tshark_layers(file);
     let ours: Vec<String> = pkts.iter().map(craft_layers).collect();
@@ -511,6 +516,9 @@ fn ppp_is_shown_raw_with_one_notice() {
         }
         said.extend(r.take_notices());
         assert_eq!(said, [Notice::LinkType(9)]);
+        let mut sliced = SliceReader::new(&bytes).unwrap();
+        assert_eq!(sliced.by_ref().count(), n);
+        assert_eq!(sliced.take_notices(), said, "SliceReader says what Reader says");
         assert_eq!(said[0].to_string(), "link type 9 (PPP) is not decoded: packets shown as Raw");
         // tshark decodes PPP; craft shows the same frames, undecoded.
         assert_eq!(tshark_layers(&file), ["ppp:ip:icmp:data", "ppp:ip:udp:data", "ppp:ip:tcp"]);
