@@ -131,6 +131,13 @@ macro_rules! registry {
             #[inline(always)]
             fn build_from(layers: &[Layer], start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>) -> usize {
                 match layers.split_first() {
+                    // The innermost layer: a step of its own with no recursion to keep
+                    // registers around for.
+                    Some((last, [])) => match last {
+                        $( Layer::$V(l) => {
+                            build_last::<$T, { matches!(LayerKind::$V, LayerKind::Padding) }>(l, start, outer, out)
+                        } )*
+                    },
                     $( Some((Layer::$V(l), rest)) => {
                         build_layer::<$T, { matches!(LayerKind::$V, LayerKind::Padding) }>(l, rest, start, outer, out)
                     } )*
@@ -309,6 +316,20 @@ fn build_layer<T: Proto, const PADDING: bool>(
     // and `out.len()`. Nothing but the innermost step changes `out`'s length.
     let seg = unsafe { out.get_unchecked_mut(start..end) };
     write_layer(l, seg, hlen, rest.first(), outer);
+    if PADDING {
+        start
+    } else {
+        end
+    }
+}
+
+/// [`build_layer`] for the innermost layer: sizes `out` and writes the header.
+#[inline(never)]
+fn build_last<T: Proto, const PADDING: bool>(l: &T, start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>) -> usize {
+    let hlen = l.header_len();
+    let end = start.checked_add(hlen).expect("packet longer than memory");
+    size_buffer(out, end);
+    write_layer(l, &mut out[start..], hlen, None, outer);
     if PADDING {
         start
     } else {
