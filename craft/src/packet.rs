@@ -86,18 +86,24 @@ macro_rules! registry {
                 match self { $( LayerKind::$V => <$T as Proto>::malformed(data), )* }
             }
             /// The Ether/Dot1Q type value that announces this layer when building.
+            // This and the three below are table lookups: inlined into the builds that ask
+            // (a call each cost more than the lookup).
+            #[inline]
             pub fn ethertype(self) -> Option<u16> {
                 match self { $( LayerKind::$V => const { narrow16(build_value::<$T>(Lower::EtherType)) }, )* }
             }
             /// The IP protocol / IPv6 next-header value that announces this layer when building.
+            #[inline]
             pub fn ip_proto(self) -> Option<u8> {
                 match self { $( LayerKind::$V => const { narrow8(build_value::<$T>(Lower::IpProto)) }, )* }
             }
             /// The UDP destination port that announces this layer when building.
+            #[inline]
             pub fn udp_dport(self) -> Option<u16> {
                 match self { $( LayerKind::$V => const { narrow16(build_value::<$T>(Lower::UdpDport)) }, )* }
             }
             /// The BSD loopback address family that announces this layer when building.
+            #[inline]
             pub fn loopback_af(self) -> Option<u32> {
                 match self { $( LayerKind::$V => const { build_value::<$T>(Lower::LoopbackAf) }, )* }
             }
@@ -107,6 +113,7 @@ macro_rules! registry {
         pub(crate) const LAYER_BINDS: &[(LayerKind, &[Bind])] = &[$( (LayerKind::$V, <$T as Proto>::BINDS), )*];
 
         impl Layer {
+            #[inline]
             pub fn kind(&self) -> LayerKind {
                 match self { $( Layer::$V(_) => LayerKind::$V, )* }
             }
@@ -125,6 +132,13 @@ macro_rules! registry {
             #[inline(always)]
             fn build_from(layers: &[Layer], start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>) -> usize {
                 match layers.split_first() {
+                    // The innermost layer: a step of its own with no recursion to keep
+                    // registers around for.
+                    Some((last, [])) => match last {
+                        $( Layer::$V(l) => {
+                            build_last::<$T, { matches!(LayerKind::$V, LayerKind::Padding) }>(l, start, outer, out)
+                        } )*
+                    },
                     $( Some((Layer::$V(l), rest)) => {
                         build_layer::<$T, { matches!(LayerKind::$V, LayerKind::Padding) }>(l, rest, start, outer, out)
                     } )*
@@ -292,8 +306,31 @@ fn build_layer<T: Proto, const PADDING: bool>(
 ) -> usize {
     let hlen = l.header_len();
     let pseudo = pseudo_for_next(l, outer);
-    let end = Layer::build_from(rest, start + hlen, pseudo.as_ref(), out);
-    write_layer(l, &mut out[start..end], hlen, rest.first(), outer);
+    // Checked, so that the bound below holds whatever lengths the layers report.
+    let payload_start = start.checked_add(hlen).expect("packet longer than memory");
+    let end = Layer::build_from(rest, payload_start, pseudo.as_ref(), out);
+    debug_assert!(payload_start <= end && end <= out.len());
+    // SAFETY: `start + hlen <= end <= out.len()`, so the range is in bounds. The innermost
+    // step sizes `out` to the (checked) sum of all header lengths and returns that sum;
+    // every other step returns its own `start` or what the step after it returned; so the
+    // steps after this one, which start at `payload_start`, return an `end` between that
+    // and `out.len()`. Nothing but the innermost step changes `out`'s length.
+    let seg = unsafe { out.get_unchecked_mut(start..end) };
+    write_layer(l, seg, hlen, rest.first(), outer);
+    if PADDING {
+        start
+    } else {
+        end
+    }
+}
+
+/// [`build_layer`] for the innermost layer: sizes `out` and writes the header.
+#[inline(never)]
+fn build_last<T: Proto, const PADDING: bool>(l: &T, start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>) -> usize {
+    let hlen = l.header_len();
+    let end = start.checked_add(hlen).expect("packet longer than memory");
+    size_buffer(out, end);
+    write_layer(l, &mut out[start..], hlen, None, outer);
     if PADDING {
         start
     } else {
@@ -308,12 +345,18 @@ fn size_buffer(out: &mut Vec<u8>, len: usize) {
     out.resize(len, 0);
 }
 
-/// Writes one header at the start of `seg`, whose payload is already written.
+/// Writes one header at the start of `seg`, whose payload is already written. `seg` must
+/// be at least `hlen` bytes long (its callers make sure of it).
 #[inline(always)]
 fn write_layer<T: Proto>(l: &T, seg: &mut [u8], hlen: usize, next: Option<&Layer>, pseudo: Option<&Pseudo>) {
     // Passed only to the layers that use it.
     let pseudo = if T::USES_PSEUDO { pseudo } else { None };
-    let (hdr, payload) = seg.split_at_mut(hlen);
+    debug_assert!(hlen <= seg.len());
+    // SAFETY: both callers pass a `seg` that starts with this header, so
+    // `hlen <= seg.len()`: `build_layer` slices `start..end` with `start + hlen <= end`
+    // (see there); `Packet::build_deep` slices from `start` to the total length or to a
+    // later layer's start, both at least `start + hlen`.
+    let (hdr, payload) = unsafe { seg.split_at_mut_unchecked(hlen) };
     if !T::WRITES_ALL {
         hdr.fill(0);
     }
@@ -457,7 +500,8 @@ impl Packet {
         for l in layers {
             let hlen = l.header_len();
             hlens.push(hlen);
-            total += hlen;
+            // Checked: `write_layer` relies on each header fitting its segment.
+            total = usize::checked_add(total, hlen).expect("packet longer than memory");
             pseudos.push(l.pseudo_for_next(pseudos.last().and_then(Option::as_ref)));
         }
         size_buffer(out, total);
