@@ -144,42 +144,40 @@ fn find_vip(key: &VipKey) -> Option<VipMeta> {
 }
 
 /// The flow's backend (number and entry): the one the connection table remembers while it
-/// is active, else the VIP's Maglev table's choice, remembered from now on.
+/// is active, else the VIP's Maglev table's choice, remembered from now on. A hit and a new
+/// flow both read and write only the flow's bucket (one line for IPv4, an aligned pair for
+/// IPv6).
 #[inline(always)]
 fn pick_backend(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C> {
     if flow.family == FAMILY_V4 {
-        pick_backend4(flow, hash, vip_num)
+        pick_in(bucket(&FLOWS4, hash & (FLOW4_BUCKETS - 1))?, flow4_word(flow), hash, vip_num)
     } else {
-        pick_backend6(flow, hash, vip_num)
+        pick_in(bucket(&FLOWS6, hash & (FLOW6_BUCKETS - 1))?, (flow.src_words(), flow_ports(flow)), hash, vip_num)
     }
 }
 
-/// `pick_backend` for IPv4: a hit and a new flow both read and write only the bucket's line.
+/// Bucket `num` of a connection table.
+// An array map hands out its (shared, kernel-owned) values mutably through `&self`, as
+// aya's `get_ptr_mut` does.
+#[allow(clippy::mut_from_ref)]
 #[inline(always)]
-fn pick_backend4(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C> {
-    let bucket = FLOWS4.get_ptr_mut(hash & (FLOW4_BUCKETS - 1)).ok_or(C::NoBackend)?;
+fn bucket<B>(table: &'static Array<B>, num: u32) -> Result<&'static mut B, C> {
+    let bucket = table.get_ptr_mut(num).ok_or(C::NoBackend)?;
     // SAFETY: an array map value, valid for the program's run; racing writers on other
     // CPUs can at worst leave a way mixed from two flows, which reads as a miss.
-    let bucket: &mut FlowBucket4 = unsafe { &mut *bucket };
-    let client = flow4_word(flow);
+    Ok(unsafe { &mut *bucket })
+}
+
+/// [`pick_backend`] in the flow's bucket; `client` is the flow's words the bucket keeps.
+#[inline(always)]
+fn pick_in<B: FlowBucket>(bucket: &mut B, client: B::Client, hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C> {
     let want = flow_meta(hash, vip_num);
-    let mut victim = FLOW4_WAYS;
-    for way in 0..FLOW4_WAYS {
-        // SAFETY (both reads): valid, aligned words of the map value. Volatile: each is
-        // read once, so the meta's fields come from one store.
-        if unsafe { core::ptr::read_volatile(&bucket.clients[way]) } != client {
-            continue;
-        }
-        let meta = unsafe { core::ptr::read_volatile(&bucket.metas[way]) };
-        if meta & !FLOW_META_BACKEND_MASK != want {
-            continue;
-        }
+    let mut victim = B::WAYS;
+    for way in 0..B::WAYS {
+        let Some(meta) = bucket.remembered(way, &client, want) else { continue };
         let num = meta & FLOW_META_BACKEND_MASK;
         if let Some(backend) = active_backend(num) {
-            // Written only when it changes: a hit leaves the shared line clean.
-            if bucket.referenced & 1 << way == 0 {
-                bucket.referenced |= 1 << way;
-            }
+            bucket.mark_referenced(way);
             count(&COUNTERS, C::LruHit as u32);
             return Ok((num, backend));
         }
@@ -190,72 +188,12 @@ fn pick_backend4(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'stat
     }
     count(&COUNTERS, C::LruMiss as u32);
     let (num, backend) = maglev_backend(hash, vip_num)?;
-    if victim == FLOW4_WAYS {
+    if victim == B::WAYS {
         victim = clock_victim(bucket);
     }
-    if victim < FLOW4_WAYS {
-        // SAFETY (both writes): valid, aligned words of the map value. Volatile: stores the
-        // compiler keeps in this order, the meta last.
-        unsafe {
-            core::ptr::write_volatile(&mut bucket.clients[victim], client);
-            core::ptr::write_volatile(&mut bucket.metas[victim], want | num);
-        }
-        bucket.referenced |= 1 << victim;
-    }
-    Ok((num, backend))
-}
-
-/// `pick_backend` for IPv6: as for IPv4, in the bucket's pair of lines. The address is
-/// compared only when the meta and the ports match.
-#[inline(always)]
-fn pick_backend6(flow: &FlowKey, hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C> {
-    let bucket = FLOWS6.get_ptr_mut(hash & (FLOW6_BUCKETS - 1)).ok_or(C::NoBackend)?;
-    // SAFETY: an array map value, valid for the program's run; racing writers on other
-    // CPUs can at worst leave a way mixed from two flows, which reads as a miss.
-    let bucket: &mut FlowBucket6 = unsafe { &mut *bucket };
-    let src = flow.src_words();
-    let ports = flow_ports(flow);
-    let want = flow_meta(hash, vip_num);
-    let mut victim = FLOW6_WAYS;
-    for way in 0..FLOW6_WAYS {
-        // SAFETY (all reads): valid, aligned words of the map value. Volatile: each is read
-        // once, the meta (written last) first.
-        let meta = unsafe { core::ptr::read_volatile(&bucket.metas[way]) };
-        if meta & !FLOW_META_BACKEND_MASK != want
-            || unsafe { core::ptr::read_volatile(&bucket.ports[way]) } != ports
-            || unsafe { core::ptr::read_volatile(&bucket.srcs[way][0]) } != src[0]
-            || unsafe { core::ptr::read_volatile(&bucket.srcs[way][1]) } != src[1]
-        {
-            continue;
-        }
-        let num = meta & FLOW_META_BACKEND_MASK;
-        if let Some(backend) = active_backend(num) {
-            // Written only when it changes: a hit leaves the shared line clean.
-            if bucket.referenced & 1 << way == 0 {
-                bucket.referenced |= 1 << way;
-            }
-            count(&COUNTERS, C::LruHit as u32);
-            return Ok((num, backend));
-        }
-        // Remembered for a backend since removed: re-hash, overwrite this way.
-        victim = way;
-        break;
-    }
-    count(&COUNTERS, C::LruMiss as u32);
-    let (num, backend) = maglev_backend(hash, vip_num)?;
-    if victim == FLOW6_WAYS {
-        victim = clock_victim(bucket);
-    }
-    if victim < FLOW6_WAYS {
-        // SAFETY (all writes): valid, aligned words of the map value. Volatile: stores the
-        // compiler keeps in this order, the meta last.
-        unsafe {
-            core::ptr::write_volatile(&mut bucket.srcs[victim][0], src[0]);
-            core::ptr::write_volatile(&mut bucket.srcs[victim][1], src[1]);
-            core::ptr::write_volatile(&mut bucket.ports[victim], ports);
-            core::ptr::write_volatile(&mut bucket.metas[victim], want | num);
-        }
-        bucket.referenced |= 1 << victim;
+    if victim < B::WAYS {
+        bucket.remember(victim, &client, want | num);
+        bucket.mark_referenced(victim);
     }
     Ok((num, backend))
 }
@@ -268,60 +206,126 @@ fn maglev_backend(hash: u32, vip_num: u32) -> Result<(u32, &'static Backend), C>
     Ok((num, active_backend(num).ok_or(C::NoBackend)?))
 }
 
-/// A bucket as CLOCK replacement sees it.
-trait ClockBucket {
+/// A bucket of a connection table: ways of whole flows (the client's words and a meta word,
+/// see `flow_meta`, written last in one store), a byte of reference bits and CLOCK's hand.
+trait FlowBucket {
     const WAYS: usize;
+    /// The flow's words a way keeps besides its meta (what the VIP number leaves out).
+    type Client;
+    /// The meta of `way` when it holds the flow `client` whose meta (without backend) is
+    /// `want`. Each word is read once, volatile, so the meta's fields come from one store.
+    fn remembered(&self, way: usize, client: &Self::Client, want: u32) -> Option<u32>;
+    /// Stores a flow in `way` with volatile writes the compiler keeps in order, the meta
+    /// last: until it is written, readers see a mismatch.
+    fn remember(&mut self, way: usize, client: &Self::Client, meta: u32);
     fn is_empty(&self, way: usize) -> bool;
+    /// Marks the way used; written only when it changes, so a hit leaves the shared line
+    /// clean.
+    fn mark_referenced(&mut self, way: usize);
     /// Whether the way was used since the hand last passed; clears the mark.
     fn take_referenced(&mut self, way: usize) -> bool;
     fn hand(&self) -> usize;
     fn set_hand(&mut self, hand: usize);
 }
 
-/// CLOCK over a bucket whose ways are empty while their meta is 0, with a byte of
-/// reference bits and a hand.
-macro_rules! clock_bucket {
-    ($bucket:ty, $ways:expr) => {
-        impl ClockBucket for $bucket {
-            const WAYS: usize = $ways;
+/// The parts of [`FlowBucket`] both tables share: the meta words, reference bits and hand.
+macro_rules! flow_bucket_common {
+    ($ways:expr) => {
+        const WAYS: usize = $ways;
 
-            #[inline(always)]
-            fn is_empty(&self, way: usize) -> bool {
-                self.metas.get(way).is_none_or(|&m| m == 0)
-            }
+        #[inline(always)]
+        fn is_empty(&self, way: usize) -> bool {
+            self.metas.get(way).is_none_or(|&m| m == 0)
+        }
 
-            #[inline(always)]
-            fn take_referenced(&mut self, way: usize) -> bool {
-                let bit = 1 << way;
-                let was = self.referenced & bit != 0;
-                if was {
-                    self.referenced &= !bit;
-                }
-                was
+        #[inline(always)]
+        fn mark_referenced(&mut self, way: usize) {
+            if self.referenced & 1 << way == 0 {
+                self.referenced |= 1 << way;
             }
+        }
 
-            #[inline(always)]
-            fn hand(&self) -> usize {
-                self.hand as usize
+        #[inline(always)]
+        fn take_referenced(&mut self, way: usize) -> bool {
+            let bit = 1 << way;
+            let was = self.referenced & bit != 0;
+            if was {
+                self.referenced &= !bit;
             }
+            was
+        }
 
-            #[inline(always)]
-            fn set_hand(&mut self, hand: usize) {
-                self.hand = hand as u8;
-            }
+        #[inline(always)]
+        fn hand(&self) -> usize {
+            self.hand as usize
+        }
+
+        #[inline(always)]
+        fn set_hand(&mut self, hand: usize) {
+            self.hand = hand as u8;
         }
     };
 }
 
-clock_bucket!(FlowBucket4, FLOW4_WAYS);
-clock_bucket!(FlowBucket6, FLOW6_WAYS);
+/// IPv4: the client's address and both ports in one word, compared before the meta.
+impl FlowBucket for FlowBucket4 {
+    type Client = u64;
+    flow_bucket_common!(FLOW4_WAYS);
+
+    #[inline(always)]
+    fn remembered(&self, way: usize, client: &u64, want: u32) -> Option<u32> {
+        // SAFETY (both reads): valid, aligned words of the map value.
+        if unsafe { core::ptr::read_volatile(&self.clients[way]) } != *client {
+            return None;
+        }
+        let meta = unsafe { core::ptr::read_volatile(&self.metas[way]) };
+        (meta & !FLOW_META_BACKEND_MASK == want).then_some(meta)
+    }
+
+    #[inline(always)]
+    fn remember(&mut self, way: usize, client: &u64, meta: u32) {
+        // SAFETY (both writes): valid, aligned words of the map value.
+        unsafe {
+            core::ptr::write_volatile(&mut self.clients[way], *client);
+            core::ptr::write_volatile(&mut self.metas[way], meta);
+        }
+    }
+}
+
+/// IPv6: the address (two words) and the ports apart, compared only when the meta matches.
+impl FlowBucket for FlowBucket6 {
+    type Client = ([u64; 2], u32);
+    flow_bucket_common!(FLOW6_WAYS);
+
+    #[inline(always)]
+    fn remembered(&self, way: usize, (src, ports): &([u64; 2], u32), want: u32) -> Option<u32> {
+        // SAFETY (all reads): valid, aligned words of the map value.
+        let meta = unsafe { core::ptr::read_volatile(&self.metas[way]) };
+        let same = meta & !FLOW_META_BACKEND_MASK == want
+            && unsafe { core::ptr::read_volatile(&self.ports[way]) } == *ports
+            && unsafe { core::ptr::read_volatile(&self.srcs[way][0]) } == src[0]
+            && unsafe { core::ptr::read_volatile(&self.srcs[way][1]) } == src[1];
+        same.then_some(meta)
+    }
+
+    #[inline(always)]
+    fn remember(&mut self, way: usize, (src, ports): &([u64; 2], u32), meta: u32) {
+        // SAFETY (all writes): valid, aligned words of the map value.
+        unsafe {
+            core::ptr::write_volatile(&mut self.srcs[way][0], src[0]);
+            core::ptr::write_volatile(&mut self.srcs[way][1], src[1]);
+            core::ptr::write_volatile(&mut self.ports[way], *ports);
+            core::ptr::write_volatile(&mut self.metas[way], meta);
+        }
+    }
+}
 
 /// The way a new flow takes: the first empty one, else CLOCK's choice: from the bucket's
 /// hand, the first way not used since the hand last passed, marks cleared on the way (after
 /// a full turn, the hand's own way). The hand then points past it. Indices stay in
 /// `0..WAYS` by comparisons the verifier follows (a `%` it could not bound).
 #[inline(always)]
-fn clock_victim<B: ClockBucket>(bucket: &mut B) -> usize {
+fn clock_victim<B: FlowBucket>(bucket: &mut B) -> usize {
     for way in 0..B::WAYS {
         if bucket.is_empty(way) {
             return way;
