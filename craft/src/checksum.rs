@@ -13,8 +13,7 @@ pub fn partial(data: &[u8]) -> u64 {
     let mut sum = 0u64;
     let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        let (s, carry) = sum.overflowing_add(u64::from_be_bytes(c.try_into().expect("8 bytes")));
-        sum = s + carry as u64;
+        sum = add_word(sum, c.try_into().expect("8 bytes"));
     }
     // Fold to 33 bits so that the tail adds below cannot overflow.
     let mut sum = (sum >> 32) + (sum & 0xffff_ffff);
@@ -30,6 +29,30 @@ pub fn partial(data: &[u8]) -> u64 {
         sum += (rest[rest.len() - 1] as u64) << 8;
     }
     sum
+}
+
+/// Adds a big-endian 64-bit word to a sum of them, with end-around carry.
+#[inline(always)]
+fn add_word(sum: u64, word: [u8; 8]) -> u64 {
+    let (s, carry) = sum.overflowing_add(u64::from_be_bytes(word));
+    s + carry as u64
+}
+
+/// Copies `src` into `dst` (of the same length) and returns [`partial`] of it, in one pass:
+/// the sum comes from the words as they are loaded, not from the bytes just stored.
+#[inline]
+pub fn copy_summed(dst: &mut [u8], src: &[u8]) -> u64 {
+    let mut sum = 0u64;
+    let mut to = dst.chunks_exact_mut(8);
+    let mut from = src.chunks_exact(8);
+    for (t, f) in (&mut to).zip(&mut from) {
+        let word: [u8; 8] = f.try_into().expect("8 bytes");
+        t.copy_from_slice(&word);
+        sum = add_word(sum, word);
+    }
+    to.into_remainder().copy_from_slice(from.remainder());
+    // The tail starts at a multiple of 8: its sum adds as it is.
+    (sum >> 32) + (sum & 0xffff_ffff) + partial(from.remainder())
 }
 
 /// Folds a partial sum and complements it: the value to put in a checksum field.
@@ -66,6 +89,15 @@ pub fn word64(v: u64) -> u64 {
     (v >> 32) + (v & 0xffff_ffff)
 }
 
+/// A partial sum of bytes that sit one byte later in the checksummed data (after a header
+/// of odd length): each 16-bit word's bytes change places, which in one's complement
+/// arithmetic is a multiplication by 2^8 (RFC 1071, byte order independence).
+#[inline]
+pub fn at_odd_offset(sum: u64) -> u64 {
+    // Folded to 33 bits first, so that the shift cannot overflow.
+    ((sum >> 32) + (sum & 0xffff_ffff)) << 8
+}
+
 /// Partial sum of a 32-bit value as two 16-bit words.
 #[inline]
 pub fn word32(v: u32) -> u64 {
@@ -75,6 +107,29 @@ pub fn word32(v: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_summed_copies_and_sums() {
+        let src: Vec<u8> = (0..77u32).map(|i| (i * 89 + 3) as u8).collect();
+        for len in 0..src.len() {
+            let mut dst = vec![0xa5; len];
+            let sum = copy_summed(&mut dst, &src[..len]);
+            assert_eq!(dst, src[..len]);
+            assert_eq!(fold(sum), fold(partial(&src[..len])), "len {len}");
+        }
+    }
+
+    #[test]
+    fn at_odd_offset_sums_bytes_one_later() {
+        let data: Vec<u8> = (0..41u32).map(|i| (i * 151 + 7) as u8).collect();
+        for split in [1, 3, 9, 39] {
+            let (head, tail) = data.split_at(split);
+            let joined = partial(head) + at_odd_offset(partial(tail));
+            assert_eq!(fold(joined), fold(partial(&data)), "split at {split}");
+        }
+        // No overflow at the largest sum (which is 0 in one's complement).
+        assert_eq!(fold(at_odd_offset(u64::MAX)), fold(u64::MAX));
+    }
 
     #[test]
     fn rfc1071_example() {

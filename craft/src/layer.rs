@@ -44,6 +44,13 @@ pub struct WriteCx<'a> {
     pub payload_len: usize,
     /// Those bytes, already written.
     pub payload: &'a [u8],
+    /// Their one's-complement partial sum, for the layers with
+    /// [`Proto::USES_PAYLOAD_SUM`] (0 for the others): summed from the values the layers
+    /// inside held, not by reading back the bytes they just stored.
+    pub payload_sum: u64,
+    /// Whether a layer around this one sums it into its checksum: see
+    /// [`Proto::write_summed`].
+    pub sum_wanted: bool,
     /// The layer right after this one.
     pub next: Option<&'a Layer>,
     /// The L4 pseudo-header set up by the enclosing IP header, if any. A reference: an
@@ -220,6 +227,17 @@ pub trait Proto: Fields + Sized {
     /// The payload (`cx.payload`) is already written, so checksums can be computed here —
     /// best from the field values held rather than by re-reading the bytes just stored.
     fn write(&self, hdr: &mut [u8], cx: &WriteCx);
+    /// [`write`](Self::write), also returning the partial sum of the header written (what
+    /// [`checksum::partial`](crate::checksum::partial) of `hdr` gives) when
+    /// `cx.sum_wanted`, so that a checksum around it (UDP's, over GUE / IP / TCP) needs
+    /// no read of the bytes just stored. Layers holding the sum anyway (IP, TCP, UDP) or
+    /// able to take it from their own values override this; by default (`None`) the
+    /// build sums the header bytes after [`finish`](Self::finish), when wanted.
+    #[inline(always)]
+    fn write_summed(&self, hdr: &mut [u8], cx: &WriteCx) -> Option<u64> {
+        self.write(hdr, cx);
+        None
+    }
     /// Fixes checksums after `write`, for layers that prefer to sum the bytes written.
     /// `seg` is the header and its payload; `pseudo` comes from the enclosing IP header.
     fn finish(&self, _seg: &mut [u8], _pseudo: Option<&Pseudo>) {}
@@ -266,6 +284,9 @@ pub trait Proto: Fields + Sized {
     const WRITES_ALL: bool = false;
     /// Whether `write`/`finish` use `cx.pseudo` (TCP, UDP, ICMPv6): it is computed only then.
     const USES_PSEUDO: bool = false;
+    /// Whether `write` uses `cx.payload_sum` (TCP, UDP): the layers inside then return
+    /// their sums (see [`write_summed`](Self::write_summed)).
+    const USES_PAYLOAD_SUM: bool = false;
     /// Whether `pseudo` passes on the pseudo-header of the layer before (IPv6 extension
     /// headers) rather than starting one or ending it.
     const EXTENDS_PSEUDO: bool = false;

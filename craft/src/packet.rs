@@ -6,6 +6,7 @@ use std::ops::{ControlFlow, Div};
 
 use smallvec::SmallVec;
 
+use crate::checksum;
 use crate::bind::{Bind, Lower};
 use crate::field::{FieldInfo, Value};
 use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Span, Truncated, WriteCx};
@@ -86,26 +87,30 @@ macro_rules! registry {
                 match self { $( LayerKind::$V => <$T as Proto>::malformed(data), )* }
             }
             /// The Ether/Dot1Q type value that announces this layer when building.
-            // This and the three below are table lookups: inlined into the builds that ask
-            // (a call each cost more than the lookup).
+            // This and the three below index a table made at compile time, inlined into
+            // the builds that ask (as a `match`, each was a jump table).
             #[inline]
             pub fn ethertype(self) -> Option<u16> {
-                match self { $( LayerKind::$V => const { narrow16(build_value::<$T>(Lower::EtherType)) }, )* }
+                const BY_KIND: &[Option<u16>] = &[$( narrow16(build_value::<$T>(Lower::EtherType)), )*];
+                BY_KIND[self as usize]
             }
             /// The IP protocol / IPv6 next-header value that announces this layer when building.
             #[inline]
             pub fn ip_proto(self) -> Option<u8> {
-                match self { $( LayerKind::$V => const { narrow8(build_value::<$T>(Lower::IpProto)) }, )* }
+                const BY_KIND: &[Option<u8>] = &[$( narrow8(build_value::<$T>(Lower::IpProto)), )*];
+                BY_KIND[self as usize]
             }
             /// The UDP destination port that announces this layer when building.
             #[inline]
             pub fn udp_dport(self) -> Option<u16> {
-                match self { $( LayerKind::$V => const { narrow16(build_value::<$T>(Lower::UdpDport)) }, )* }
+                const BY_KIND: &[Option<u16>] = &[$( narrow16(build_value::<$T>(Lower::UdpDport)), )*];
+                BY_KIND[self as usize]
             }
             /// The BSD loopback address family that announces this layer when building.
             #[inline]
             pub fn loopback_af(self) -> Option<u32> {
-                match self { $( LayerKind::$V => const { build_value::<$T>(Lower::LoopbackAf) }, )* }
+                const BY_KIND: &[Option<u32>] = &[$( build_value::<$T>(Lower::LoopbackAf), )*];
+                BY_KIND[self as usize]
             }
         }
 
@@ -128,30 +133,31 @@ macro_rules! registry {
                 match self { $( Layer::$V(l) => pseudo_for_next(l, outer), )* }
             }
             /// Builds `layers` into `out`, the first one's header at `start`: see
-            /// [`build_layer`]. Returns where the lengths of the layers before end.
+            /// [`build_layer`]. Returns where the lengths of the layers before end, and
+            /// with `WANT_SUM` the partial sum of the bytes from `start` to there.
             #[inline(always)]
-            fn build_from(layers: &[Layer], start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>) -> usize {
+            fn build_from<const WANT_SUM: bool>(layers: &[Layer], start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>) -> Built {
                 match layers.split_first() {
                     // The innermost layer: a step of its own with no recursion to keep
                     // registers around for.
                     Some((last, [])) => match last {
                         $( Layer::$V(l) => {
-                            build_last::<$T, { matches!(LayerKind::$V, LayerKind::Padding) }>(l, start, outer, out)
+                            build_last::<$T, { matches!(LayerKind::$V, LayerKind::Padding) }, WANT_SUM>(l, start, outer, out)
                         } )*
                     },
                     $( Some((Layer::$V(l), rest)) => {
-                        build_layer::<$T, { matches!(LayerKind::$V, LayerKind::Padding) }>(l, rest, start, outer, out)
+                        build_layer::<$T, { matches!(LayerKind::$V, LayerKind::Padding) }, WANT_SUM>(l, rest, start, outer, out)
                     } )*
                     None => {
                         // All headers measured: the packet is `start` bytes long.
                         size_buffer(out, start);
-                        start
+                        Built { end: start, sum: 0 }
                     }
                 }
             }
             /// Writes layer `i`'s header at the start of `seg`, whose payload is written.
             fn emit(layers: &[Layer], i: usize, seg: &mut [u8], hlen: usize, pseudo: Option<&Pseudo>) {
-                match &layers[i] { $( Layer::$V(l) => write_layer(l, seg, hlen, layers.get(i + 1), pseudo), )* }
+                match &layers[i] { $( Layer::$V(l) => emit_layer(l, seg, hlen, layers.get(i + 1), pseudo), )* }
             }
             /// This layer's part of the summary line.
             pub fn summary(&self) -> String {
@@ -293,22 +299,38 @@ fn pseudo_for_next<T: Proto>(l: &T, outer: Option<&Pseudo>) -> Option<Pseudo> {
     l.pseudo(if T::EXTENDS_PSEUDO { outer.copied() } else { None })
 }
 
+/// What a build step hands back to the one before it.
+struct Built {
+    /// Where the lengths of the layers before end: at the first trailing Padding, as in
+    /// scapy.
+    end: usize,
+    /// The partial sum of the bytes from the step's start to `end`, when it was asked for
+    /// (0 otherwise): a checksum around them adds it rather than reading them back.
+    sum: u64,
+}
+
 /// Builds layer `l`, its header at `start`, and the layers after it (`rest`), recursively:
 /// measures this header, builds the rest behind it (the innermost call sizes `out`), then
 /// writes this header over its complete payload, so its lengths and checksums come right
 /// away. One dispatch per layer; each layer's code is its own function with its own
-/// registers. `outer` is the pseudo-header set up for this layer by the ones before.
-/// Returns where the lengths of the layers before end: at the first trailing Padding
-/// (`PADDING`: this layer is one), as in scapy.
+/// registers. `outer` is the pseudo-header set up for this layer by the ones before;
+/// `WANT_SUM`: a layer before sums this one into its checksum (a parameter of the type, so
+/// that the steps nobody asks a sum of carry no code for it). A `PADDING` layer ends the
+/// lengths (and sums) of the layers before at its start.
 #[inline(never)]
-fn build_layer<T: Proto, const PADDING: bool>(
+fn build_layer<T: Proto, const PADDING: bool, const WANT_SUM: bool>(
     l: &T, rest: &[Layer], start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>,
-) -> usize {
+) -> Built {
     let hlen = l.header_len();
     let pseudo = pseudo_for_next(l, outer);
     // Checked, so that the bound below holds whatever lengths the layers report.
     let payload_start = start.checked_add(hlen).expect("packet longer than memory");
-    let end = Layer::build_from(rest, payload_start, pseudo.as_ref(), out);
+    let inner = if WANT_SUM || T::USES_PAYLOAD_SUM {
+        Layer::build_from::<true>(rest, payload_start, pseudo.as_ref(), out)
+    } else {
+        Layer::build_from::<false>(rest, payload_start, pseudo.as_ref(), out)
+    };
+    let end = inner.end;
     debug_assert!(payload_start <= end && end <= out.len());
     // SAFETY: `start + hlen <= end <= out.len()`, so the range is in bounds. The innermost
     // step sizes `out` to the (checked) sum of all header lengths and returns that sum;
@@ -316,25 +338,30 @@ fn build_layer<T: Proto, const PADDING: bool>(
     // steps after this one, which start at `payload_start`, return an `end` between that
     // and `out.len()`. Nothing but the innermost step changes `out`'s length.
     let seg = unsafe { out.get_unchecked_mut(start..end) };
-    write_layer(l, seg, hlen, rest.first(), outer);
+    let header_sum = write_layer(l, seg, hlen, rest.first(), outer, inner.sum, WANT_SUM);
     if PADDING {
-        start
-    } else {
-        end
+        return Built { end: start, sum: 0 };
     }
+    if !WANT_SUM {
+        return Built { end, sum: 0 };
+    }
+    let payload_sum = if hlen % 2 == 1 { checksum::at_odd_offset(inner.sum) } else { inner.sum };
+    Built { end, sum: header_sum + payload_sum }
 }
 
 /// [`build_layer`] for the innermost layer: sizes `out` and writes the header.
 #[inline(never)]
-fn build_last<T: Proto, const PADDING: bool>(l: &T, start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>) -> usize {
+fn build_last<T: Proto, const PADDING: bool, const WANT_SUM: bool>(
+    l: &T, start: usize, outer: Option<&Pseudo>, out: &mut Vec<u8>,
+) -> Built {
     let hlen = l.header_len();
     let end = start.checked_add(hlen).expect("packet longer than memory");
     size_buffer(out, end);
-    write_layer(l, &mut out[start..], hlen, None, outer);
+    let sum = write_layer(l, &mut out[start..], hlen, None, outer, 0, WANT_SUM);
     if PADDING {
-        start
+        Built { end: start, sum: 0 }
     } else {
-        end
+        Built { end, sum }
     }
 }
 
@@ -345,24 +372,45 @@ fn size_buffer(out: &mut Vec<u8>, len: usize) {
     out.resize(len, 0);
 }
 
-/// Writes one header at the start of `seg`, whose payload is already written. `seg` must
-/// be at least `hlen` bytes long (its callers make sure of it).
+/// Writes one header at the start of `seg`, whose payload is already written and sums to
+/// `payload_sum` (when `T::USES_PAYLOAD_SUM`). `seg` must be at least `hlen` bytes long
+/// (its callers make sure of it). Returns the header's partial sum when `want_sum`.
 #[inline(always)]
-fn write_layer<T: Proto>(l: &T, seg: &mut [u8], hlen: usize, next: Option<&Layer>, pseudo: Option<&Pseudo>) {
+fn write_layer<T: Proto>(
+    l: &T, seg: &mut [u8], hlen: usize, next: Option<&Layer>, pseudo: Option<&Pseudo>, payload_sum: u64, want_sum: bool,
+) -> u64 {
     // Passed only to the layers that use it.
     let pseudo = if T::USES_PSEUDO { pseudo } else { None };
+    let payload_sum = if T::USES_PAYLOAD_SUM { payload_sum } else { 0 };
     debug_assert!(hlen <= seg.len());
     // SAFETY: both callers pass a `seg` that starts with this header, so
     // `hlen <= seg.len()`: `build_layer` slices `start..end` with `start + hlen <= end`
     // (see there); `Packet::build_deep` slices from `start` to the total length or to a
     // later layer's start, both at least `start + hlen`.
     let (hdr, payload) = unsafe { seg.split_at_mut_unchecked(hlen) };
+    debug_assert!(
+        !T::USES_PAYLOAD_SUM || payload_sum % 0xffff == checksum::partial(payload) % 0xffff,
+        "{}: the layers inside summed their bytes wrong",
+        T::NAME
+    );
     if !T::WRITES_ALL {
         hdr.fill(0);
     }
-    let cx = WriteCx { payload_len: payload.len(), payload, next, pseudo };
-    l.write(hdr, &cx);
+    let cx = WriteCx { payload_len: payload.len(), payload, payload_sum, next, pseudo, sum_wanted: want_sum };
+    let header_sum = l.write_summed(hdr, &cx);
     l.finish(seg, pseudo);
+    match header_sum {
+        Some(sum) => sum,
+        None if want_sum => checksum::partial(&seg[..hlen]),
+        None => 0,
+    }
+}
+
+/// [`write_layer`] in [`Packet::build_deep`], which has no sums at hand: the payload is
+/// read back when the layer needs its sum.
+fn emit_layer<T: Proto>(l: &T, seg: &mut [u8], hlen: usize, next: Option<&Layer>, pseudo: Option<&Pseudo>) {
+    let payload_sum = if T::USES_PAYLOAD_SUM { checksum::partial(&seg[hlen..]) } else { 0 };
+    write_layer(l, seg, hlen, next, pseudo, payload_sum, false);
 }
 
 /// The value a layer's bindings build into `lower`'s field.
@@ -482,7 +530,7 @@ impl Packet {
     /// Builds into `out`, replacing what it held and reusing its allocation.
     pub fn build_into(&self, out: &mut Vec<u8>) {
         if self.layers.len() <= RECURSE_LAYERS {
-            Layer::build_from(&self.layers, 0, None, out);
+            Layer::build_from::<false>(&self.layers, 0, None, out);
         } else {
             self.build_deep(out);
         }
@@ -557,8 +605,10 @@ impl Packet {
     #[inline]
     fn dissect_ether(&mut self, bytes: &[u8], cx: &DissectCx) {
         let mut walk = Walk { cx, pad: 0, grow: None };
-        let ControlFlow::Break(n) = dissect_common(self.slots(), bytes, &mut walk);
-        self.end_walk(n, bytes, &mut walk);
+        match dissect_common(self.slots(), bytes, &mut walk) {
+            ControlFlow::Break(Ended::Fast(n)) => self.keep(n),
+            ControlFlow::Break(Ended::Walk(n)) => self.end_walk(n, bytes, &mut walk),
+        }
     }
 
     /// Ends a dissect whose steps used `n` layers: the layers past the slots, the padding,
@@ -572,6 +622,12 @@ impl Packet {
             put_padding(&mut self.layers, n, &bytes[bytes.len() - walk.pad..]);
             n += 1;
         }
+        self.keep(n);
+    }
+
+    /// Drops the layers past the `n` a dissect used.
+    #[inline(always)]
+    fn keep(&mut self, n: usize) {
         // Most packets use as many layers as the one before (a flow): no drop loop then.
         if n != self.layers.len() {
             self.layers.truncate(n);
@@ -702,22 +758,32 @@ fn dissect_next<'b, Outer: 'static>(
 /// padding, another layer next) goes on with the general walk from the layer where it
 /// starts, which gives the same packet. It ends in `Break` with the number of layers used.
 #[inline(always)]
-fn dissect_common<'b>(layers: &mut [Layer], data: &'b [u8], walk: &mut Walk<'_, 'b>) -> ControlFlow<usize, Infallible> {
+fn dissect_common<'b>(layers: &mut [Layer], data: &'b [u8], walk: &mut Walk<'_, 'b>) -> ControlFlow<Ended, Infallible> {
     let (n, payload, next) = common_step::<Ether>(layers, 0, data, walk)?;
     let (n, payload, next) = match next {
         Next::Layer(LayerKind::Ip) => common_step::<Ip>(layers, n, payload, walk)?,
         Next::Layer(LayerKind::Ipv6) => common_step::<Ipv6>(layers, n, payload, walk)?,
-        next => return ControlFlow::Break(dissect_next::<Ether>(layers, n, payload, next, walk)),
+        next => return ControlFlow::Break(Ended::Walk(dissect_next::<Ether>(layers, n, payload, next, walk))),
     };
     let (n, payload, next) = match next {
         Next::Layer(LayerKind::Tcp) => common_step::<Tcp>(layers, n, payload, walk)?,
         Next::Layer(LayerKind::Udp) => common_step::<Udp>(layers, n, payload, walk)?,
-        next => return ControlFlow::Break(dissect_next::<Packet>(layers, n, payload, next, walk)),
+        next => return ControlFlow::Break(Ended::Walk(dissect_next::<Packet>(layers, n, payload, next, walk))),
     };
     ControlFlow::Break(match next {
-        Next::Raw => put_raw_as(layers, n, payload, Mark::NONE, walk),
-        next => dissect_next::<Packet>(layers, n, payload, next, walk),
+        Next::Raw if raw_in_place(layers, n, payload, Mark::NONE) => Ended::Fast(n + 1),
+        Next::Raw => Ended::Walk(put_raw_resized(layers, n, payload, Mark::NONE, walk)),
+        next => Ended::Walk(dissect_next::<Packet>(layers, n, payload, next, walk)),
     })
+}
+
+/// Where [`dissect_common`] ended, with the number of layers used.
+enum Ended {
+    /// In its own steps: no padding, no layer past the slots, so nothing for
+    /// [`Packet::end_walk`] to add.
+    Fast(usize),
+    /// In the general walk.
+    Walk(usize),
 }
 
 /// One step of [`dissect_common`]: a `T` already at `layers[n]`, filled by its quick path,
@@ -730,18 +796,18 @@ fn common_step<'b, T: Slot>(
     n: usize,
     data: &'b [u8],
     walk: &mut Walk<'_, 'b>,
-) -> ControlFlow<usize, (usize, &'b [u8], Next)> {
+) -> ControlFlow<Ended, (usize, &'b [u8], Next)> {
     let Some(l) = layers.get_mut(n).and_then(T::slot) else {
-        return ControlFlow::Break(dissect_fresh::<T>(layers, n, data, walk));
+        return ControlFlow::Break(Ended::Walk(dissect_fresh::<T>(layers, n, data, walk)));
     };
     let span = match l.dissect_quick(data, walk.cx) {
         Some(Ok(span)) if span.hlen <= data.len() && span.total_len.is_none_or(|t| t < span.hlen || t >= data.len()) => span,
-        Some(span) => return ControlFlow::Break(hand_on::<T>(layers, n, data, span, walk)),
-        None => return ControlFlow::Break(dissect_slow::<T>(layers, n, data, walk)),
+        Some(span) => return ControlFlow::Break(Ended::Walk(hand_on::<T>(layers, n, data, span, walk))),
+        None => return ControlFlow::Break(Ended::Walk(dissect_slow::<T>(layers, n, data, walk))),
     };
     let payload = &data[span.hlen..];
     if payload.is_empty() {
-        return ControlFlow::Break(n + 1);
+        return ControlFlow::Break(Ended::Fast(n + 1));
     }
     ControlFlow::Continue((n + 1, payload, span.next))
 }
@@ -852,17 +918,26 @@ impl Mark {
 
 #[inline(always)]
 fn put_raw_as<'b>(layers: &mut [Layer], n: usize, data: &'b [u8], mark: Mark, walk: &mut Walk<'_, 'b>) -> usize {
-    // A payload as long as the last one (the common case on a flow) is one copy: no length
-    // reset, no capacity check, and the rest out of line, so that this saves few registers.
-    if let Some(Layer::Raw(r)) = layers.get_mut(n) {
-        if r.load.len() == data.len() {
+    if raw_in_place(layers, n, data, mark) {
+        return n + 1;
+    }
+    put_raw_resized(layers, n, data, mark, walk)
+}
+
+/// [`put_raw_as`] when a Raw of `data`'s length is at `n` (the common case on a flow): one
+/// copy, no length reset, no capacity check; false (nothing done) otherwise, and the rest
+/// goes out of line, so that this saves few registers.
+#[inline(always)]
+fn raw_in_place(layers: &mut [Layer], n: usize, data: &[u8], mark: Mark) -> bool {
+    match layers.get_mut(n) {
+        Some(Layer::Raw(r)) if r.load.len() == data.len() => {
             r.load.copy_from_slice(data);
             r.truncated = mark.truncated;
             r.malformed = mark.malformed;
-            return n + 1;
+            true
         }
+        _ => false,
     }
-    put_raw_resized(layers, n, data, mark, walk)
 }
 
 /// [`put_raw_as`] when the Raw there, if any, holds a payload of another length.
@@ -917,7 +992,7 @@ mod tests {
         packets.push(deep / Tcp::new() / Padding::new().load(b"pad") / &b"raw"[..]);
         for p in packets {
             let (mut rec, mut looped) = (Vec::new(), Vec::new());
-            Layer::build_from(&p.layers, 0, None, &mut rec);
+            Layer::build_from::<false>(&p.layers, 0, None, &mut rec);
             p.build_deep(&mut looped);
             assert_eq!(rec, looped, "{p:?}");
         }

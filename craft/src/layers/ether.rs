@@ -42,8 +42,10 @@ impl Proto for Ether {
     // Inlined into the per-layer build step (`packet::build_layer`).
     #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
-        hdr[0..6].copy_from_slice(&self.dst.unwrap_or(Mac::BROADCAST).0);
-        hdr[6..12].copy_from_slice(&self.src.unwrap_or(Mac::ZERO).0);
+        // Copied from where they are held (by reference): an unwrapped `Mac` value went
+        // through the stack.
+        hdr[0..6].copy_from_slice(&self.dst.as_ref().unwrap_or(&Mac::BROADCAST).0);
+        hdr[6..12].copy_from_slice(&self.src.as_ref().unwrap_or(&Mac::ZERO).0);
         hdr[12..14].copy_from_slice(&auto_type(self.r#type, cx, DEFAULT_TYPE).to_be_bytes());
     }
 

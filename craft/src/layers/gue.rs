@@ -5,6 +5,7 @@
 //! UDP payload is an IPv4 or IPv6 packet, recognised by its first nibble; `GUE(ver=1)`
 //! stands for it in a packet and builds to zero bytes.
 
+use crate::checksum;
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Span, Truncated, WriteCx};
 use crate::layer;
@@ -64,17 +65,24 @@ impl Proto for Gue {
     // is written (the fixed 4 and `data`), so it is not zeroed first.
     #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        self.write_summed(hdr, cx);
+    }
+
+    #[inline(always)]
+    fn write_summed(&self, hdr: &mut [u8], cx: &WriteCx) -> Option<u64> {
         if self.headerless() {
-            return;
+            return Some(0);
         }
         let hlen = self.hlen.unwrap_or((self.data.len() / 4) as u8);
         let (fixed, data) = hdr.split_at_mut(4);
         let first = (self.ver << 6) | ((self.c & 1) << 5) | (hlen & 0x1f);
         let word = u32::from_be_bytes([first, auto_proto(self.proto, cx, 0), 0, 0]) | self.flags as u32;
         fixed.copy_from_slice(&word.to_be_bytes());
-        if !data.is_empty() {
-            data.copy_from_slice(&self.data);
+        if data.is_empty() {
+            return Some(checksum::word32(word));
         }
+        data.copy_from_slice(&self.data);
+        Some(checksum::word32(word) + if cx.sum_wanted { checksum::partial(&self.data) } else { 0 })
     }
 
     #[inline]

@@ -232,9 +232,14 @@ impl Proto for Ip {
         20 + self.options_len()
     }
 
-    // Inlined into the per-layer build step (`packet::build_layer`).
     #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        self.write_summed(hdr, cx);
+    }
+
+    // Inlined into the per-layer build step (`packet::build_layer`).
+    #[inline(always)]
+    fn write_summed(&self, hdr: &mut [u8], cx: &WriteCx) -> Option<u64> {
         let (fixed, opts) = hdr.split_at_mut(20);
         let h: &mut [u8; 20] = fixed.try_into().expect("header_len is at least 20");
         let ver_ihl = (self.version << 4) | (self.ihl.unwrap_or((20 + opts.len()) as u8 / 4) & 0xf);
@@ -252,13 +257,13 @@ impl Proto for Ip {
             set.copy_from_slice(&self.options);
             pad.fill(0);
         }
-        let ck = self.chksum.unwrap_or_else(|| {
-            let options = if self.options.is_empty() { 0 } else { checksum::partial(&self.options) };
-            checksum::fold(checksum::word64(w0) + checksum::word64(w1) + dst as u64 + options)
-        });
+        let options = if self.options.is_empty() { 0 } else { checksum::partial(&self.options) };
+        let sum = checksum::word64(w0) + checksum::word64(w1) + dst as u64 + options;
+        let ck = self.chksum.unwrap_or_else(|| checksum::fold(sum));
         h[0..8].copy_from_slice(&w0.to_be_bytes());
         h[8..16].copy_from_slice(&(w1 | (ck as u64) << 32).to_be_bytes());
         h[16..20].copy_from_slice(&dst.to_be_bytes());
+        Some(sum + ck as u64)
     }
 
     #[inline]

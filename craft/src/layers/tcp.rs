@@ -420,6 +420,7 @@ impl Tcp {
 impl Proto for Tcp {
     const BINDS: &'static [crate::bind::Bind] = &[crate::bind::Bind::ip_proto(PROTO_TCP).named("tcp")];
     const USES_PSEUDO: bool = true;
+    const USES_PAYLOAD_SUM: bool = true;
     const WRITES_ALL: bool = true;
 
     #[inline]
@@ -427,9 +428,14 @@ impl Proto for Tcp {
         20 + self.options.len().div_ceil(4) * 4
     }
 
-    // Inlined into the per-layer build step (`packet::build_layer`).
     #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        self.write_summed(hdr, cx);
+    }
+
+    // Inlined into the per-layer build step (`packet::build_layer`).
+    #[inline(always)]
+    fn write_summed(&self, hdr: &mut [u8], cx: &WriteCx) -> Option<u64> {
         let (fixed, opts) = hdr.split_at_mut(20);
         let h: &mut [u8; 20] = fixed.try_into().expect("header_len is at least 20");
         let dataofs = self.dataofs.unwrap_or(((20 + opts.len()) / 4) as u8);
@@ -448,18 +454,19 @@ impl Proto for Tcp {
             }
             opts[at..].fill(0);
         }
+        let header = checksum::word64(w0) + checksum::word64(w1) + self.urgptr as u64;
+        let header = if opts.is_empty() { header } else { header + checksum::partial(opts) };
         let ck = match (self.chksum, cx.pseudo) {
             (Some(ck), _) => ck,
             // No IP header to sum over (TCP in GUE, or alone): 0, as scapy.
             (None, None) => 0,
             (None, Some(p)) => {
-                let fields = checksum::word64(w0) + checksum::word64(w1) + self.urgptr as u64;
-                let options = if opts.is_empty() { 0 } else { checksum::partial(opts) };
                 let seg_len = 20 + opts.len() + cx.payload_len;
-                checksum::fold(fields + options + checksum::partial(cx.payload) + p.sum(PROTO_TCP, seg_len) as u64)
+                checksum::fold(header + cx.payload_sum + p.sum(PROTO_TCP, seg_len) as u64)
             }
         };
         h[16..20].copy_from_slice(&((ck as u32) << 16 | self.urgptr as u32).to_be_bytes());
+        Some(header + ck as u64)
     }
 
     #[inline]

@@ -35,6 +35,7 @@ impl Udp {
 impl Proto for Udp {
     const BINDS: &'static [crate::bind::Bind] = &[crate::bind::Bind::ip_proto(PROTO_UDP).named("udp")];
     const USES_PSEUDO: bool = true;
+    const USES_PAYLOAD_SUM: bool = true;
     const WRITES_ALL: bool = true;
 
     #[inline]
@@ -42,9 +43,14 @@ impl Proto for Udp {
         8
     }
 
-    // Inlined into the per-layer build step (`packet::build_layer`).
     #[inline(always)]
     fn write(&self, hdr: &mut [u8], cx: &WriteCx) {
+        self.write_summed(hdr, cx);
+    }
+
+    // Inlined into the per-layer build step (`packet::build_layer`).
+    #[inline(always)]
+    fn write_summed(&self, hdr: &mut [u8], cx: &WriteCx) -> Option<u64> {
         let h: &mut [u8; 8] = hdr.try_into().expect("header_len is 8");
         let dport = self.dport_for(cx.next);
         // Over 65535 bytes (an IPv6 jumbogram) the length is 0, as RFC 2675 says.
@@ -58,13 +64,14 @@ impl Proto for Udp {
             (None, Some(p)) => {
                 let pseudo = p.sum(PROTO_UDP, 8 + cx.payload_len) as u64;
                 // 0 means "no checksum": a computed 0 is sent as 0xffff.
-                match checksum::fold(checksum::word64(w) + checksum::partial(cx.payload) + pseudo) {
+                match checksum::fold(checksum::word64(w) + cx.payload_sum + pseudo) {
                     0 => 0xffff,
                     ck => ck,
                 }
             }
         };
         h.copy_from_slice(&(w | ck as u64).to_be_bytes());
+        Some(checksum::word64(w) + ck as u64)
     }
 
     #[inline]
