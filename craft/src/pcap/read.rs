@@ -493,9 +493,32 @@ fn next_pcap(src: &mut impl Source, endian: Endian, ns_per_tick: u64, linktype: 
     if got < caplen {
         return truncated_header(at, "record data", got, caplen);
     }
-    // 32-bit seconds and fraction cannot overflow 64 bits of ns: (2^32-1) * (10^9 + 10^3) < 2^64.
-    let ts_ns = u64::from(secs) * 1_000_000_000 + u64::from(frac) * ns_per_tick;
+    let ts_ns = pcap_ts(secs, frac, ns_per_tick);
     Ok(Some(Meta { ts_ns, start: 0, len: caplen, orig_len, linktype, interface: 0, drops: None }))
+}
+
+/// A classic pcap record's time in ns.
+#[inline(always)]
+fn pcap_ts(secs: u32, frac: u32, ns_per_tick: u64) -> u64 {
+    // 32-bit seconds and fraction cannot overflow 64 bits of ns: (2^32-1) * (10^9 + 10^3) < 2^64.
+    u64::from(secs) * 1_000_000_000 + u64::from(frac) * ns_per_tick
+}
+
+/// [`next_pcap`] on a file in memory, for a record that is all there and within
+/// [`MAX_RECORD`]: the record straight from the bytes, nothing kept but what is left of
+/// them. None otherwise (the end of the file, a record cut short, a bad length), and
+/// `next_pcap` says which.
+#[inline(always)]
+fn whole_pcap_record<'a>(rest: &mut &'a [u8], endian: Endian, ns_per_tick: u64, linktype: u32) -> Option<Record<'a>> {
+    let (hdr, body) = rest.split_first_chunk::<16>()?;
+    let [secs, frac, caplen, orig_len] = endian.u32s(hdr)?;
+    let caplen = caplen as usize;
+    if caplen > MAX_RECORD || caplen > body.len() {
+        return None;
+    }
+    let (data, after) = body.split_at(caplen);
+    *rest = after;
+    Some(Record { ts_ns: pcap_ts(secs, frac, ns_per_tick), data, orig_len, linktype, interface: 0, drops: None })
 }
 
 /// The rest of a pcapng block of `total` bytes whose 8-byte header was read: its body,
@@ -764,6 +787,14 @@ impl<'a> SliceReader<'a> {
     /// The next record, borrowed from the file, or `None` at a clean end of file.
     #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record<'a>>, Error> {
+        // A whole classic pcap record needs none of the parser's state: straight from the
+        // bytes.
+        if let Format::Pcap { endian, ns_per_tick, linktype, .. } = self.parser.format {
+            if let Some(r) = whole_pcap_record(&mut self.src.rest, endian, ns_per_tick, linktype) {
+                self.parser.notes.see_linktype(linktype);
+                return Ok(Some(r));
+            }
+        }
         let next = self.parser.next(&mut self.src)?;
         Ok(next.map(|m| record(m, self.src.last)))
     }
