@@ -6,8 +6,8 @@ use std::ops::{ControlFlow, Div};
 
 use smallvec::SmallVec;
 
-use crate::checksum;
 use crate::bind::{Bind, Lower};
+use crate::checksum;
 use crate::field::{FieldInfo, Value};
 use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Span, Truncated, WriteCx};
 use crate::layers::*;
@@ -305,7 +305,8 @@ struct Built {
     /// scapy.
     end: usize,
     /// The partial sum of the bytes from the step's start to `end`, when it was asked for
-    /// (0 otherwise): a checksum around them adds it rather than reading them back.
+    /// (`WANT_SUM`; meaningless otherwise): a checksum around them adds it rather than
+    /// reading them back.
     sum: u64,
 }
 
