@@ -238,9 +238,10 @@ pub trait Proto: Fields + Sized {
         self.write(hdr, cx);
         None
     }
-    /// Fixes checksums after `write`, for layers that prefer to sum the bytes written.
-    /// `seg` is the header and its payload; `pseudo` comes from the enclosing IP header.
-    fn finish(&self, _seg: &mut [u8], _pseudo: Option<&Pseudo>) {}
+    /// Fixes checksums after `write`, for layers that sum their header as written (ICMP,
+    /// ICMPv6): `hdr` is the header, `cx` the same as `write`'s (with `USES_PAYLOAD_SUM`,
+    /// `cx.payload_sum` sums what follows).
+    fn finish(&self, _hdr: &mut [u8], _cx: &WriteCx) {}
     fn dissect(data: &[u8], cx: &DissectCx) -> Result<Decoded<Self>, Truncated>;
     /// Dissects into `self`, a layer of this kind from an earlier packet, reusing its
     /// allocations: the hot path of `Packet::dissect_into`. Hot layers implement this and
@@ -284,8 +285,8 @@ pub trait Proto: Fields + Sized {
     const WRITES_ALL: bool = false;
     /// Whether `write`/`finish` use `cx.pseudo` (TCP, UDP, ICMPv6): it is computed only then.
     const USES_PSEUDO: bool = false;
-    /// Whether `write` uses `cx.payload_sum` (TCP, UDP): the layers inside then return
-    /// their sums (see [`write_summed`](Self::write_summed)).
+    /// Whether `write` or `finish` uses `cx.payload_sum` (TCP, UDP, ICMP, ICMPv6): the
+    /// layers inside then return their sums (see [`write_summed`](Self::write_summed)).
     const USES_PAYLOAD_SUM: bool = false;
     /// Whether `pseudo` passes on the pseudo-header of the layer before (IPv6 extension
     /// headers) rather than starting one or ending it.

@@ -399,10 +399,10 @@ fn write_layer<T: Proto>(
     }
     let cx = WriteCx { payload_len: payload.len(), payload, payload_sum, next, pseudo, sum_wanted: want_sum };
     let header_sum = l.write_summed(hdr, &cx);
-    l.finish(seg, pseudo);
+    l.finish(hdr, &cx);
     match header_sum {
         Some(sum) => sum,
-        None if want_sum => checksum::partial(&seg[..hlen]),
+        None if want_sum => checksum::partial(hdr),
         None => 0,
     }
 }

@@ -270,6 +270,7 @@ impl Proto for Icmp {
     }
 
     const BINDS: &'static [crate::bind::Bind] = &[crate::bind::Bind::ip_proto(PROTO_ICMP).named("icmp")];
+    const USES_PAYLOAD_SUM: bool = true;
 
     fn header_len(&self) -> usize {
         4 + self.rest_len()
@@ -311,10 +312,10 @@ impl Proto for Icmp {
         }
     }
 
-    fn finish(&self, seg: &mut [u8], _pseudo: Option<&crate::layer::Pseudo>) {
+    fn finish(&self, hdr: &mut [u8], cx: &WriteCx) {
         if self.chksum.is_none() {
-            let ck = checksum::checksum(seg);
-            seg[2..4].copy_from_slice(&ck.to_be_bytes());
+            let ck = checksum::fold(checksum::partial(hdr) + cx.payload_sum);
+            hdr[2..4].copy_from_slice(&ck.to_be_bytes());
         }
     }
 

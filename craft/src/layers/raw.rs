@@ -41,9 +41,6 @@ impl Raw {
     }
 }
 
-/// Loads up to this long are written in 8-byte words (see `write` below).
-const SHORT_LOAD: usize = 256;
-
 macro_rules! bytes_proto {
     ($t:ty) => {
         impl Proto for $t {
@@ -54,21 +51,10 @@ macro_rules! bytes_proto {
             }
             #[inline(always)]
             fn write(&self, hdr: &mut [u8], _cx: &WriteCx) {
-                // A short load in 8-byte words: a checksum that reads these bytes back
-                // right away (ICMP's) as 8-byte words then has them forwarded from the
-                // stores (after memcpy's wider stores it waited). Longer ones are memcpy's.
-                if self.load.len() > SHORT_LOAD {
-                    hdr.copy_from_slice(&self.load);
-                    return;
-                }
-                let mut to = hdr.chunks_exact_mut(8);
-                let mut from = self.load.chunks_exact(8);
-                for (t, f) in (&mut to).zip(&mut from) {
-                    t.copy_from_slice(f);
-                }
-                to.into_remainder().copy_from_slice(from.remainder());
+                hdr.copy_from_slice(&self.load);
             }
-            /// Summed as it is copied (UDP over Raw): the checksum reads nothing back.
+            /// Summed as it is copied (UDP, TCP or ICMP over Raw): the checksum reads
+            /// nothing back.
             #[inline(always)]
             fn write_summed(&self, hdr: &mut [u8], cx: &WriteCx) -> Option<u64> {
                 if cx.sum_wanted {

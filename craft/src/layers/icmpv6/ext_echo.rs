@@ -24,7 +24,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use super::{be16, be32, head, write_head};
 use crate::checksum;
 use crate::field::Fmt;
-use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Truncated, WriteCx};
+use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Truncated, WriteCx};
 use crate::layer;
 use crate::packet::{Layer, LayerKind};
 
@@ -323,6 +323,7 @@ pub(crate) fn check_reply(what: &str, code: u8, state: u8, out: &mut Vec<String>
 
 impl Proto for IcmpExtHeader {
     const WRITES_ALL: bool = true;
+    const USES_PAYLOAD_SUM: bool = true;
 
     fn header_len(&self) -> usize {
         4
@@ -334,11 +335,11 @@ impl Proto for IcmpExtHeader {
         hdr[2..4].copy_from_slice(&self.chksum.unwrap_or(0).to_be_bytes());
     }
 
-    fn finish(&self, seg: &mut [u8], _pseudo: Option<&Pseudo>) {
+    fn finish(&self, hdr: &mut [u8], cx: &WriteCx) {
         // As scapy: the header and everything after it.
         if self.chksum.is_none() {
-            let ck = checksum::checksum(seg);
-            seg[2..4].copy_from_slice(&ck.to_be_bytes());
+            let ck = checksum::fold(checksum::partial(hdr) + cx.payload_sum);
+            hdr[2..4].copy_from_slice(&ck.to_be_bytes());
         }
     }
 

@@ -11,7 +11,7 @@
 use std::net::Ipv6Addr;
 
 use crate::checksum;
-use crate::layer::{Next, Pseudo, Truncated};
+use crate::layer::{Next, Truncated, WriteCx};
 use crate::packet::LayerKind;
 
 /// The part of `impl Proto` every ICMPv6 message shares: its binding (IPv6 next header 58,
@@ -21,9 +21,10 @@ macro_rules! icmpv6_message {
     () => {
         const BINDS: &'static [crate::bind::Bind] = super::BINDS;
         const USES_PSEUDO: bool = true;
+        const USES_PAYLOAD_SUM: bool = true;
 
-        fn finish(&self, seg: &mut [u8], pseudo: Option<&crate::layer::Pseudo>) {
-            super::finish_checksum(self.cksum, seg, pseudo);
+        fn finish(&self, hdr: &mut [u8], cx: &crate::layer::WriteCx) {
+            super::finish_checksum(self.cksum, hdr, cx);
         }
     };
 }
@@ -210,14 +211,16 @@ fn addr(b: &[u8], at: usize) -> Ipv6Addr {
     Ipv6Addr::from(octets)
 }
 
-/// Fills in an auto checksum over the pseudo-header and the whole message.
-fn finish_checksum(cksum: Option<u16>, seg: &mut [u8], pseudo: Option<&Pseudo>) {
+/// Fills in an auto checksum over the pseudo-header and the whole message: the header
+/// `hdr`, and what follows it by its sum.
+fn finish_checksum(cksum: Option<u16>, hdr: &mut [u8], cx: &WriteCx) {
     if cksum.is_some() {
         return;
     }
-    if let Some(p) = pseudo {
-        let ck = checksum::fold(p.sum(PROTO_ICMPV6, seg.len()) as u64 + checksum::partial(seg));
-        seg[2..4].copy_from_slice(&ck.to_be_bytes());
+    if let Some(p) = cx.pseudo {
+        let pseudo = p.sum(PROTO_ICMPV6, hdr.len() + cx.payload_len) as u64;
+        let ck = checksum::fold(pseudo + checksum::partial(hdr) + cx.payload_sum);
+        hdr[2..4].copy_from_slice(&ck.to_be_bytes());
     }
 }
 
