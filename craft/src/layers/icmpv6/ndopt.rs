@@ -130,6 +130,11 @@ layer! {
         lifetime: u32 = 0xffff_ffff,
         /// The search domains ("example.com"; dissected with a final dot, as scapy).
         searchlist: Vec<String> = Vec::new(),
+        /// craft's own: the bytes after the 8-byte header as dissected, when the names read
+        /// from them would not build back the same bytes (a label that is not UTF-8 or
+        /// holds a dot, a length past the option, bytes in the padding), so that nothing
+        /// is lost; written instead of `searchlist` when not empty, shown only then.
+        raw: Vec<u8> = Vec::new(),
     }
 }
 
@@ -469,11 +474,20 @@ fn names_of(mut b: &[u8]) -> Vec<String> {
 }
 
 impl Icmpv6NdOptDnssl {
+    /// The bytes after the header: `raw` when set, else the names padded to 8-byte units.
     fn wire(&self) -> Vec<u8> {
-        let mut w = names_wire(&self.searchlist);
-        w.resize(w.len().div_ceil(8) * 8, 0);
-        w
+        if !self.raw.is_empty() {
+            return self.raw.clone();
+        }
+        padded_names(&self.searchlist)
     }
+}
+
+/// Names in DNS wire form, padded with zeros to 8-byte units.
+fn padded_names(names: &[String]) -> Vec<u8> {
+    let mut w = names_wire(names);
+    w.resize(w.len().div_ceil(8) * 8, 0);
+    w
 }
 
 impl Proto for Icmpv6NdOptDnssl {
@@ -493,8 +507,14 @@ impl Proto for Icmpv6NdOptDnssl {
         let h = head(data, 8)?;
         let hlen = option_bytes(h[1]);
         let body = data.get(8..hlen).ok_or(Truncated)?;
-        let layer = Icmpv6NdOptDnssl { r#type: h[0], len: Some(h[1]), res: Some(be16(h, 2)), lifetime: be32(h, 4), searchlist: names_of(body) };
+        let searchlist = names_of(body);
+        let raw = if padded_names(&searchlist) == body { Vec::new() } else { body.to_vec() };
+        let layer = Icmpv6NdOptDnssl { r#type: h[0], len: Some(h[1]), res: Some(be16(h, 2)), lifetime: be32(h, 4), searchlist, raw };
         Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
+    }
+
+    fn present(&self, field: &str) -> bool {
+        field != "raw" || !self.raw.is_empty()
     }
 
     fn summary(&self) -> String {
@@ -592,8 +612,19 @@ mod tests {
         assert_eq!(kinds(&d), [LayerKind::Icmpv6NdOptDnssl, LayerKind::Icmpv6NdOptMtu]);
         let Layer::Icmpv6NdOptDnssl(o) = &d.layers[0] else { panic!() };
         assert_eq!(o.searchlist, ["example.com.", "a."]);
+        assert!(o.raw.is_empty(), "names that build back the same bytes keep no raw copy");
+        assert!(!d.layers[0].present("raw"));
         assert_eq!(d.layers[0].summary(), "ND dnssl example.com., a.");
         assert_eq!(&d.build()[..b.len()], b);
+        // A label that is not UTF-8 (found by the dissect property test) reads as a name
+        // with U+FFFD, and the bytes are kept in `raw`: lossless.
+        let odd = hex("1f020000ffffffff02ff410000000000");
+        let d = Packet::dissect(&odd, LayerKind::Icmpv6NdOptDnssl);
+        let Layer::Icmpv6NdOptDnssl(o) = &d.layers[0] else { panic!("{:?}", kinds(&d)) };
+        assert_eq!(o.searchlist, ["\u{fffd}A."]);
+        assert_eq!(o.raw, hex("02ff410000000000"));
+        assert!(d.layers[0].present("raw"));
+        assert_eq!(d.build(), odd);
         // A label over 63 bytes is refused.
         let long = Value::List(vec![Value::Str("x".repeat(64))]);
         assert!(Layer::from(Icmpv6NdOptDnssl::new()).set("searchlist", &long).unwrap_err().contains("over 63"));
