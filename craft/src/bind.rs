@@ -303,8 +303,9 @@ const LOOPBACK_NEXT: &[(u32, Next)] = dispatch!(Lower::LoopbackAf, &[]);
 const UDP_DPORT_NEXT: &[(u32, Next)] = dispatch!(Lower::UdpDport, &[]);
 const UDP_SPORT_NEXT: &[(u32, Next)] = dispatch!(Lower::UdpSport, &[]);
 
-/// IP protocol → next, all 256 values: one load per header.
-static IP_NEXT: [Next; 256] = {
+/// IP protocol → next, all 256 values: one load per header. A `const`, so that each crate
+/// inlining [`ip_next`] reads its own copy at a fixed offset, not through the GOT.
+const IP_NEXT: [Next; 256] = {
     let mut t = [Next::Raw; 256];
     let mut i = 0;
     while i < IP_NEXT_LIST.len() {

@@ -11,6 +11,7 @@ use crate::checksum;
 use crate::field::{FieldInfo, Value};
 use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Pseudo, Span, Truncated, WriteCx};
 use crate::layers::*;
+use crate::layers::icmpv6::Peek;
 
 /// Layers never nest deeper than this while dissecting: a bound, so no input loops.
 pub const MAX_DEPTH: usize = 32;
@@ -748,7 +749,7 @@ fn dissect_next<'b, Outer: 'static>(
     match next {
         Next::Layer(k) => k.dissect_from::<Outer>(layers, n, payload, walk),
         Next::Raw => put_raw(layers, n, payload, walk),
-        Next::Peek(classify) => dissect_peeked(layers, n, payload, walk, classify),
+        Next::Peek(peek) => dissect_peeked(layers, n, payload, walk, peek),
     }
 }
 
@@ -764,18 +765,32 @@ fn dissect_common<'b>(layers: &mut [Layer], data: &'b [u8], walk: &mut Walk<'_, 
     let (n, payload, next) = match next {
         Next::Layer(LayerKind::Ip) => common_step::<Ip>(layers, n, payload, walk)?,
         Next::Layer(LayerKind::Ipv6) => common_step::<Ipv6>(layers, n, payload, walk)?,
-        next => return ControlFlow::Break(Ended::Walk(dissect_next::<Ether>(layers, n, payload, next, walk))),
+        next => return ControlFlow::Break(Ended::Walk(dissect_other::<Ether>(layers, n, payload, next, walk))),
     };
     let (n, payload, next) = match next {
         Next::Layer(LayerKind::Tcp) => common_step::<Tcp>(layers, n, payload, walk)?,
         Next::Layer(LayerKind::Udp) => common_step::<Udp>(layers, n, payload, walk)?,
-        next => return ControlFlow::Break(Ended::Walk(dissect_next::<Packet>(layers, n, payload, next, walk))),
+        next => return ControlFlow::Break(Ended::Walk(dissect_other::<Packet>(layers, n, payload, next, walk))),
     };
     ControlFlow::Break(match next {
         Next::Raw if raw_in_place(layers, n, payload, Mark::NONE) => Ended::Fast(n + 1),
         Next::Raw => Ended::Walk(put_raw_resized(layers, n, payload, Mark::NONE, walk)),
         next => Ended::Walk(dissect_next::<Packet>(layers, n, payload, next, walk)),
     })
+}
+
+/// [`dissect_next`] out of line, for [`dissect_common`]'s layers past the stacks it knows:
+/// its dispatch on every kind then stays out of the known steps, which tell their next
+/// layer with a compare or two and keep their values in registers.
+#[inline(never)]
+fn dissect_other<'b, Outer: 'static>(
+    layers: &mut [Layer],
+    n: usize,
+    payload: &'b [u8],
+    next: Next,
+    walk: &mut Walk<'_, 'b>,
+) -> usize {
+    dissect_next::<Outer>(layers, n, payload, next, walk)
 }
 
 /// Where [`dissect_common`] ended, with the number of layers used.
@@ -802,7 +817,10 @@ fn common_step<'b, T: Slot>(
         return ControlFlow::Break(Ended::Walk(dissect_fresh::<T>(layers, n, data, walk)));
     };
     let span = match l.dissect_quick(data, walk.cx) {
-        Some(Ok(span)) if span.hlen <= data.len() && span.total_len.is_none_or(|t| t < span.hlen || t >= data.len()) => span,
+        // No padding: no length field, or one short of the header or at or past the end
+        // (`hand_on` ignores both), so that `t - hlen`, wrapping, is at least the bytes
+        // past the header: one compare.
+        Some(Ok(span)) if span.hlen <= data.len() && span.total_len.is_none_or(|t| t.wrapping_sub(span.hlen) >= data.len() - span.hlen) => span,
         Some(span) => return ControlFlow::Break(Ended::Walk(hand_on::<T>(layers, n, data, span, walk))),
         None => return ControlFlow::Break(Ended::Walk(dissect_slow::<T>(layers, n, data, walk))),
     };
@@ -868,11 +886,11 @@ fn dissect_slow<'b, T: Slot>(
 /// [`Next::Peek`]). Out of line and reached by a tail call, like [`dissect_fresh`].
 #[inline(never)]
 fn dissect_peeked<'b>(
-    layers: &mut [Layer], n: usize, payload: &'b [u8], walk: &mut Walk<'_, 'b>, mut classify: fn(&[u8]) -> Next,
+    layers: &mut [Layer], n: usize, payload: &'b [u8], walk: &mut Walk<'_, 'b>, mut peek: Peek,
 ) -> usize {
     loop {
-        match classify(payload) {
-            Next::Peek(c) => classify = c,
+        match peek.classify(payload) {
+            Next::Peek(p) => peek = p,
             Next::Layer(k) => return k.dissect_from::<Packet>(layers, n, payload, walk),
             Next::Raw => return put_raw(layers, n, payload, walk),
         }

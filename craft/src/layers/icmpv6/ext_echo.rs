@@ -21,7 +21,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::{be16, be32, head, write_head};
+use super::{Peek, be16, be32, head, write_head};
 use crate::checksum;
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Fields, Next, Proto, Truncated, WriteCx};
@@ -347,7 +347,7 @@ impl Proto for IcmpExtHeader {
         let h = head(data, 4)?;
         let word = be16(h, 0);
         let layer = IcmpExtHeader { version: (word >> 12) as u8, reserved: word & 0xfff, chksum: Some(be16(h, 2)) };
-        Ok(Decoded { layer, hlen: 4, total_len: None, next: Next::Peek(classify_ext_object) })
+        Ok(Decoded { layer, hlen: 4, total_len: None, next: Next::Peek(Peek::ExtObject) })
     }
 
     fn summary(&self) -> String {
@@ -415,7 +415,7 @@ impl Proto for IcmpExtObject {
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
         let (o, hlen) = object_bytes(data)?;
         let layer = IcmpExtObject { len: Some(be16(o, 0)), classnum: o[2], classtype: o[3], data: o[4..].to_vec() };
-        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_ext_object) })
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(Peek::ExtObject) })
     }
 
     fn summary(&self) -> String {
@@ -526,7 +526,7 @@ impl Proto for IcmpExtInterfaceId {
             }
             _ => return Err(Truncated),
         }
-        Ok(Decoded { layer: l, hlen, total_len: None, next: Next::Peek(classify_ext_object) })
+        Ok(Decoded { layer: l, hlen, total_len: None, next: Next::Peek(Peek::ExtObject) })
     }
 
     fn malformed(data: &[u8]) -> Option<String> {

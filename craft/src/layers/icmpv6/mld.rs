@@ -13,7 +13,7 @@
 
 use std::net::Ipv6Addr;
 
-use super::{addr, be16, head, write_head, ICMPV6_TYPES};
+use super::{Peek, addr, be16, head, write_head, ICMPV6_TYPES};
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
@@ -176,7 +176,7 @@ layer! {
 }
 
 /// How MLDv2 reports dissect what follows them: records while bytes remain.
-fn classify_record(rest: &[u8]) -> Next {
+pub(super) fn classify_record(rest: &[u8]) -> Next {
     if rest.is_empty() {
         Next::Raw
     } else {
@@ -283,7 +283,7 @@ impl Proto for Icmpv6MlReport2 {
             reserved: be16(h, 4),
             records_number: Some(be16(h, 6)),
         };
-        Ok(Decoded { layer, hlen: 8, total_len: None, next: Next::Peek(classify_record) })
+        Ok(Decoded { layer, hlen: 8, total_len: None, next: Next::Peek(Peek::MldRecord) })
     }
 
     fn summary(&self) -> String {
@@ -334,7 +334,7 @@ impl Proto for Icmpv6MldMultAddrRec {
             sources: sources_of(sources),
             auxdata: auxdata.to_vec(),
         };
-        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_record) })
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(Peek::MldRecord) })
     }
 
     fn summary(&self) -> String {

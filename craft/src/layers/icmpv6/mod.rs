@@ -124,7 +124,33 @@ pub const PARAM_PROBLEM_CODES: &[(u64, &str)] = &[
 pub const IPV6_MIN_MTU: u32 = 1280;
 
 /// How IPv6 dissects next header 58: the message type picks the layer.
-pub const NEXT: Next = Next::Peek(classify);
+pub const NEXT: Next = Next::Peek(Peek::Message);
+
+/// Which of ICMPv6's classifiers tells what a payload is from its own first bytes
+/// ([`Next::Peek`]). An id rather than a function pointer: a [`Next`] then fits in two
+/// bytes, a register through every dissect, and tells TCP from UDP with one compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Peek {
+    /// An ICMPv6 message: [`classify`].
+    Message,
+    /// A neighbor discovery option: [`classify_nd_option`].
+    NdOption,
+    /// An extended echo's extension object: [`ext_echo::classify_ext_object`].
+    ExtObject,
+    /// An MLDv2 report's next record: [`mld::classify_record`].
+    MldRecord,
+}
+
+impl Peek {
+    pub fn classify(self, bytes: &[u8]) -> Next {
+        match self {
+            Peek::Message => classify(bytes),
+            Peek::NdOption => classify_nd_option(bytes),
+            Peek::ExtObject => ext_echo::classify_ext_object(bytes),
+            Peek::MldRecord => mld::classify_record(bytes),
+        }
+    }
+}
 
 /// The layer for an ICMPv6 message, from its type byte.
 pub fn classify(message: &[u8]) -> Next {

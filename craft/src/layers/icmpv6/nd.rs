@@ -2,8 +2,8 @@
 
 use std::net::Ipv6Addr;
 
-use super::{
-    addr, be16, be32, check_nd_code, classify_nd_option, head, write_head, ICMPV6_TYPES,
+use super::{Peek, 
+    addr, be16, be32, check_nd_code, head, write_head, ICMPV6_TYPES,
 };
 use crate::field::{Fmt, Mac};
 use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
@@ -79,7 +79,7 @@ impl Proto for Icmpv6NdNs {
         let h = head(data, 24)?;
         let layer =
             Icmpv6NdNs { r#type: h[0], code: h[1], cksum: Some(be16(h, 2)), res: be32(h, 4), tgt: addr(h, 8) };
-        Ok(Decoded { layer, hlen: 24, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen: 24, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn summary(&self) -> String {
@@ -122,7 +122,7 @@ impl Proto for Icmpv6NdNa {
             res: word & 0x1fff_ffff,
             tgt: addr(h, 8),
         };
-        Ok(Decoded { layer, hlen: 24, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen: 24, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn summary(&self) -> String {
@@ -181,7 +181,7 @@ macro_rules! lladdr_option_proto {
                 mac.copy_from_slice(&h[2..8]);
                 let layer = $S { r#type: h[0], len: h[1], lladdr: Some(Mac(mac)) };
                 // As scapy: the option is 8 bytes whatever its len says; the next one follows.
-                Ok(Decoded { layer, hlen: 8, total_len: None, next: Next::Peek(classify_nd_option) })
+                Ok(Decoded { layer, hlen: 8, total_len: None, next: Next::Peek(Peek::NdOption) })
             }
 
             fn summary(&self) -> String {
@@ -211,6 +211,7 @@ mod tests {
     use crate::field::Value;
     use crate::layer::Fields;
     use crate::layers::ether::Ether;
+    use crate::layers::icmpv6::classify_nd_option;
     use crate::layers::icmpv6::test_util::{after_ipv6, hex, ipv6, kinds};
     use crate::layers::ipv6::Ipv6;
     use crate::packet::{Layer, LayerKind, Packet};

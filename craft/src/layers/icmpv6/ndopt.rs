@@ -10,7 +10,7 @@
 
 use std::net::Ipv6Addr;
 
-use super::{addr, be16, be32, classify_nd_option, head};
+use super::{Peek, addr, be16, be32, head};
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
@@ -208,7 +208,7 @@ impl Proto for Icmpv6NdOptPrefixInfo {
             prefix: addr(h, 16),
         };
         // As scapy: 32 bytes whatever len says; the next option follows.
-        Ok(Decoded { layer, hlen: 32, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen: 32, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn summary(&self) -> String {
@@ -244,7 +244,7 @@ impl Proto for Icmpv6NdOptMtu {
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
         let h = head(data, 8)?;
         let layer = Icmpv6NdOptMtu { r#type: h[0], len: h[1], res: be16(h, 2), mtu: be32(h, 4) };
-        Ok(Decoded { layer, hlen: 8, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen: 8, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn summary(&self) -> String {
@@ -285,7 +285,7 @@ impl Proto for Icmpv6NdOptRedirectedHdr {
         let hlen = option_bytes(h[1]);
         let pkt = data.get(8..hlen).ok_or(Truncated)?.to_vec();
         let layer = Icmpv6NdOptRedirectedHdr { r#type: h[0], len: Some(h[1]), res: h[2..8].to_vec(), pkt };
-        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn summary(&self) -> String {
@@ -326,7 +326,7 @@ impl Proto for Icmpv6NdOptRdnss {
         let body = data.get(8..hlen).ok_or(Truncated)?;
         let dns = body.chunks_exact(16).map(|a| addr(a, 0)).collect();
         let layer = Icmpv6NdOptRdnss { r#type: h[0], len: Some(h[1]), res: be16(h, 2), lifetime: be32(h, 4), dns };
-        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn summary(&self) -> String {
@@ -412,7 +412,7 @@ impl Proto for Icmpv6NdOptRouteInfo {
             prefix: Some(Ipv6Addr::from(prefix)),
             trailer: body.get(16..).filter(|t| t.iter().any(|&b| b != 0)).map(<[u8]>::to_vec).unwrap_or_default(),
         };
-        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn summary(&self) -> String {
@@ -510,7 +510,7 @@ impl Proto for Icmpv6NdOptDnssl {
         let searchlist = names_of(body);
         let raw = if padded_names(&searchlist) == body { Vec::new() } else { body.to_vec() };
         let layer = Icmpv6NdOptDnssl { r#type: h[0], len: Some(h[1]), res: Some(be16(h, 2)), lifetime: be32(h, 4), searchlist, raw };
-        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn present(&self, field: &str) -> bool {
@@ -557,7 +557,7 @@ impl Proto for Icmpv6NdOptUnknown {
         let hlen = option_bytes(h[1]);
         let body = data.get(2..hlen).ok_or(Truncated)?.to_vec();
         let layer = Icmpv6NdOptUnknown { r#type: h[0], len: Some(h[1]), data: body };
-        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn summary(&self) -> String {

@@ -3,7 +3,7 @@
 
 use std::net::Ipv6Addr;
 
-use super::{addr, be16, be32, check_nd_code, classify_nd_option, head, write_head, ICMPV6_TYPES};
+use super::{Peek, addr, be16, be32, check_nd_code, head, write_head, ICMPV6_TYPES};
 use crate::field::Fmt;
 use crate::layer::{Decoded, DissectCx, Next, Proto, Truncated, WriteCx};
 use crate::layer;
@@ -110,7 +110,7 @@ impl Proto for Icmpv6NdRs {
     fn dissect(data: &[u8], _cx: &DissectCx) -> Result<Decoded<Self>, Truncated> {
         let h = head(data, 8)?;
         let layer = Icmpv6NdRs { r#type: h[0], code: h[1], cksum: Some(be16(h, 2)), res: be32(h, 4) };
-        Ok(Decoded { layer, hlen: 8, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen: 8, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn summary(&self) -> String {
@@ -156,7 +156,7 @@ impl Proto for Icmpv6NdRa {
             reachabletime: be32(h, 8),
             retranstimer: be32(h, 12),
         };
-        Ok(Decoded { layer, hlen: 16, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen: 16, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn summary(&self) -> String {
@@ -201,7 +201,7 @@ impl Proto for Icmpv6NdRedirect {
             tgt: addr(h, 8),
             dst: addr(h, 24),
         };
-        Ok(Decoded { layer, hlen: 40, total_len: None, next: Next::Peek(classify_nd_option) })
+        Ok(Decoded { layer, hlen: 40, total_len: None, next: Next::Peek(Peek::NdOption) })
     }
 
     fn summary(&self) -> String {
